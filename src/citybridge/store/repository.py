@@ -1,0 +1,589 @@
+"""The knowledge store: records, external ids, relations and their history, over SQLAlchemy Core.
+
+The store is the single source of truth; indexes and models are derived from it. Writes come in
+batches, each batch one transaction: a failure leaves the store as it was before the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from citybridge.errors import Conflict, NotFound
+from citybridge.model.entities import (
+    Kind,
+    Provenance,
+    Record,
+    derive_id,
+    record_from_dict,
+    record_to_dict,
+    utcnow,
+)
+from citybridge.model.relations import Relation, check_relation_kinds, relation_to_dict
+from citybridge.store import tables as t
+from citybridge.store.engine import make_engine
+from citybridge.store.migrate import upgrade
+
+Status = Literal["created", "updated", "unchanged", "rejected"]
+_CHUNK = 900  # ids per IN (...) query, safe for every SQLite build
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one record or relation of a batch."""
+
+    status: Status
+    id: str | None = None
+    reason: str | None = None
+    field: str | None = None
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(body: dict[str, Any]) -> str:
+    """Hash of a record's content, ignoring its timestamps (so re-imports are recognised as unchanged)."""
+    stripped = {k: v for k, v in body.items() if k not in ("created_at", "updated_at")}
+    return hashlib.sha1(_canonical(stripped).encode("utf-8")).hexdigest()
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def fallback_key(record: Record) -> str:
+    """Natural key of a record with no id and no external id: its kind and normalised name."""
+    return f"name:{' '.join(record.name.lower().split())}"
+
+
+def _merge_provenance(old: list[Provenance], new: list[Provenance]) -> list[Provenance]:
+    out = {(p.source, p.record_id): p for p in old}
+    for p in new:
+        out[(p.source, p.record_id)] = p
+    return list(out.values())
+
+
+def merge_records(old: Record, new: Record) -> Record:
+    """Apply the fields ``new`` explicitly sets onto ``old``; external ids and provenance are united."""
+    body = old.model_dump()
+    for name in new.model_fields_set:
+        if name in ("id", "created_at"):
+            continue
+        value = getattr(new, name)
+        if name == "external_ids":
+            body["external_ids"] = {**old.external_ids, **value}
+        elif name == "provenance":
+            body["provenance"] = _merge_provenance(old.provenance, value)
+        else:
+            body[name] = value
+    return type(old).model_validate(body)
+
+
+class Store:
+    """Persistence of records and relations. Build it with :meth:`open`; call :meth:`migrate` once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout_ms: int = 10_000, migrate: bool = True) -> Store:
+        store = cls(make_engine(url, busy_timeout_ms=busy_timeout_ms))
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # ------------------------------------------------------------------ reading
+    def get(self, record_id: str) -> Record:
+        """The record with this id; raises NotFound."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.records.c.data).where(t.records.c.id == record_id)).first()
+        if row is None:
+            raise NotFound(f"no record with id '{record_id}'")
+        return record_from_dict(json.loads(row.data))
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, Record] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                for row in conn.execute(select(t.records.c.id, t.records.c.data).where(t.records.c.id.in_(chunk))):
+                    out[row.id] = record_from_dict(json.loads(row.data))
+        return out
+
+    def exists(self, record_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.records.c.id).where(t.records.c.id == record_id)).first() is not None
+
+    def kinds_of(self, ids: Iterable[str], conn: Connection | None = None) -> dict[str, str]:
+        """Map each existing id to its kind (missing ids are absent)."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, str] = {}
+
+        def run(c: Connection) -> None:
+            for chunk in _chunks(wanted):
+                for row in c.execute(select(t.records.c.id, t.records.c.kind).where(t.records.c.id.in_(chunk))):
+                    out[row.id] = row.kind
+
+        if conn is not None:
+            run(conn)
+        else:
+            with self.engine.connect() as c:
+                run(c)
+        return out
+
+    def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None
+                         ) -> dict[tuple[str, str], str]:
+        """Map (scheme, value) pairs to record ids where known."""
+        wanted = list(dict.fromkeys(pairs))
+        by_value: dict[str, set[str]] = {}
+        for scheme, value in wanted:
+            by_value.setdefault(value, set()).add(scheme)
+        out: dict[tuple[str, str], str] = {}
+
+        def run(c: Connection) -> None:
+            for chunk in _chunks(list(by_value)):
+                q = select(t.external_ids).where(t.external_ids.c.value.in_(chunk))
+                for row in c.execute(q):
+                    if row.scheme in by_value.get(row.value, ()):
+                        out[(row.scheme, row.value)] = row.record_id
+
+        if conn is not None:
+            run(conn)
+        else:
+            with self.engine.connect() as c:
+                run(c)
+        return out
+
+    def find_by_external(self, scheme: str, value: str) -> Record:
+        from citybridge.model.entities import normalize_external_id
+
+        norm = normalize_external_id(scheme, value)
+        hit = self.resolve_external([(scheme.lower(), norm)])
+        if not hit:
+            raise NotFound(f"no record with {scheme} '{value}'")
+        return self.get(next(iter(hit.values())))
+
+    def list_records(
+        self, kind: str | None = None, *, subtype: str | None = None, country: str | None = None,
+        after: str | None = None, limit: int = 50,
+    ) -> list[Record]:
+        """Records ordered by id; pass the last id as ``after`` for the next page (cursor pagination)."""
+        q = select(t.records.c.data).order_by(t.records.c.id).limit(limit)
+        if kind:
+            q = q.where(t.records.c.kind == kind)
+        if subtype:
+            q = q.where(t.records.c.subtype == subtype)
+        if country:
+            q = q.where(t.records.c.country == country.upper())
+        if after:
+            q = q.where(t.records.c.id > after)
+        with self.engine.connect() as conn:
+            return [record_from_dict(json.loads(r.data)) for r in conn.execute(q)]
+
+    def iter_records(self, kind: str | None = None, *, batch: int = 2000) -> Iterator[Record]:
+        """Every record (of a kind), in id order, read in pages so memory stays flat."""
+        for body in self.iter_record_dicts(kind, batch=batch):
+            yield record_from_dict(body)
+
+    def iter_record_dicts(self, kind: str | None = None, *, batch: int = 2000,
+                          since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        after = ""
+        while True:
+            q = select(t.records.c.id, t.records.c.data).where(t.records.c.id > after)
+            if kind:
+                q = q.where(t.records.c.kind == kind)
+            if since is not None:
+                q = q.where(t.records.c.updated_at >= since)
+            q = q.order_by(t.records.c.id).limit(batch)
+            with self.engine.connect() as conn:
+                rows = conn.execute(q).all()
+            if not rows:
+                return
+            for row in rows:
+                yield json.loads(row.data)
+            after = rows[-1].id
+
+    def iter_relations(self, rel_type: str | None = None, *, batch: int = 5000) -> Iterator[Relation]:
+        for body in self.iter_relation_dicts(rel_type, batch=batch):
+            body.pop("kind", None)
+            yield Relation.model_validate(body)
+
+    def iter_relation_dicts(self, rel_type: str | None = None, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        after = ""
+        while True:
+            q = select(t.relations.c.id, t.relations.c.data).where(t.relations.c.id > after)
+            if rel_type:
+                q = q.where(t.relations.c.type == rel_type)
+            q = q.order_by(t.relations.c.id).limit(batch)
+            with self.engine.connect() as conn:
+                rows = conn.execute(q).all()
+            if not rows:
+                return
+            for row in rows:
+                yield json.loads(row.data)
+            after = rows[-1].id
+
+    def relations_of(self, record_id: str, *, direction: Literal["out", "in", "both"] = "both",
+                     rel_type: str | None = None, limit: int = 1000) -> list[Relation]:
+        c = t.relations.c
+        cond = {"out": c.source_id == record_id, "in": c.target_id == record_id,
+                "both": or_(c.source_id == record_id, c.target_id == record_id)}[direction]
+        q = select(c.data).where(cond)
+        if rel_type:
+            q = q.where(c.type == rel_type)
+        q = q.order_by(c.type, c.id).limit(limit)
+        with self.engine.connect() as conn:
+            out = []
+            for row in conn.execute(q):
+                body = json.loads(row.data)
+                body.pop("kind", None)
+                out.append(Relation.model_validate(body))
+            return out
+
+    def history(self, entity_id: str) -> list[dict[str, Any]]:
+        """Earlier versions of a record or relation, oldest first."""
+        q = select(t.history).where(t.history.c.entity_id == entity_id).order_by(t.history.c.seq)
+        with self.engine.connect() as conn:
+            return [
+                {"version": r.version, "change": r.change, "changed_at": _as_utc(r.changed_at),
+                 "changed_by": r.changed_by, "data": json.loads(r.data)}
+                for r in conn.execute(q)
+            ]
+
+    def version_of(self, record_id: str) -> int:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.records.c.version).where(t.records.c.id == record_id)).first()
+        if row is None:
+            raise NotFound(f"no record with id '{record_id}'")
+        return int(row.version)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of records by kind and subtype, and of relations by type."""
+        with self.engine.connect() as conn:
+            kinds: dict[str, dict[str, int]] = {}
+            q = select(t.records.c.kind, t.records.c.subtype, func.count()).group_by(
+                t.records.c.kind, t.records.c.subtype)
+            for kind, subtype, n in conn.execute(q):
+                kinds.setdefault(kind, {})[subtype or "-"] = n
+            rels = dict(conn.execute(select(t.relations.c.type, func.count()).group_by(t.relations.c.type)).all())
+            countries = conn.execute(select(func.count(func.distinct(t.records.c.country)))).scalar_one()
+        return {
+            "records": sum(sum(v.values()) for v in kinds.values()),
+            "by_kind": {k: sum(v.values()) for k, v in sorted(kinds.items())},
+            "by_subtype": {k: dict(sorted(v.items())) for k, v in sorted(kinds.items())},
+            "relations": sum(rels.values()),
+            "by_relation": dict(sorted(rels.items())),
+            "countries": countries,
+        }
+
+    # ------------------------------------------------------------------ writing
+    def upsert_records(self, records: Sequence[Record], *, changed_by: str | None = None,
+                       conn: Connection | None = None) -> list[Outcome]:
+        """Create or update records in one transaction; returns one outcome per record, in order.
+
+        A record is matched by its id, else by any of its external ids, else by a stable id derived from
+        its first external id (or its kind and name). Matching records are merged: the fields the new
+        record sets win, external ids and provenance are united, and the replaced version goes to history.
+        """
+        if conn is None:
+            with self.engine.begin() as c:
+                return self._upsert_records(c, records, changed_by)
+        return self._upsert_records(conn, records, changed_by)
+
+    def _upsert_records(self, conn: Connection, records: Sequence[Record], changed_by: str | None
+                        ) -> list[Outcome]:
+        now = utcnow()
+        pairs = [(s, v) for r in records for s, v in r.external_ids.items()]
+        ext_hits = self.resolve_external(pairs, conn) if pairs else {}
+        outcomes: list[Outcome | None] = [None] * len(records)
+        target_ids: list[str | None] = [None] * len(records)
+        for i, rec in enumerate(records):
+            owners = {ext_hits[(s, v)] for s, v in rec.external_ids.items() if (s, v) in ext_hits}
+            if rec.id:
+                others = owners - {rec.id}
+                if others:
+                    scheme = next(s for s, v in rec.external_ids.items() if ext_hits.get((s, v)) in others)
+                    outcomes[i] = Outcome("rejected", rec.id, f"{scheme} '{rec.external_ids[scheme]}' already "
+                                          f"belongs to record '{sorted(others)[0]}'", f"external_ids.{scheme}")
+                    continue
+                target_ids[i] = rec.id
+            elif len(owners) > 1:
+                outcomes[i] = Outcome("rejected", None, "external ids point to different records: "
+                                      + ", ".join(sorted(owners)), "external_ids")
+                continue
+            elif owners:
+                target_ids[i] = owners.pop()
+            else:
+                target_ids[i] = derive_id(rec.kind, rec.natural_key() or fallback_key(rec))
+
+        wanted = [tid for tid in target_ids if tid]
+        existing: dict[str, Any] = {}
+        for chunk in _chunks(list(dict.fromkeys(wanted))):
+            q = select(t.records.c.id, t.records.c.kind, t.records.c.data, t.records.c.hash,
+                       t.records.c.version).where(t.records.c.id.in_(chunk))
+            for row in conn.execute(q):
+                existing[row.id] = row
+
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        hist: list[dict[str, Any]] = []
+        ext_rows: list[dict[str, Any]] = []
+        pending: dict[str, Record] = {}  # records written earlier in this same batch
+        claimed: dict[tuple[str, str], str] = dict(ext_hits)
+        for i, rec in enumerate(records):
+            tid = target_ids[i]
+            if tid is None:
+                continue
+            old_row = existing.get(tid)
+            if old_row is not None and old_row.kind != rec.kind.value:
+                outcomes[i] = Outcome("rejected", tid, f"id '{tid}' is a {old_row.kind}, not a {rec.kind.value}",
+                                      "kind")
+                continue
+            clash = [(s, v) for s, v in rec.external_ids.items() if claimed.get((s, v), tid) != tid]
+            if clash:
+                s, v = clash[0]
+                outcomes[i] = Outcome("rejected", tid, f"{s} '{v}' already belongs to record '{claimed[(s, v)]}'",
+                                      f"external_ids.{s}")
+                continue
+            if tid in pending:
+                base: Record | None = pending[tid]
+            elif old_row is not None:
+                base = record_from_dict(json.loads(old_row.data))
+            else:
+                base = None
+            if base is None:
+                merged = rec.model_copy(update={"id": tid})
+                merged.created_at = _as_utc(rec.created_at) or now
+                merged.updated_at = _as_utc(rec.updated_at) or merged.created_at
+            else:
+                merged = merge_records(base, rec)
+                merged.id = tid
+                merged.created_at = base.created_at
+                merged.updated_at = _as_utc(rec.updated_at) if "updated_at" in rec.model_fields_set else now
+            body = record_to_dict(merged)
+            digest = content_hash(body)
+            old_hash = pending_hash = None
+            if tid in pending:
+                pending_hash = content_hash(record_to_dict(pending[tid]))
+            elif old_row is not None:
+                old_hash = old_row.hash
+            if digest == (pending_hash or old_hash):
+                outcomes[i] = Outcome("unchanged", tid)
+                continue
+            row = {
+                "id": tid, "kind": rec.kind.value, "subtype": merged.subtype, "name": merged.name,
+                "country": getattr(merged, "country", None), "year": _year_of(merged),
+                "visibility": merged.visibility.value, "owner": merged.owner, "data": _canonical(body),
+                "hash": digest, "created_at": merged.created_at, "updated_at": merged.updated_at,
+                "changed_by": changed_by,
+            }
+            for s, v in merged.external_ids.items():
+                if (s, v) not in claimed:
+                    claimed[(s, v)] = tid
+                    ext_rows.append({"scheme": s, "value": v, "record_id": tid})
+            if old_row is None and tid not in pending:
+                row["version"] = 1
+                inserts.append(row)
+                outcomes[i] = Outcome("created", tid)
+            elif old_row is None:
+                # created earlier in this batch and changed again: fold into the pending insert
+                for ins in inserts:
+                    if ins["id"] == tid:
+                        ins.update(row)
+                outcomes[i] = Outcome("updated", tid)
+            else:
+                version = old_row.version + 1
+                hist.append({"entity": "record", "entity_id": tid, "version": old_row.version, "change": "update",
+                             "data": old_row.data, "changed_at": now, "changed_by": changed_by})
+                row["version"] = version
+                old_row = _RowStub(tid, rec.kind.value, row["data"], digest, version)
+                existing[tid] = old_row
+                updates.append(row)
+                outcomes[i] = Outcome("updated", tid)
+            pending[tid] = merged
+
+        if inserts:
+            conn.execute(insert(t.records), inserts)
+        for row in updates:
+            conn.execute(update(t.records).where(t.records.c.id == row["id"]).values(**row))
+        if hist:
+            conn.execute(insert(t.history), hist)
+        if ext_rows:
+            try:
+                conn.execute(insert(t.external_ids), ext_rows)
+            except IntegrityError as exc:  # a concurrent writer claimed an id between our read and write
+                raise Conflict("external id claimed concurrently; retry the batch") from exc
+        return [o if o is not None else Outcome("rejected", None, "not processed") for o in outcomes]
+
+    def upsert_relations(self, relations: Sequence[Relation], *, changed_by: str | None = None,
+                         conn: Connection | None = None) -> list[Outcome]:
+        """Create or update relations in one transaction; both ends must exist and fit the type."""
+        if conn is None:
+            with self.engine.begin() as c:
+                return self._upsert_relations(c, relations, changed_by)
+        return self._upsert_relations(conn, relations, changed_by)
+
+    def _upsert_relations(self, conn: Connection, relations: Sequence[Relation], changed_by: str | None
+                          ) -> list[Outcome]:
+        now = utcnow()
+        kinds = self.kinds_of([x for r in relations for x in (r.source, r.target)], conn)
+        existing: dict[str, Any] = {}
+        for chunk in _chunks(list(dict.fromkeys(r.id for r in relations))):
+            q = select(t.relations.c.id, t.relations.c.data, t.relations.c.hash, t.relations.c.version
+                       ).where(t.relations.c.id.in_(chunk))
+            for row in conn.execute(q):
+                existing[row.id] = row
+        outcomes: list[Outcome] = []
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[str, dict[str, Any]] = {}
+        hist: list[dict[str, Any]] = []
+        for rel in relations:
+            missing = [(end, ref) for end, ref in (("source", rel.source), ("target", rel.target)) if ref not in kinds]
+            if missing:
+                end, ref = missing[0]
+                outcomes.append(Outcome("rejected", rel.id, f"{end} record '{ref}' not found", end))
+                continue
+            why = check_relation_kinds(rel.type, Kind(kinds[rel.source]), Kind(kinds[rel.target]))
+            if why:
+                outcomes.append(Outcome("rejected", rel.id, why, "type"))
+                continue
+            old = existing.get(rel.id)
+            merged = rel
+            if old is not None:
+                prev = json.loads(old.data)
+                prev.pop("kind", None)
+                base = Relation.model_validate(prev)
+                body_old = base.model_dump()
+                for name in rel.model_fields_set - {"id", "created_at"}:
+                    body_old[name] = (_merge_provenance(base.provenance, rel.provenance)
+                                      if name == "provenance" else getattr(rel, name))
+                merged = Relation.model_validate(body_old)
+                merged.created_at = base.created_at
+                merged.updated_at = _as_utc(rel.updated_at) if "updated_at" in rel.model_fields_set else now
+            else:
+                merged = rel.model_copy()
+                merged.created_at = _as_utc(rel.created_at) or now
+                merged.updated_at = _as_utc(rel.updated_at) or merged.created_at
+            body = relation_to_dict(merged)
+            digest = content_hash(body)
+            if old is not None and digest == old.hash:
+                outcomes.append(Outcome("unchanged", rel.id))
+                continue
+            row = {"id": rel.id, "type": rel.type.value, "source_id": rel.source, "target_id": rel.target,
+                   "role": rel.role, "visibility": merged.visibility.value, "owner": merged.owner,
+                   "data": _canonical(body), "hash": digest, "created_at": merged.created_at,
+                   "updated_at": merged.updated_at}
+            if old is None:
+                row["version"] = 1
+                status: Status = "updated" if rel.id in inserts else "created"
+                inserts[rel.id] = row
+                outcomes.append(Outcome(status, rel.id))
+            else:
+                hist.append({"entity": "relation", "entity_id": rel.id, "version": old.version, "change": "update",
+                             "data": old.data, "changed_at": now, "changed_by": changed_by})
+                row["version"] = old.version + 1
+                existing[rel.id] = _RowStub(rel.id, "relation", row["data"], digest, row["version"])
+                updates[rel.id] = row
+                outcomes.append(Outcome("updated", rel.id))
+        if inserts:
+            conn.execute(insert(t.relations), list(inserts.values()))
+        for row in updates.values():
+            conn.execute(update(t.relations).where(t.relations.c.id == row["id"]).values(**row))
+        if hist:
+            conn.execute(insert(t.history), hist)
+        return outcomes
+
+    def delete_record(self, record_id: str, *, changed_by: str | None = None) -> None:
+        """Delete a record and its relations; both are kept in history."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.records.c.data, t.records.c.version).where(t.records.c.id == record_id)
+                               ).first()
+            if row is None:
+                raise NotFound(f"no record with id '{record_id}'")
+            rels = conn.execute(select(t.relations.c.id, t.relations.c.data, t.relations.c.version).where(
+                or_(t.relations.c.source_id == record_id, t.relations.c.target_id == record_id))).all()
+            hist = [{"entity": "relation", "entity_id": r.id, "version": r.version, "change": "delete",
+                     "data": r.data, "changed_at": now, "changed_by": changed_by} for r in rels]
+            hist.append({"entity": "record", "entity_id": record_id, "version": row.version, "change": "delete",
+                         "data": row.data, "changed_at": now, "changed_by": changed_by})
+            conn.execute(insert(t.history), hist)
+            conn.execute(delete(t.relations).where(
+                or_(t.relations.c.source_id == record_id, t.relations.c.target_id == record_id)))
+            conn.execute(delete(t.external_ids).where(t.external_ids.c.record_id == record_id))
+            conn.execute(delete(t.records).where(t.records.c.id == record_id))
+
+    def delete_relation(self, relation_id: str, *, changed_by: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.relations.c.data, t.relations.c.version).where(
+                t.relations.c.id == relation_id)).first()
+            if row is None:
+                raise NotFound(f"no relation with id '{relation_id}'")
+            conn.execute(insert(t.history), [{"entity": "relation", "entity_id": relation_id,
+                                              "version": row.version, "change": "delete", "data": row.data,
+                                              "changed_at": utcnow(), "changed_by": changed_by}])
+            conn.execute(delete(t.relations).where(t.relations.c.id == relation_id))
+
+    # ------------------------------------------------------------------ import log
+    def start_import(self, source: str, sha256: str | None) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(insert(t.imports).values(source=source, sha256=sha256, started_at=utcnow()))
+            return int(res.inserted_primary_key[0])
+
+    def finish_import(self, seq: int, counts: dict[str, int], status: str = "done") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.imports).where(t.imports.c.seq == seq).values(
+                finished_at=utcnow(), status=status, **{k: counts.get(k, 0) for k in
+                                                        ("created", "updated", "unchanged", "rejected")}))
+
+    def imports_log(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.imports).order_by(t.imports.c.seq.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+
+@dataclass(slots=True)
+class _RowStub:
+    id: str
+    kind: str
+    data: str
+    hash: str
+    version: int
+
+
+def _year_of(record: Record) -> int | None:
+    year = getattr(record, "year", None)
+    if year:
+        return int(year)
+    start = getattr(record, "start_date", None) or getattr(record, "deadline", None)
+    return start.year if start else None
+
+
+def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+__all__ = ["Store", "Outcome", "content_hash", "merge_records", "fallback_key"]

@@ -1,0 +1,99 @@
+"""SQLAlchemy table definitions: the store's schema, kept identical to the Alembic migrations
+(``tests/store/test_migrations.py`` compares them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("subtype", String(64)),
+    Column("name", Text, nullable=False),
+    Column("country", String(2)),
+    Column("year", Integer),
+    Column("visibility", String(16), nullable=False, server_default="public"),
+    Column("owner", String(128)),
+    Column("data", Text, nullable=False),
+    Column("hash", String(40), nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(256)),
+    Index("ix_records_kind_subtype", "kind", "subtype"),
+    Index("ix_records_country", "country"),
+    Index("ix_records_updated_at", "updated_at"),
+)
+
+external_ids = Table(
+    "external_ids",
+    metadata,
+    Column("scheme", String(32), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_external_ids_record", "record_id"),
+)
+
+relations = Table(
+    "relations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("source_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Column("target_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(64)),
+    Column("visibility", String(16), nullable=False, server_default="public"),
+    Column("owner", String(128)),
+    Column("data", Text, nullable=False),
+    Column("hash", String(40), nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_relations_source", "source_id", "type"),
+    Index("ix_relations_target", "target_id", "type"),
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("entity", String(16), nullable=False),  # 'record' | 'relation'
+    Column("entity_id", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("change", String(16), nullable=False),  # 'update' | 'delete'
+    Column("data", Text, nullable=False),  # the version that was replaced or deleted
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(256)),
+    Index("ix_history_entity", "entity", "entity_id"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(1024), nullable=False),
+    Column("sha256", String(64)),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("created", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("rejected", Integer, nullable=False, server_default="0"),
+    Column("status", String(16), nullable=False, server_default="running"),
+)
+
+__all__ = ["metadata", "records", "external_ids", "relations", "history", "imports"]
