@@ -5,23 +5,36 @@ Interfaces (CLI, REST API, web pages) build a Hub and call its methods; none hol
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
 
+from citybridge.errors import Invalid, NotFound
+from citybridge.ingest.export import Exporter, Format
+from citybridge.ingest.mapping import Mapping
+from citybridge.ingest.pipeline import ImportReport, Importer
+from citybridge.ingest.tabular import open_tabular
+from citybridge.model.entities import Kind, Record
+from citybridge.model.relations import Relation
+from citybridge.model.taxonomy import builtin_themes
 from citybridge.settings import Settings
 from citybridge.store import Store
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Hub:
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
-    >>> hub.stats()["records"]                          # doctest: +SKIP
-    0
+    >>> hub.import_files(["orgs.csv"]).created          # doctest: +SKIP
+    120
     """
 
     def __init__(self, settings: Settings | None = None, *, store: Store | None = None) -> None:
         self.settings = settings or Settings()
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.settings.is_sqlite:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or Store.open(
             self.settings.resolved_database_url, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms
         )
@@ -35,5 +48,125 @@ class Hub:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    # ------------------------------------------------------------------ setup
+    def init(self) -> ImportReport:
+        """Make sure the schema is current and the built-in taxonomies (SDGs, pathways) are stored."""
+        self.store.migrate()
+        importer = Importer(self.store, changed_by="citybridge:init")
+        return importer.run(_ListSource("taxonomy", builtin_themes()))
+
+    # ------------------------------------------------------------------ reading
+    def get(self, record_id: str) -> Record:
+        """The record with this id (or an external id written ``scheme:value``, e.g. ``ror:05abc``)."""
+        try:
+            return self.store.get(record_id)
+        except NotFound:
+            scheme, sep, value = record_id.partition(":")
+            if sep and value:
+                return self.store.find_by_external(scheme, value)
+            raise
+
+    def show(self, record_id: str) -> dict[str, Any]:
+        """A record with its relations (and the names of the records at their other ends) and history."""
+        record = self.get(record_id)
+        rels = self.store.relations_of(record.id, limit=500)
+        others = self.store.get_many({r.target if r.source == record.id else r.source for r in rels})
+        relations = []
+        for rel in rels:
+            outgoing = rel.source == record.id
+            other = others.get(rel.target if outgoing else rel.source)
+            relations.append({
+                "id": rel.id, "type": rel.type.value, "direction": "out" if outgoing else "in",
+                "role": rel.role, "other_id": other.id if other else None,
+                "other_name": other.name if other else None, "other_kind": other.kind.value if other else None,
+                "start_date": rel.start_date.isoformat() if rel.start_date else None,
+                "end_date": rel.end_date.isoformat() if rel.end_date else None,
+            })
+        return {
+            "record": record,
+            "version": self.store.version_of(record.id),
+            "relations": relations,
+            "history": self.store.history(record.id),
+        }
+
+    def list(self, kind: str | None = None, *, subtype: str | None = None, country: str | None = None,
+             after: str | None = None, limit: int = 50) -> list[Record]:
+        if kind is not None and kind not in {k.value for k in Kind}:
+            raise Invalid(f"unknown kind '{kind}' (one of: {', '.join(k.value for k in Kind)})", field="kind")
+        if not 1 <= limit <= 1000:
+            raise Invalid("limit must be between 1 and 1000", field="limit")
+        return self.store.list_records(kind, subtype=subtype, country=country, after=after, limit=limit)
+
     def stats(self) -> dict[str, Any]:
         return self.store.stats()
+
+    # ------------------------------------------------------------------ writing
+    def import_files(
+        self, paths: Iterable[str | Path], *, kind: str | None = None, mapping: str | Path | Mapping | None = None,
+        delimiter: str | None = None, encoding: str | None = None, progress: Callable[[int], None] | None = None,
+        row_log: IO[str] | None = None, changed_by: str | None = None,
+    ) -> ImportReport:
+        """Import tabular files (CSV, XLSX, JSON, JSONL) into the store; returns the combined report.
+
+        Rows are validated one by one (a bad row never stops the others) and written in batches of
+        ``settings.import_batch``, each batch one transaction.
+        """
+        m = Mapping.load(mapping) if isinstance(mapping, str | Path) else mapping
+        if kind is not None and kind != "relation" and kind not in {k.value for k in Kind}:
+            raise Invalid(f"unknown kind '{kind}'", field="kind")
+        total = ImportReport()
+        for path in paths:
+            source = open_tabular(path, kind=kind, delimiter=delimiter or (m.delimiter if m else None),
+                                  encoding=encoding or (m.encoding if m else None))
+            importer = Importer(self.store, batch_size=self.settings.import_batch,
+                                changed_by=changed_by or f"import:{source.name}", progress=progress,
+                                row_log=row_log)
+            total.merge(importer.run(source, kind=kind, mapping=m, provenance_source=f"import:{source.name}"))
+        return total
+
+    def upsert(self, records: Iterable[Record], *, changed_by: str | None = None) -> ImportReport:
+        importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by)
+        return importer.run(_ListSource("api", list(records)))
+
+    def relate(self, relations: Iterable[Relation], *, changed_by: str | None = None) -> ImportReport:
+        importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by)
+        return importer.run(_ListSource("api", list(relations)))
+
+    def delete(self, record_id: str, *, changed_by: str | None = None) -> None:
+        self.store.delete_record(self.get(record_id).id, changed_by=changed_by)
+
+    def export(self, out: IO[str], fmt: Format = "jsonl", *, kind: str | None = None) -> int:
+        """Stream the store to ``out`` as jsonl, csv or jsonld; returns the number of items."""
+        return Exporter(self.store).write(out, fmt, kind=kind)
+
+    # ------------------------------------------------------------------ demo
+    def demo_dir(self) -> Path:
+        return Path(self.settings.demo_dir) if self.settings.demo_dir else REPO_ROOT / "data" / "demo"
+
+    def load_demo(self, progress: Callable[[int], None] | None = None) -> ImportReport:
+        """Load the shipped demo knowledge pack (see data/demo/SOURCES.md)."""
+        folder = self.demo_dir()
+        files = sorted(folder.glob("*.jsonl.gz"))
+        if not files:
+            raise NotFound("demo pack not found; run scripts/build_demo_pack.py", where=str(folder))
+        report = self.init()
+        report.merge(self.import_files(files, progress=progress, changed_by="citybridge:demo"))
+        return report
+
+
+class _ListSource:
+    """A source over records/relations already in memory (API writes, built-in taxonomies)."""
+
+    def __init__(self, name: str, items: list[Record | Relation]) -> None:
+        self.name = name
+        self._items = items
+
+    def items(self):  # type: ignore[no-untyped-def]
+        from citybridge.ingest.base import SourceItem
+
+        for i, obj in enumerate(self._items, start=1):
+            where = f"{self.name}:{i}"
+            if isinstance(obj, Relation):
+                yield SourceItem(where, relation=obj)
+            else:
+                yield SourceItem(where, record=obj)

@@ -9,6 +9,7 @@ CITYBRIDGE_ENVIRONMENT       development | production                           
 CITYBRIDGE_WRITE_TOKEN       token a caller must send to change data over the API           none (dev only)
 CITYBRIDGE_IMPORT_BATCH      rows per import transaction                                     2000
 CITYBRIDGE_MAX_FIELD_CHARS   longest accepted text field                                     2000000
+CITYBRIDGE_DEMO_DIR          folder of the demo knowledge pack                              <repo>/data/demo
 ==========================  ============================================================  ===================
 """
 
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     import_batch: int = Field(default=2000, ge=1, le=100_000)
     max_field_chars: int = Field(default=2_000_000, ge=1000)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    demo_dir: Path | None = Field(default=None, description="folder of the demo pack (default: data/demo)")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

@@ -1,0 +1,16 @@
+"""Sources of knowledge and the intake pipeline.
+
+Built-in sources register in :data:`registry` exactly as third-party ones would.
+"""
+
+from citybridge.ingest import tabular as _tabular  # noqa: F401  (registers the tabular source)
+from citybridge.ingest.base import Rejection, Source, SourceItem, SourceRegistry, registry
+from citybridge.ingest.export import Exporter
+from citybridge.ingest.mapping import Mapping, build_record, build_relation
+from citybridge.ingest.pipeline import ImportReport, Importer, run_import
+from citybridge.ingest.tabular import open_tabular
+
+__all__ = [
+    "Exporter", "ImportReport", "Importer", "Mapping", "Rejection", "Source", "SourceItem", "SourceRegistry",
+    "build_record", "build_relation", "open_tabular", "registry", "run_import",
+]

@@ -1,0 +1,84 @@
+"""The Source protocol: anything that yields records and relations with provenance.
+
+A source yields :class:`SourceItem` objects. Each carries either a ready ``Record``/``Relation``, a raw
+row (a dict to be mapped by the intake pipeline), or a ``Rejection`` explaining why a piece of input could
+not be read — with where it came from (file, line) so that the report can name it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from citybridge.model.entities import Record
+from citybridge.model.relations import Relation
+
+
+@dataclass(slots=True)
+class Rejection:
+    """Input that could not be turned into a record: where, which field, why."""
+
+    where: str
+    reason: str
+    field: str | None = None
+
+
+@dataclass(slots=True)
+class SourceItem:
+    """One unit a source yields; exactly one of ``record``, ``relation``, ``row``, ``rejection`` is set."""
+
+    where: str
+    record: Record | None = None
+    relation: Relation | None = None
+    row: dict[str, Any] | None = None
+    kind: str | None = None  # kind hint for a raw row
+    rejection: Rejection | None = None
+    refs: dict[str, str] = field(default_factory=dict)  # relation ends given as references to resolve
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A source of knowledge: a file, a folder, a feed, an API query, a registry dump."""
+
+    name: str
+
+    def items(self) -> Iterator[SourceItem]:
+        """Yield items in input order; must stream (constant memory in the input size)."""
+        ...
+
+
+SourceFactory = Callable[..., Source]
+
+
+class SourceRegistry:
+    """Named source factories with a ``score(target)`` to pick the best one for a path or URL.
+
+    Built-in sources register themselves exactly as third-party ones would (see ``ingest/__init__.py``).
+    """
+
+    def __init__(self) -> None:
+        self._factories: dict[str, tuple[SourceFactory, Callable[[str], float]]] = {}
+
+    def register(self, name: str, factory: SourceFactory, score: Callable[[str], float] | None = None) -> None:
+        self._factories[name] = (factory, score or (lambda _target: 0.0))
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def get(self, name: str) -> SourceFactory:
+        from citybridge.errors import NotFound
+
+        try:
+            return self._factories[name][0]
+        except KeyError:
+            raise NotFound(f"unknown source '{name}' (known: {', '.join(self.names())})") from None
+
+    def best_for(self, target: str) -> str | None:
+        """The registered source that scores highest for ``target`` (a path or URL), or None."""
+        scored = [(score(target), name) for name, (_f, score) in self._factories.items()]
+        scored = [s for s in scored if s[0] > 0]
+        return max(scored)[1] if scored else None
+
+
+registry = SourceRegistry()

@@ -1,0 +1,254 @@
+"""The intake pipeline: source items -> validated records/relations -> batched upserts -> a report.
+
+Each batch is one transaction, so a crash or kill mid-import leaves the store as it was before that
+batch; re-running the same import continues, because upserts of unchanged rows are no-ops.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from citybridge.ingest.base import Rejection, Source, SourceItem
+from citybridge.ingest.mapping import Mapping, RowError, build_record, build_relation, normalize_kind
+from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Provenance, Record, normalize_external_id
+from citybridge.model.relations import Relation
+from citybridge.store.repository import Outcome, Store, fallback_key
+
+MAX_DETAILED_REJECTIONS = 10_000
+
+
+@dataclass
+class ImportReport:
+    """Counts and rejections of an import run; ``to_dict`` gives the JSON report."""
+
+    sources: list[str] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, status: str, where: str, *, id: str | None = None, reason: str | None = None,
+            field: str | None = None) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+        if status == "rejected" and len(self.rejections) < MAX_DETAILED_REJECTIONS:
+            self.rejections.append({"where": where, "field": field, "reason": reason, "id": id})
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.rejected
+
+    def counts(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected}
+
+    def merge(self, other: ImportReport) -> None:
+        self.sources += other.sources
+        for k, v in other.counts().items():
+            setattr(self, k, getattr(self, k) + v)
+        self.rejections += other.rejections[: MAX_DETAILED_REJECTIONS - len(self.rejections)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sources": self.sources, **self.counts(), "rejections": self.rejections}
+
+    def lines(self) -> Iterator[str]:
+        """One human line per rejection: ``file:line: field: reason``."""
+        for r in self.rejections:
+            fld = f" [{r['field']}]" if r.get("field") else ""
+            yield f"{r['where']}:{fld} {r['reason']}"
+
+
+def _ref_pair(ref: str) -> tuple[str, str] | None:
+    scheme, sep, value = ref.partition(":")
+    if sep and scheme.lower() in EXTERNAL_ID_SCHEMES and value:
+        return scheme.lower(), normalize_external_id(scheme.lower(), value)
+    return None
+
+
+def _record_key(rec: Record) -> str:
+    return rec.id or f"{rec.kind.value}|{rec.natural_key() or fallback_key(rec)}"
+
+
+class Importer:
+    """Runs sources into a store in batches and reports what happened to every item."""
+
+    def __init__(self, store: Store, *, batch_size: int = 2000, changed_by: str | None = None,
+                 progress: Callable[[int], None] | None = None, row_log: IO[str] | None = None) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.changed_by = changed_by
+        self.progress = progress
+        self.row_log = row_log
+
+    def run(self, source: Source, *, kind: str | None = None, mapping: Mapping | None = None,
+            provenance_source: str | None = None) -> ImportReport:
+        report = ImportReport(sources=[source.name])
+        seq = self.store.start_import(source.name, getattr(source, "sha256", None))
+        seen: dict[str, str] = {}
+        deferred: list[tuple[SourceItem, Relation | dict[str, Any]]] = []
+        batch: list[SourceItem] = []
+        status = "failed"
+        try:
+            for item in source.items():
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
+                    batch = []
+            self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
+            # relations whose ends appeared later in the input get a second chance
+            retry, deferred[:] = list(deferred), []
+            for i in range(0, len(retry), self.batch_size):
+                self._flush_relations(retry[i:i + self.batch_size], report, deferred, final=True)
+            status = "done"
+        finally:
+            self.store.finish_import(seq, report.counts(), status)
+        return report
+
+    # ------------------------------------------------------------------ internals
+    def _log(self, status: str, where: str, id: str | None = None, reason: str | None = None,
+             field: str | None = None, report: ImportReport | None = None) -> None:
+        if report is not None:
+            report.add(status, where, id=id, reason=reason, field=field)
+        if self.row_log is not None:
+            entry = {"where": where, "status": status, "id": id}
+            if reason:
+                entry.update(reason=reason, field=field)
+            self.row_log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def _flush(self, items: list[SourceItem], report: ImportReport, seen: dict[str, str],
+               deferred: list[tuple[SourceItem, Relation | dict[str, Any]]], kind: str | None,
+               mapping: Mapping | None, provenance_source: str | None, *, final: bool) -> None:
+        if not items:
+            return
+        records: list[tuple[SourceItem, Record]] = []
+        relations: list[tuple[SourceItem, Relation | dict[str, Any]]] = []
+        for item in items:
+            if item.rejection is not None:
+                rej = item.rejection
+                self._log("rejected", rej.where, reason=rej.reason, field=rej.field, report=report)
+                continue
+            try:
+                built = self._build(item, kind, mapping, provenance_source)
+            except RowError as exc:
+                self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
+                continue
+            if isinstance(built, Record):
+                key = _record_key(built)
+                if key in seen:
+                    self._log("rejected", item.where, id=built.id or None,
+                              reason=f"duplicate of {seen[key]} in the same input", field="id", report=report)
+                    continue
+                seen[key] = item.where
+                records.append((item, built))
+            else:
+                relations.append((item, built))
+        with self.store.engine.begin() as conn:
+            outcomes = self.store.upsert_records([r for _i, r in records], changed_by=self.changed_by, conn=conn)
+            for (item, _rec), out in zip(records, outcomes, strict=True):
+                self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
+            self._relations_in(conn, relations, report, deferred, final=final)
+        if self.progress:
+            self.progress(len(items))
+
+    def _flush_relations(self, relations: list[tuple[SourceItem, Relation | dict[str, Any]]],
+                         report: ImportReport, deferred: list[Any], *, final: bool) -> None:
+        with self.store.engine.begin() as conn:
+            self._relations_in(conn, relations, report, deferred, final=final)
+
+    def _relations_in(self, conn: Any, relations: list[tuple[SourceItem, Relation | dict[str, Any]]],
+                      report: ImportReport, deferred: list[Any], *, final: bool) -> None:
+        if not relations:
+            return
+        refs = {ref for _i, rel in relations for ref in _ends(rel)}
+        kinds = self.store.kinds_of(refs, conn)
+        pairs = {ref: p for ref in refs - set(kinds) if (p := _ref_pair(ref))}
+        ext = self.store.resolve_external(pairs.values(), conn) if pairs else {}
+        resolved = {ref: ref for ref in kinds} | {ref: ext[p] for ref, p in pairs.items() if p in ext}
+        ready: list[tuple[SourceItem, Relation]] = []
+        for item, rel in relations:
+            src, dst = _ends(rel)
+            missing = [(end, ref) for end, ref in (("source", src), ("target", dst)) if ref not in resolved]
+            if missing:
+                if not final:
+                    deferred.append((item, rel))
+                else:
+                    end, ref = missing[0]
+                    self._log("rejected", item.where, reason=f"{end} record '{ref}' not found", field=end,
+                              report=report)
+                continue
+            try:
+                if isinstance(rel, Relation):
+                    built = rel.model_copy(update={"source": resolved[src], "target": resolved[dst]})
+                    if built.id == rel.key() or not rel.id:
+                        built.id = built.key()
+                else:
+                    row = dict(rel)
+                    row["source"], row["target"] = resolved[src], resolved[dst]
+                    built = build_relation(row)
+            except RowError as exc:
+                self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
+                continue
+            ready.append((item, built))
+        outcomes: list[Outcome] = self.store.upsert_relations([r for _i, r in ready], changed_by=self.changed_by,
+                                                              conn=conn)
+        for (item, _rel), out in zip(ready, outcomes, strict=True):
+            self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
+
+    def _build(self, item: SourceItem, kind: str | None, mapping: Mapping | None,
+               provenance_source: str | None) -> Record | Relation | dict[str, Any]:
+        if item.record is not None:
+            return item.record
+        if item.relation is not None:
+            return item.relation
+        row = item.row or {}
+        if mapping is not None:
+            row = mapping.apply(row)
+        row_kind = row.get("kind")
+        if row_kind not in (None, ""):
+            resolved_kind = normalize_kind(str(row_kind))
+            if resolved_kind is None:
+                raise RowError(f"unknown kind '{row_kind}'", "kind")
+        else:
+            resolved_kind = normalize_kind(kind or (mapping.kind if mapping else None) or item.kind)
+        if resolved_kind is None:
+            if {"type", "source", "target"} <= set(row):
+                resolved_kind = "relation"
+            else:
+                raise RowError("no kind: add a 'kind' column or pass --kind", "kind")
+        prov = None
+        if provenance_source:
+            rid = row.get("id") or next((f"{s}:{row[s]}" for s in EXTERNAL_ID_SCHEMES if row.get(s)), None)
+            prov = Provenance(source=provenance_source, record_id=str(rid) if rid else None)
+        if resolved_kind == "relation":
+            # ends are resolved inside the batch transaction; validate everything else now
+            probe = dict(row)
+            for end in ("source", "target"):
+                if row.get(end) in (None, ""):
+                    raise RowError(f"missing required column '{end}'", end)
+            probe["source"], probe["target"] = "probe:a", "probe:b"
+            build_relation(probe)
+            if prov is not None and "provenance" not in row:
+                row = {**row, "provenance": [prov.model_dump(mode="json", exclude_none=True)]}
+            return row
+        return build_record(row, resolved_kind, prov)
+
+
+def _ends(rel: Relation | dict[str, Any]) -> tuple[str, str]:
+    if isinstance(rel, Relation):
+        return rel.source, rel.target
+    return str(rel["source"]).strip(), str(rel["target"]).strip()
+
+
+def run_import(store: Store, sources: Iterable[Source], **kwargs: Any) -> ImportReport:
+    """Import several sources into ``store``; kwargs go to :meth:`Importer.run`."""
+    total = ImportReport()
+    importer = Importer(store)
+    for source in sources:
+        total.merge(importer.run(source, **kwargs))
+    return total
+
+
+__all__ = ["ImportReport", "Importer", "Rejection", "run_import"]
