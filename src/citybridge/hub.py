@@ -12,7 +12,7 @@ from typing import IO, Any
 from citybridge.errors import Invalid, NotFound
 from citybridge.ingest.export import Exporter, Format
 from citybridge.ingest.mapping import Mapping
-from citybridge.ingest.pipeline import ImportReport, Importer
+from citybridge.ingest.pipeline import Importer, ImportReport
 from citybridge.ingest.tabular import open_tabular
 from citybridge.model.entities import Kind, Record
 from citybridge.model.relations import Relation

@@ -40,12 +40,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
-        if self.environment == "production":
-            if not self.write_token or len(self.write_token) < 16 or self.write_token in {"changethis", "secret"}:
-                raise Invalid(
-                    "production needs CITYBRIDGE_WRITE_TOKEN set to a secret of 16+ characters",
-                    field="write_token",
-                )
+        weak = not self.write_token or len(self.write_token) < 16 or self.write_token in {"changethis", "secret"}
+        if self.environment == "production" and weak:
+            raise Invalid("production needs CITYBRIDGE_WRITE_TOKEN set to a secret of 16+ characters", field="write_token")
         return self
 
     @property

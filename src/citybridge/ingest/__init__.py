@@ -7,7 +7,7 @@ from citybridge.ingest import tabular as _tabular  # noqa: F401  (registers the 
 from citybridge.ingest.base import Rejection, Source, SourceItem, SourceRegistry, registry
 from citybridge.ingest.export import Exporter
 from citybridge.ingest.mapping import Mapping, build_record, build_relation
-from citybridge.ingest.pipeline import ImportReport, Importer, run_import
+from citybridge.ingest.pipeline import Importer, ImportReport, run_import
 from citybridge.ingest.tabular import open_tabular
 
 __all__ = [

@@ -146,7 +146,7 @@ class Exporter:
 
     def _csv(self, out: IO[str], kind: str | None) -> int:
         cols = _csv_columns(kind)
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out, lineterminator="\r\n")  # quotes any cell holding \r or \n
         writer.writerow(cols)
         n = 0
         for body in self._bodies(kind):
@@ -158,10 +158,7 @@ class Exporter:
         out.write('{"@context": ' + json.dumps(JSONLD_CONTEXT) + ', "@graph": [\n')
         n = 0
         for body in self._bodies(kind):
-            if body.get("kind") == "relation":
-                node = self._relation_node(body)
-            else:
-                node = self._record_node(body)
+            node = self._relation_node(body) if body.get("kind") == "relation" else self._record_node(body)
             out.write(("" if n == 0 else ",\n") + json.dumps(node, ensure_ascii=False))
             n += 1
         out.write("\n]}\n")
@@ -171,7 +168,7 @@ class Exporter:
     def _record_node(body: dict[str, Any]) -> dict[str, Any]:
         kind = body["kind"]
         subtype = body.get({"organization": "org_type", "document": "doc_type", "opportunity": "opp_type",
-                            "place": "place_type", "project": "project_type"}.get(kind, ""), None)
+                            "place": "place_type", "project": "project_type"}.get(kind, ""))
         stype = SCHEMA_TYPES.get((kind, subtype)) or SCHEMA_TYPES[(kind, None)]
         node: dict[str, Any] = {"@id": f"cb:{body['id']}", "@type": stype, "cb:kind": kind}
         if subtype:
@@ -189,7 +186,9 @@ class Exporter:
                 node[prop] = value
         ids = body.get("external_ids") or {}
         if ids:
-            node["identifier"] = [{"@type": "PropertyValue", "propertyID": s, "value": v} for s, v in sorted(ids.items())]
+            node["identifier"] = [
+                {"@type": "PropertyValue", "propertyID": s, "value": v} for s, v in sorted(ids.items())
+            ]
             if "doi" in ids:
                 node["sameAs"] = f"https://doi.org/{ids['doi']}"
             elif "ror" in ids:

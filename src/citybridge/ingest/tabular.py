@@ -141,7 +141,8 @@ class CsvSource(_FileSource):
                     return
                 except csv.Error as exc:
                     line = reader.line_num
-                    yield SourceItem(self._where(start), rejection=Rejection(self._where(start), f"unreadable row: {exc}"))
+                    where = self._where(start)
+                    yield SourceItem(where, rejection=Rejection(where, f"unreadable row: {exc}"))
                     continue
                 line = reader.line_num
                 if not cells or all(c.strip() == "" for c in cells):

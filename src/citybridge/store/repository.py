@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
@@ -59,8 +59,8 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def fallback_key(record: Record) -> str:
@@ -375,6 +375,8 @@ class Store:
                 base = None
             if base is None:
                 merged = rec.model_copy(update={"id": tid})
+                if not merged.provenance:  # every record says where it came from
+                    merged.provenance = [Provenance(source=changed_by or "unknown")]
                 merged.created_at = _as_utc(rec.created_at) or now
                 merged.updated_at = _as_utc(rec.updated_at) or merged.created_at
             else:
@@ -484,6 +486,8 @@ class Store:
                 merged.updated_at = _as_utc(rel.updated_at) if "updated_at" in rel.model_fields_set else now
             else:
                 merged = rel.model_copy()
+                if not merged.provenance:
+                    merged.provenance = [Provenance(source=changed_by or "unknown")]
                 merged.created_at = _as_utc(rel.created_at) or now
                 merged.updated_at = _as_utc(rel.updated_at) or merged.created_at
             body = relation_to_dict(merged)

@@ -1,0 +1,291 @@
+"""The ``citybridge`` command line: a thin adapter that builds a :class:`Hub` and calls it.
+
+User errors (domain exceptions) end in one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from citybridge.errors import CitybridgeError, Invalid
+from citybridge.hub import Hub
+from citybridge.model.entities import record_to_dict
+from citybridge.settings import Settings
+
+app = typer.Typer(
+    name="citybridge",
+    help="Knowledge exchange for urban sustainability: import, explore and link what a network knows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+_state: dict[str, Any] = {"data_dir": None, "database_url": None}
+
+
+@app.callback()
+def _main(
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data folder (CITYBRIDGE_DATA_DIR)")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL")] = None,
+) -> None:
+    _state["data_dir"] = data_dir
+    _state["database_url"] = database_url
+
+
+def settings() -> Settings:
+    overrides: dict[str, Any] = {}
+    if _state["data_dir"] is not None:
+        overrides["data_dir"] = _state["data_dir"]
+    if _state["database_url"] is not None:
+        overrides["database_url"] = _state["database_url"]
+    return Settings(**overrides)
+
+
+def user_errors(fn: F) -> F:
+    """Turn domain exceptions into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CitybridgeError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; completed batches are stored, re-run to continue")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def open_hub() -> Iterator[Hub]:
+    hub = Hub(settings())
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as prog:
+        task = prog.add_task(label, total=total)
+        yield lambda n: prog.advance(task, n)
+
+
+def emit_json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    for line in report.lines():
+        err.print(f"[yellow]rejected[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
+    if report.rejected > len(report.rejections):
+        err.print(f"... and {report.rejected - len(report.rejections)} more rejections (see --report)")
+    out.print(f"created {report.created:,}  updated {report.updated:,}  unchanged {report.unchanged:,}  "
+              f"rejected {report.rejected:,}", highlight=False)
+
+
+@app.command()
+@user_errors
+def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Create the data folder and database, and store the built-in SDG and pathway taxonomies."""
+    with open_hub() as hub:
+        report = hub.init()
+        if as_json:
+            emit_json({"database": hub.settings.resolved_database_url.split("@")[-1], **report.counts()})
+        else:
+            out.print(f"ready: {hub.settings.resolved_database_url.split('@')[-1]} "
+                      f"({report.created} taxonomy nodes added)")
+
+
+@app.command("import")
+@user_errors
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="CSV, TSV, XLSX, JSON or JSONL files")],
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="entity kind of every row, or 'relation'")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="column mapping file")] = None,
+    delimiter: Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter (default: detected)")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="file encoding (default: detected)")] = None,
+    report_path: Annotated[Path | None, typer.Option("--report", help="write a JSON report here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Import records and relations; re-importing the same file changes nothing."""
+    with open_hub() as hub:
+        hub.init()
+        row_log = report_path.with_suffix(".rows.jsonl").open("w", encoding="utf-8") if report_path else None
+        try:
+            with progress_bar("importing", None) as tick:
+                report = hub.import_files(files, kind=kind, mapping=mapping, delimiter=delimiter,
+                                          encoding=encoding, progress=tick, row_log=row_log)
+        finally:
+            if row_log:
+                row_log.close()
+        if report_path:
+            body = report.to_dict()
+            body["rows_file"] = str(report_path.with_suffix(".rows.jsonl"))
+            report_path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+        print_report(report, as_json)
+        if report.rejected and report.created + report.updated + report.unchanged == 0:
+            raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv or jsonld")] = "jsonl",
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="only this kind, or 'relation'")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file (default: stdout)")] = None,
+) -> None:
+    """Export the store (streamed); JSON Lines re-imports exactly."""
+    if fmt not in ("jsonl", "csv", "jsonld"):
+        raise Invalid(f"unknown format '{fmt}' (jsonl, csv, jsonld)", field="format")
+    with open_hub() as hub:
+        if output is None:
+            n = hub.export(sys.stdout, fmt, kind=kind)  # type: ignore[arg-type]
+        else:
+            tmp = output.with_name(output.name + ".part")
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                n = hub.export(fh, fmt, kind=kind)  # type: ignore[arg-type]
+            tmp.replace(output)
+        err.print(f"exported {n:,} items", highlight=False)
+
+
+@app.command()
+@user_errors
+def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts of records by kind and subtype, and of relations by type."""
+    with open_hub() as hub:
+        data = hub.stats()
+    if as_json:
+        emit_json(data)
+        return
+    table = Table(title=f"{data['records']:,} records, {data['relations']:,} relations")
+    table.add_column("kind")
+    table.add_column("subtype")
+    table.add_column("count", justify="right")
+    for kind, subs in data["by_subtype"].items():
+        for sub, n in subs.items():
+            table.add_row(kind, sub, f"{n:,}")
+    for rel, n in data["by_relation"].items():
+        table.add_row("relation", rel, f"{n:,}")
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def show(record_id: Annotated[str, typer.Argument(help="record id, or scheme:value such as ror:05abc")],
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """One record with its relations, provenance and history."""
+    with open_hub() as hub:
+        data = hub.show(record_id)
+    body = record_to_dict(data["record"])
+    if as_json:
+        extra = {k: v for k, v in data.items() if k not in ("record", "version", "relations", "history")}
+        emit_json({**body, "version": data["version"], "relations": data["relations"],
+                   "history": data["history"], **extra})
+        return
+    subtype = data["record"].subtype
+    label = f"{body['kind']}, {subtype}" if subtype else body["kind"]
+    out.print(f"[bold]{escape(body['name'])}[/bold]  ({label})  id {body['id']}  v{data['version']}", highlight=False)
+    for key, value in body.items():
+        if key in ("name", "kind", "id"):
+            continue
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+        out.print(f"  {key}: {escape(text[:300])}", highlight=False, soft_wrap=True)
+    for section in ("tags", "places", "keywords"):
+        if data.get(section):
+            out.print(f"  {section}:", highlight=False)
+            for item in data[section][:15]:
+                out.print(f"    {item}", highlight=False, soft_wrap=True)
+    if data["relations"]:
+        out.print(f"  relations ({len(data['relations'])}):")
+        for rel in data["relations"][:40]:
+            arrow = "->" if rel["direction"] == "out" else "<-"
+            role = f" [{rel['role']}]" if rel["role"] else ""
+            out.print(f"    {rel['type']}{role} {arrow} {rel['other_name']} ({rel['other_id']})", highlight=False)
+    if data["history"]:
+        out.print(f"  history: {len(data['history'])} earlier version(s); last change by "
+                  f"{data['history'][-1]['changed_by']} at {data['history'][-1]['changed_at']}", highlight=False)
+
+
+@app.command("list")
+@user_errors
+def list_(
+    kind: Annotated[str | None, typer.Option("--kind", "-k")] = None,
+    subtype: Annotated[str | None, typer.Option("--subtype")] = None,
+    country: Annotated[str | None, typer.Option("--country")] = None,
+    after: Annotated[str | None, typer.Option("--after", help="cursor: last id of the previous page")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List records, paged by id."""
+    with open_hub() as hub:
+        rows = hub.list(kind, subtype=subtype, country=country, after=after, limit=limit)
+    if as_json:
+        emit_json({"items": [record_to_dict(r) for r in rows], "next": rows[-1].id if len(rows) == limit else None})
+        return
+    table = Table()
+    for col in ("id", "kind", "subtype", "name", "country"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.id, r.kind.value, r.subtype or "", r.name[:70], getattr(r, "country", None) or "")
+    out.print(table)
+    if len(rows) == limit:
+        out.print(f"next page: --after {rows[-1].id}", highlight=False)
+
+
+@app.command()
+@user_errors
+def demo(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from an empty data folder")] = False,
+) -> None:
+    """Load the shipped demo knowledge pack into the data folder."""
+    s = settings()
+    if fresh and s.is_sqlite:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(s.data_dir / "citybridge.db") + suffix).unlink(missing_ok=True)
+    with open_hub() as hub, progress_bar("loading demo pack", None) as tick:
+        report = hub.load_demo(progress=tick)
+    print_report(report, as_json)
+    if not as_json:
+        out.print("demo pack loaded; try: citybridge stats", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console-script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
