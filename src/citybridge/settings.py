@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     def _refuse_unsafe(self) -> Settings:
         weak = not self.write_token or len(self.write_token) < 16 or self.write_token in {"changethis", "secret"}
         if self.environment == "production" and weak:
-            raise Invalid("production needs CITYBRIDGE_WRITE_TOKEN set to a secret of 16+ characters", field="write_token")
+            raise Invalid(
+                "production needs CITYBRIDGE_WRITE_TOKEN set to a secret of 16+ characters", field="write_token"
+            )
         return self
 
     @property
