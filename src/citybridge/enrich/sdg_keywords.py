@@ -10,7 +10,7 @@ from __future__ import annotations
 
 SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "1": {
-        "en": ("poverty", "poor households", "extreme poverty", "social protection", "social safety net*",
+        "en": ("vulnerable households", "welfare", "social assistance", "pension*", "minimum income", "microfinance", "living standards", "income support", "disaster losses", "economic shocks", "poverty", "poor households", "extreme poverty", "social protection", "social safety net*",
                "cash transfer*", "low-income", "deprivation", "destitut*", "basic services"),
         "es": ("pobreza", "pobres", "protección social", "transferencias monetarias", "bajos ingresos"),
         "fr": ("pauvreté", "pauvres", "protection sociale", "transferts monétaires", "faible revenu"),
@@ -18,7 +18,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("armut", "arme", "sozialschutz", "soziale sicherung", "einkommensschwach*"),
     },
     "2": {
-        "en": ("hunger", "food security", "food insecurity", "malnutrition", "undernourish*", "stunting",
+        "en": ("food systems", "agrifood", "yield*", "fertili*", "seed*", "harvest*", "rural development", "pastoral*", "undernutrition", "wasting", "obesity", "diet*", "fisheries and agriculture", "food aid", "cereal*", "grain*", "hunger", "food security", "food insecurity", "malnutrition", "undernourish*", "stunting",
                "agricultur*", "farmer*", "smallholder*", "crop*", "food production", "nutrition", "famine",
                "livestock", "food prices"),
         "es": ("hambre", "seguridad alimentaria", "malnutrición", "desnutrición", "agricultura", "agricultor*",
@@ -29,7 +29,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "nahrungsmittel*"),
     },
     "3": {
-        "en": ("health", "disease*", "mortality", "hospital*", "patient*", "medical", "maternal", "vaccin*",
+        "en": ("life expectancy", "child mortality", "infant*", "births", "disease burden", "immunization", "immunisation", "drug*", "alcohol", "tobacco", "universal health coverage", "health services", "health system*", "physicians", "nurses", "medicine*", "covid*", "clinic*", "injur*", "suicide", "pregnan*", "contracepti*", "reproductive health", "health", "disease*", "mortality", "hospital*", "patient*", "medical", "maternal", "vaccin*",
                "hiv", "aids", "malaria", "tuberculosis", "epidemic*", "pandemic*", "well-being", "healthcare",
                "health care", "illness*", "non-communicable", "mental health", "road traffic"),
         "es": ("salud", "enfermedad*", "mortalidad", "hospital*", "vacuna*", "sanitaria", "bienestar"),
@@ -38,7 +38,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("gesundheit*", "krankheit*", "sterblichkeit", "krankenhaus*", "impf*", "wohlergehen"),
     },
     "4": {
-        "en": ("education*", "school*", "student*", "teacher*", "learning", "literacy", "numeracy",
+        "en": ("schooling", "primary education", "secondary education", "higher education", "classroom*", "graduat*", "academic", "scholarship*", "training programme*", "lifelong learning", "dropout*", "educational attainment", "preschool", "pre-primary", "education*", "school*", "student*", "teacher*", "learning", "literacy", "numeracy",
                "pupil*", "enrolment", "enrollment", "curricul*", "universit*", "tertiary", "vocational training",
                "early childhood", "skills"),
         "es": ("educación", "escuela*", "estudiante*", "docente*", "maestro*", "alfabetización",
@@ -49,7 +49,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("bildung*", "schule*", "schüler*", "lehrer*", "lernen", "alphabetisierung", "ausbildung"),
     },
     "5": {
-        "en": ("gender", "women", "woman", "girls", "female", "gender equality", "gender-based violence",
+        "en": ("gender gap*", "gender parity", "women's rights", "female labour", "female participation", "intimate partner violence", "sexual violence", "women in leadership", "mothers", "maternal leave", "parental leave", "gender-responsive", "gender mainstreaming", "gender pay gap", "gender", "women", "woman", "girls", "female", "gender equality", "gender-based violence",
                "empowerment of women", "women's empowerment", "child marriage", "genital mutilation",
                "maternity", "unpaid care", "domestic work", "feminis*", "sexual harassment"),
         "es": ("género", "mujeres", "niñas", "igualdad de género", "violencia de género", "feminis*"),
@@ -58,7 +58,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("geschlecht*", "frauen", "mädchen", "gleichstellung", "gleichberechtigung", "feminis*"),
     },
     "6": {
-        "en": ("water", "drinking water", "sanitation", "hygiene", "wastewater", "water quality",
+        "en": ("water use", "water management", "water-use efficiency", "rivers", "lakes", "open defecation", "handwashing", "water treatment", "transboundary water*", "water pollution", "desalination", "basin*", "water", "drinking water", "sanitation", "hygiene", "wastewater", "water quality",
                "water scarcity", "water supply", "freshwater", "aquifer*", "groundwater", "toilet*",
                "water resources", "watershed*", "water stress", "wash", "sewage", "irrigation"),
         "es": ("agua", "agua potable", "saneamiento", "higiene", "aguas residuales", "acuífero*"),
@@ -67,7 +67,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("wasser", "trinkwasser", "sanitärversorgung", "abwasser", "hygiene", "grundwasser"),
     },
     "7": {
-        "en": ("energy", "electricity", "renewable*", "solar", "wind power", "wind energy", "photovoltaic*",
+        "en": ("power generation", "electric*", "fuel*", "oil and gas", "coal", "natural gas", "energy consumption", "energy mix", "energy intensity", "energy sector", "energy services", "renewable energy", "clean energy", "batter*", "utilit*", "energy", "electricity", "renewable*", "solar", "wind power", "wind energy", "photovoltaic*",
                "energy efficiency", "clean cooking", "electrification", "fossil fuel*", "power plant*",
                "grid", "biofuel*", "hydropower", "geothermal", "energy access"),
         "es": ("energía", "electricidad", "renovable*", "solar", "eficiencia energética", "eólica"),
@@ -78,7 +78,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "windkraft"),
     },
     "8": {
-        "en": ("employment", "unemploy*", "jobs", "decent work", "labour market", "labor market", "wage*",
+        "en": ("labour force", "labor force", "working conditions", "occupational", "per capita income", "economic activity", "business*", "smes", "small and medium", "financial inclusion", "bank account*", "banking", "job creation", "minimum wage", "labour rights", "unemployment rate", "neet", "decent jobs", "economic diversification", "employment", "unemploy*", "jobs", "decent work", "labour market", "labor market", "wage*",
                "economic growth", "gdp", "productivity", "youth employment", "child labour", "child labor",
                "forced labour", "workers", "tourism", "entrepreneur*", "financial services", "informal sector"),
         "es": ("empleo", "desempleo", "trabajo decente", "crecimiento económico", "salario*", "trabajadores"),
@@ -89,7 +89,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "arbeitnehmer*"),
     },
     "9": {
-        "en": ("infrastructure", "industr*", "manufactur*", "innovation", "research and development",
+        "en": ("industrialization", "industrialisation", "manufacturing value added", "research", "scientists", "patents", "ict", "digital", "connectivity", "mobile phone*", "transport", "railway*", "ports", "airport*", "logistics", "small enterprises", "credit access", "high-tech", "infrastructure", "industr*", "manufactur*", "innovation", "research and development",
                "r&d", "technolog*", "broadband", "internet access", "mobile network", "small-scale industries",
                "value chain*", "transport infrastructure", "roads"),
         "es": ("infraestructura*", "industria*", "innovación", "investigación y desarrollo", "tecnología*"),
@@ -98,7 +98,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("infrastruktur*", "industrie*", "innovation*", "forschung und entwicklung", "technologie*"),
     },
     "10": {
-        "en": ("inequalit*", "income inequality", "discriminat*", "migrant*", "migration", "refugee*",
+        "en": ("income distribution", "wealth inequality", "poorest", "excluded", "exclusion", "minorit*", "indigenous", "asylum", "displaced", "xenophobia", "racism", "equity", "redistribut*", "progressive tax*", "fiscal policy", "labour share", "developing countries voice", "inequalit*", "income inequality", "discriminat*", "migrant*", "migration", "refugee*",
                "remittance*", "inclusion", "marginali*", "gini", "bottom 40", "social inclusion",
                "equal opportunit*", "disabilit*"),
         "es": ("desigualdad*", "discriminación", "migrante*", "migración", "inclusión", "remesas"),
@@ -107,7 +107,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("ungleichheit*", "diskriminierung", "migrant*", "migration", "inklusion", "geldtransfers"),
     },
     "11": {
-        "en": ("urban", "cities", "city", "municipal*", "housing", "slum*", "informal settlement*",
+        "en": ("urban population", "urban areas", "local government*", "zoning", "land use", "sprawl", "transit", "commut*", "road safety", "affordable housing", "homeless*", "waste collection", "particulate matter", "pm2.5", "smart cit*", "urban resilience", "heritage", "built environment", "buildings", "traffic", "congestion", "urban", "cities", "city", "municipal*", "housing", "slum*", "informal settlement*",
                "public transport", "urbani*", "urban planning", "public space*", "green space*",
                "cultural heritage", "disaster*", "air quality", "solid waste", "resilient cities", "flood*",
                "neighbourhood*", "neighborhood*", "metropolitan"),
@@ -121,7 +121,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "kommune*", "hochwasser", "überschwemmung*", "stadtteil*"),
     },
     "12": {
-        "en": ("consumption", "production patterns", "waste", "recycl*", "reuse", "circular economy",
+        "en": ("life cycle", "lifecycle", "ecodesign", "packaging", "plastics", "landfill*", "e-waste", "electronic waste", "resource use", "natural resources", "raw materials", "material consumption", "extraction", "sustainable consumption", "corporate sustainability", "environmental reporting", "green public procurement", "consumer*", "consumption", "production patterns", "waste", "recycl*", "reuse", "circular economy",
                "food waste", "food loss*", "sustainable procurement", "chemicals", "hazardous waste",
                "sustainability report*", "resource efficiency", "material footprint", "eco-label*",
                "fossil fuel subsid*", "sustainable tourism"),
@@ -135,7 +135,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "lebensmittelverschwendung"),
     },
     "13": {
-        "en": ("climate change", "climate", "greenhouse gas*", "emission*", "global warming", "carbon",
+        "en": ("climate action", "climate policy", "climate risk*", "climate resilience", "carbon dioxide", "methane", "low-carbon", "carbon price", "carbon tax", "emissions trading", "nationally determined contribution*", "ndc*", "ipcc", "temperature rise", "climate-related", "natural disasters", "climate adaptation", "climate change", "climate", "greenhouse gas*", "emission*", "global warming", "carbon",
                "co2", "adaptation", "mitigation", "paris agreement", "climate finance", "unfccc",
                "extreme weather", "sea level rise", "heatwave*", "net zero", "decarboni*"),
         "es": ("cambio climático", "clima", "gases de efecto invernadero", "emisiones", "adaptación",
@@ -148,7 +148,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "klimaschutz"),
     },
     "14": {
-        "en": ("ocean*", "marine", "sea", "seas", "coastal", "fisher*", "fish stock*", "overfishing",
+        "en": ("fish", "fishing", "fisheries", "seafood", "marine ecosystems", "coastal ecosystems", "coastal zones", "marine resources", "ocean health", "sea level", "shipping", "marine litter", "plastic debris", "eutrophication", "seagrass*", "marine biodiversity", "law of the sea", "unclos", "ocean*", "marine", "sea", "seas", "coastal", "fisher*", "fish stock*", "overfishing",
                "coral reef*", "mangrove*", "ocean acidification", "marine pollution", "maritime",
                "aquaculture", "blue economy", "marine protected area*"),
         "es": ("océano*", "marino*", "marina*", "pesca", "costera*", "costero*", "arrecife*"),
@@ -157,7 +157,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "de": ("ozean*", "meer*", "meeres*", "fischerei", "küste*", "korallenriff*"),
     },
     "15": {
-        "en": ("biodiversity", "forest*", "deforestation", "ecosystem*", "species", "wildlife", "habitat*",
+        "en": ("forestry", "reforestation", "afforestation", "land use change", "land restoration", "nature conservation", "conservation", "endangered", "extinction", "flora", "fauna", "genetic resources", "drylands", "drought", "biodiversity loss", "protected areas", "trees", "ecological", "biodiversity", "forest*", "deforestation", "ecosystem*", "species", "wildlife", "habitat*",
                "land degradation", "desertification", "terrestrial", "protected area*", "poaching",
                "invasive species", "mountain*", "wetland*", "soil"),
         "es": ("biodiversidad", "bosque*", "deforestación", "ecosistema*", "especies", "desertificación",
@@ -170,7 +170,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "wüstenbildung"),
     },
     "16": {
-        "en": ("peace*", "violence", "conflict*", "justice", "corruption", "bribery", "rule of law",
+        "en": ("violent", "killed", "murder*", "war", "armed conflict", "insecurity", "safety", "abuse", "torture", "detention", "prison*", "judicial", "legal aid", "access to justice", "illicit financial flows", "arms", "public institutions", "public administration", "democra*", "elections", "parliament*", "freedom of expression", "press freedom", "participatory decision-making", "peace*", "violence", "conflict*", "justice", "corruption", "bribery", "rule of law",
                "human rights", "homicide*", "crime*", "trafficking", "institutions", "governance",
                "accountab*", "transparen*", "birth registration", "armed", "terroris*", "court*",
                "legal identity", "police"),
@@ -184,7 +184,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
                "menschenrechte", "institutionen"),
     },
     "17": {
-        "en": ("partnership*", "official development assistance", "oda", "development cooperation",
+        "en": ("official development assistance", "aid", "donor*", "development finance", "external debt", "debt service", "public debt", "fiscal", "revenue*", "taxation", "investment", "trade agreements", "world trade organization", "wto", "market access", "global economy", "macroeconomic", "financial stability", "data and statistics", "international cooperation", "g20", "partnership*", "official development assistance", "oda", "development cooperation",
                "foreign direct investment", "debt", "tax revenue*", "domestic resource mobili*", "trade",
                "exports", "tariff*", "capacity building", "technology transfer", "multilateral",
                "south-south", "statistical capacity", "policy coherence", "global partnership"),

@@ -222,7 +222,7 @@ def embed(texts: list[str]) -> np.ndarray:
 class SemanticProfiles:
     """Embeddings of every knowledge sentence of one language, grouped by goal."""
 
-    TOP_K = 3  # a goal's similarity = mean of its 3 closest sentences (robust to one lucky match)
+    TOP_K = 5  # a goal's similarity = mean of its 5 closest sentences (robust to one lucky match)
 
     def __init__(self, lang: str) -> None:
         texts = _knowledge_texts(lang)
@@ -235,9 +235,15 @@ class SemanticProfiles:
                     goals.append(int(code.split(".")[0]) - 1)
         self.matrix = embed(sentences)
         self.goal_of = np.asarray(goals)
+        # Goals differ in how similar *unrelated* text looks to them (broad goals have many, varied
+        # sentences). Calibrate each goal on the knowledge sentences of the other goals: similarity is
+        # reported in standard deviations above that background. Uses no labelled data.
+        background = self._raw(self.matrix)
+        others = self.goal_of[:, None] != np.arange(len(GOALS))[None, :]
+        self.mean = np.array([background[others[:, g], g].mean() for g in range(len(GOALS))], np.float32)
+        self.std = np.array([background[others[:, g], g].std() for g in range(len(GOALS))], np.float32)
 
-    def goal_similarity(self, vectors: np.ndarray) -> np.ndarray:
-        """(n_texts, 17): mean of the top-k cosine similarities to each goal's sentences."""
+    def _raw(self, vectors: np.ndarray) -> np.ndarray:
         sims = vectors @ self.matrix.T
         out = np.zeros((vectors.shape[0], len(GOALS)), dtype=np.float32)
         for g in range(len(GOALS)):
@@ -245,6 +251,10 @@ class SemanticProfiles:
             k = min(self.TOP_K, cols.shape[1])
             out[:, g] = -np.partition(-cols, k - 1, axis=1)[:, :k].mean(axis=1)
         return out
+
+    def goal_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """(n_texts, 17): mean of the top-k cosine similarities to each goal's sentences, calibrated."""
+        return (self._raw(vectors) - self.mean) / np.maximum(self.std, 1e-6)
 
 
 @lru_cache(maxsize=16)
