@@ -74,7 +74,8 @@ def per_goal(pred: np.ndarray, goals: np.ndarray, y: np.ndarray, mask: np.ndarra
         prec = tp / (tp + fp) if tp + fp else 0.0
         rec = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-        rows[g] = {"n": int(m.sum()), "precision": prec, "recall": rec, "f1": f1, "accuracy": float((p == t).mean())}
+        rows[g] = {"n": int(m.sum()), "precision": prec, "recall": rec, "f1": f1,
+                   "accuracy": float((p == t).mean())}
     return rows
 
 
@@ -82,7 +83,8 @@ def mean_accuracy(pred: np.ndarray, goals: np.ndarray, y: np.ndarray, mask: np.n
     return float(np.mean([r["accuracy"] for r in per_goal(pred, goals, y, mask).values()]))
 
 
-def fit(x: np.ndarray, y: np.ndarray, goals: np.ndarray, mask: np.ndarray, names: list[str]) -> dict[str, float]:
+def fit(x: np.ndarray, y: np.ndarray, goals: np.ndarray, mask: np.ndarray,
+        names: list[str]) -> dict[str, float]:
     """Logistic regression (L2, gradient descent) on the rows in ``mask``, then one bias shift chosen to
     maximise mean per-goal accuracy at score >= THRESHOLD. Deterministic."""
     xs, ys = x[mask].astype(np.float64), y[mask].astype(np.float64)
@@ -151,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             cv_rows.setdefault(g, []).append(r["accuracy"])
         cv_acc.append(mean_accuracy(p, goals, y, ~train))
 
-    means = {k: float(np.mean([r[k] for r in rows.values()])) for k in ("precision", "recall", "f1", "accuracy")}
+    metrics = ("precision", "recall", "f1", "accuracy")
+    means = {k: float(np.mean([r[k] for r in rows.values()])) for k in metrics}
     report = {
         "data": str(args.data), "rows": len(texts), "tagger": tagger.version, "seconds": round(seconds, 2),
         "weights": used, "per_goal": rows, "mean": means,
@@ -167,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tagger: {tagger.version}")
     print(f"{'goal':>4} {'n':>4} {'prec':>6} {'recall':>6} {'F1':>6} {'acc':>6}")
     for g, r in rows.items():
-        print(f"{g:>4} {r['n']:>4} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} {r['accuracy']:6.3f}")
-    print(f"mean      {means['precision']:6.3f} {means['recall']:6.3f} {means['f1']:6.3f} {means['accuracy']:6.3f}")
+        print(f"{g:>4} {r['n']:>4} " + " ".join(f"{r[k]:6.3f}" for k in metrics))
+    print("mean      " + " ".join(f"{means[k]:6.3f}" for k in metrics))
     print(f"min per-goal accuracy: {report['min_goal_accuracy']:.3f}")
     print(f"2-fold CV mean per-goal accuracy: {report['cv2_mean_accuracy']:.3f} "
           f"(folds {', '.join(f'{a:.3f}' for a in cv_acc)}; min goal {report['cv2_min_goal_accuracy']:.3f})")

@@ -2,7 +2,7 @@
 
 Usage: python scripts/build_aurora_data.py [XML_DIR]
 (default ../shared/data/sdg/aurora-queries/xml relative to the repository root).
-Writes src/citybridge/enrich/data/aurora-sdg-queries-v5.json.gz deterministically (no timestamps).
+Writes src/citybridge/enrich/data/sdg/aurora-sdg-queries-v5.json.gz deterministically (no timestamps).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def main() -> None:
         }
     payload = {"name": "Aurora SDG query definitions", "version": "5.0", "doi": "10.5281/zenodo.3817445",
                "licence": "CC BY 4.0", "goals": goals}
-    out = ROOT / "src/citybridge/enrich/data/aurora-sdg-queries-v5.json.gz"
+    out = ROOT / "src/citybridge/enrich/data/sdg/aurora-sdg-queries-v5.json.gz"
     raw = json.dumps(payload, ensure_ascii=False, indent=0, sort_keys=True).encode("utf-8")
     out.write_bytes(gzip.compress(raw, mtime=0))
     print(f"wrote {out} ({sum(len(g['queries']) for g in goals.values())} query lines)")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -96,6 +97,9 @@ def _plural_variants(word: str) -> tuple[str, ...]:
 
 # A match is a token range (first, last), inclusive.
 Span = tuple[int, int]
+# Matches kept per query node: enough to prove a match and quote it, and a bound on the work a
+# hostile text (one word repeated 10,000 times) can cause.
+MAX_SPANS = 200
 
 
 @dataclass(frozen=True)
@@ -112,18 +116,18 @@ class Query:
         if self.op == "phrase":
             return _match_phrase(self.words, doc)
         if self.op == "or":
-            out: list[Span] = []
+            found: set[Span] = set()
             for arg in self.args:
-                out.extend(arg.match(doc))
-            return out
+                found.update(arg.match(doc))
+            return sorted(found)[:MAX_SPANS]
         if self.op == "and":
-            out = []
+            found = set()
             for arg in self.args:
                 got = arg.match(doc)
                 if not got:
                     return []
-                out.extend(got)
-            return out
+                found.update(got)
+            return sorted(found)[:MAX_SPANS]
         if self.op == "andnot":
             left = self.args[0].match(doc)
             if not left or any(arg.match(doc) for arg in self.args[1:]):
@@ -137,9 +141,15 @@ class Query:
         if not right:
             return []
         ordered = self.op == "pre"
-        out = []
-        for a in left:
-            for b in right:
+        right = sorted(set(right))
+        starts = [b[0] for b in right]
+        longest = max(b[1] - b[0] for b in right)
+        out: set[Span] = set()
+        for a in sorted(set(left)):
+            # only right spans starting within reach of a can be near it
+            lo = bisect_left(starts, a[0] - self.distance - 1 - longest)
+            hi = bisect_right(starts, a[1] + self.distance + 1)
+            for b in right[lo:hi]:
                 if b[0] > a[1]:
                     near = b[0] - a[1] - 1 <= self.distance
                 elif a[0] > b[1]:
@@ -147,8 +157,10 @@ class Query:
                 else:  # overlapping operands, e.g. "water" W/3 "water*"
                     near = True
                 if near:
-                    out.append((min(a[0], b[0]), max(a[1], b[1])))
-        return out
+                    out.add((min(a[0], b[0]), max(a[1], b[1])))
+            if len(out) >= MAX_SPANS:
+                break
+        return sorted(out)
 
     def spans(self, doc: TokenizedText) -> list[tuple[int, int]]:
         """Character spans of the match, merged and sorted; empty when the query does not match."""
@@ -167,9 +179,9 @@ def _match_phrase(words: tuple[str, ...], doc: TokenizedText) -> list[Span]:
         return []
     first = doc.positions(words[0])
     if len(words) == 1:
-        return [(p, p) for p in first]
+        return [(p, p) for p in first[:MAX_SPANS]]
     rest = [set(doc.positions(w)) for w in words[1:]]
-    return [(p, p + len(rest)) for p in first if all(p + i + 1 in s for i, s in enumerate(rest))]
+    return [(p, p + len(rest)) for p in first if all(p + i + 1 in s for i, s in enumerate(rest))][:MAX_SPANS]
 
 
 def _phrase_words(raw: str) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
-"""SDG and pathway tagging: which of the 17 SDGs (and targets), urban pathways and user themes a text addresses.
+"""SDG and pathway tagging: which SDGs (and targets), urban pathways and user themes a text addresses.
 
-Each goal gets four signals, all computed from packaged knowledge (see ``enrich/data/SOURCES.md``):
+Each goal gets four signals, all computed from packaged knowledge (see ``enrich/data/sdg/SOURCES.md``):
 
 - ``lexical``: TF-IDF cosine between the text and the goal's UN goal/target/indicator texts, Aurora query
   terms and keywords, in the text's language (stemmed, accents folded);
@@ -34,6 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from citybridge.enrich.aurora import Query, TokenizedText, parse_query
+from citybridge.enrich.sdg_keywords import SDG_KEYWORDS
 from citybridge.enrich.sdg_knowledge import (
     GOALS,
     aurora_queries,
@@ -43,7 +44,6 @@ from citybridge.enrich.sdg_knowledge import (
     stems,
     wordllama_model,
 )
-from citybridge.enrich.sdg_keywords import SDG_KEYWORDS
 from citybridge.errors import Unavailable
 from citybridge.model.taxonomy import PATHWAYS, SDG_SCHEME
 
@@ -363,10 +363,17 @@ def _target_labels(doc: TokenizedText, goal: str, goal_score: float,
             continue
         s, e = spans[0]
         by_target.setdefault(target, []).append(Evidence(doc.text[s:e], s, e, "aurora", source))
+    # A target inherits the goal's score, discounted until several of its queries agree.
     return [
-        Label(SDG_SCHEME, target, round(goal_score * (1.0 - 0.5 ** (len(ev) + 1)), 4), tuple(ev[:MAX_EVIDENCE]))
-        for target, ev in sorted(by_target.items())
+        Label(SDG_SCHEME, target, round(goal_score * (1.0 - 0.5 ** (len(ev) + 1)), 4),
+              tuple(ev[:MAX_EVIDENCE]))
+        for target, ev in sorted(by_target.items(), key=lambda kv: _target_sort(kv[0]))
     ]
+
+
+def _target_sort(code: str) -> tuple[int, int, str]:
+    goal, _, sub = code.partition(".")
+    return (int(goal), int(sub) if sub.isdigit() else 100, sub)
 
 
 _default_tagger: Tagger | None = None

@@ -25,7 +25,7 @@ import numpy as np
 from citybridge.enrich.aurora import Query, TokenizedText, parse_query
 from citybridge.enrich.sdg_keywords import SDG_KEYWORDS
 from citybridge.errors import Unavailable
-from citybridge.model.taxonomy import sdg_texts
+from citybridge.model.taxonomy import sdg_nodes, sdg_texts
 
 GOALS: tuple[str, ...] = tuple(str(g) for g in range(1, 18))
 AURORA_FILE = "aurora-sdg-queries-v5.json.gz"
@@ -50,8 +50,8 @@ class AuroraQuery:
 
 @lru_cache(maxsize=1)
 def aurora_data() -> dict[str, Any]:
-    """The packaged Aurora v5 query definitions (see ``enrich/data/SOURCES.md``)."""
-    raw = resources.files("citybridge.enrich").joinpath("data", AURORA_FILE).read_bytes()
+    """The packaged Aurora v5 query definitions (see ``enrich/data/sdg/SOURCES.md``)."""
+    raw = resources.files("citybridge.enrich").joinpath("data", "sdg", AURORA_FILE).read_bytes()
     data: dict[str, Any] = json.loads(gzip.decompress(raw))
     return data
 
@@ -59,10 +59,12 @@ def aurora_data() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def aurora_queries() -> tuple[AuroraQuery, ...]:
     """Every Aurora query line, parsed once."""
+    targets = {n.code for n in sdg_nodes() if n.level == "target"}
     out = []
     for goal, spec in sorted(aurora_data()["goals"].items(), key=lambda kv: int(kv[0])):
         for item in spec["queries"]:
-            target = item["target"] if "." in item["target"] else goal
+            # a few queries name a goal-wide pseudo target ('13.0'): count them for the goal only
+            target = item["target"] if item["target"] in targets else goal
             out.append(AuroraQuery(goal, target, item["query"], parse_query(item["query"])))
     return tuple(out)
 
