@@ -26,6 +26,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from citybridge.errors import Invalid
 
@@ -49,7 +50,7 @@ def fold(word: str) -> str:
 class TokenizedText:
     """A text split into folded word tokens with character offsets, indexed for fast term lookup."""
 
-    __slots__ = ("text", "tokens", "starts", "ends", "_positions", "_prefix_cache")
+    __slots__ = ("text", "tokens", "starts", "ends", "_positions", "_prefix_cache", "_sorted")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -65,6 +66,7 @@ class TokenizedText:
             positions[tok].append(i)
         self._positions = dict(positions)
         self._prefix_cache: dict[str, list[int]] = {}
+        self._sorted: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -74,8 +76,7 @@ class TokenizedText:
         if "*" in word:
             cached = self._prefix_cache.get(word)
             if cached is None:
-                rx = re.compile("^" + ".*".join(re.escape(p) for p in word.split("*")) + "$")
-                cached = sorted(p for tok, ps in self._positions.items() if rx.match(tok) for p in ps)
+                cached = self._wildcard_positions(word)
                 self._prefix_cache[word] = cached
             return cached
         found: list[int] = []
@@ -83,9 +84,29 @@ class TokenizedText:
             found.extend(self._positions.get(variant, ()))
         return sorted(found) if len(found) > 1 else found
 
+    def _wildcard_positions(self, word: str) -> list[int]:
+        if self._sorted is None:
+            self._sorted = sorted(self._positions)
+        # every candidate starts with the literal text before the first '*': bisect to that range
+        prefix = word.split("*", 1)[0]
+        tail_only = word.endswith("*") and word.count("*") == 1
+        rx = None if tail_only else _wildcard_regex(word)
+        found: list[int] = []
+        for tok in self._sorted[bisect_left(self._sorted, prefix):]:
+            if not tok.startswith(prefix):
+                break
+            if rx is None or rx.match(tok):
+                found.extend(self._positions[tok])
+        return sorted(found)
+
     def char_span(self, first: int, last: int) -> tuple[int, int]:
         """Character offsets of the token range ``first..last`` (inclusive)."""
         return self.starts[first], self.ends[last]
+
+
+@lru_cache(maxsize=4096)
+def _wildcard_regex(word: str) -> re.Pattern[str]:
+    return re.compile("^" + ".*".join(re.escape(p) for p in word.split("*")) + "$")
 
 
 def _plural_variants(word: str) -> tuple[str, ...]:
@@ -163,11 +184,11 @@ class Query:
         return sorted(out)
 
     def spans(self, doc: TokenizedText) -> list[tuple[int, int]]:
-        """Character spans of the match, merged and sorted; empty when the query does not match."""
+        """Character spans of the match, sorted, adjacent words merged; empty when it does not match."""
         token_spans = sorted(set(self.match(doc)))
         merged: list[Span] = []
         for first, last in token_spans:
-            if merged and first <= merged[-1][1]:
+            if merged and first <= merged[-1][1] + 1:  # overlapping or adjacent words: one quote
                 merged[-1] = (merged[-1][0], max(merged[-1][1], last))
             else:
                 merged.append((first, last))

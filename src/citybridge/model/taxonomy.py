@@ -107,7 +107,7 @@ PATHWAYS: tuple[TaxonomyNode, ...] = (
          "descarbonización", "émissions", "énergie renouvelable", "efficacité énergétique",
          "transports en commun", "vélo", "décarbonation", "emissões", "energia renovável",
          "eficiência energética", "descarbonização", "emissionen", "erneuerbare energie", "energieeffizienz",
-         "öffentlicher nahverkehr", "radverkehr", "klimaneutral*", "dekarbonisierung"),
+         "nahverkehr", "radverkehr", "treibhausgas*", "klimaneutral*", "dekarbonisierung"),
     ),
     TaxonomyNode(
         PATHWAY_SCHEME, "nature-based", "Nature-based development", None, "pathway",
