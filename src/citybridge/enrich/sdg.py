@@ -38,6 +38,7 @@ from citybridge.enrich.sdg_keywords import SDG_KEYWORDS
 from citybridge.enrich.sdg_knowledge import (
     GOALS,
     aurora_queries,
+    code_key,
     embed,
     lexical_profiles,
     semantic_profiles,
@@ -121,6 +122,26 @@ def detect_language(text: str) -> str:
     return str(lang) if lang in _SUPPORTED_DETECT else "en"
 
 
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _AuroraHit:
+    target: str
+    query: str
+    spans: list[Span]
+
+
+@dataclass
+class _DocAnalysis:
+    """What matched in one text, kept to quote as evidence."""
+
+    stems: list[str]
+    aurora: dict[str, list[_AuroraHit]]  # by goal
+    keywords: dict[str, list[tuple[str, list[Span]]]]  # by goal: (pattern, spans)
+    terms: list[list[tuple[float, str]]]  # per goal: strongest (weight, stem) profile terms
+
+
 @dataclass(frozen=True)
 class _NodeMatcher:
     node: TaxonomyNodeLike
@@ -194,21 +215,19 @@ class Tagger:
         texts = [t if isinstance(t, str) else "" for t in texts]
         langs = [lang or detect_language(t) for t in texts]
         docs = [TokenizedText(t[:MAX_CHARS]) for t in texts]
-        features, aurora_hits, kw_hits, lex_terms = self._goal_features(docs, langs)
+        vectors = self._embed_docs(docs) if self.embeddings and docs else None
+        features, analyses = self._goal_features(docs, langs, vectors)
         probs = self.goal_scores(features)
-        vectors = self._embed_docs(docs) if self.embeddings and self._matchers else None
         out: list[list[Label]] = []
-        for i, doc in enumerate(docs):
+        for i, (doc, found) in enumerate(zip(docs, analyses, strict=True)):
             labels: list[Label] = []
             for g, goal in enumerate(GOALS):
                 if probs[i, g] < THRESHOLD:
                     continue
-                text_stems, terms = lex_terms[i]
-                evidence = _evidence(doc, aurora_hits[i].get(goal, []), kw_hits[i].get(goal, []),
-                                     text_stems, terms[g])
-                labels.append(Label(SDG_SCHEME, goal, round(float(probs[i, g]), 4), evidence))
+                score = float(probs[i, g])
+                labels.append(Label(SDG_SCHEME, goal, round(score, 4), _evidence(doc, found, g)))
                 if self._targets:
-                    labels.extend(_target_labels(doc, goal, float(probs[i, g]), aurora_hits[i].get(goal, [])))
+                    labels.extend(_target_labels(doc, goal, score, found.aurora.get(goal, [])))
             labels.extend(self._node_labels(doc, None if vectors is None else vectors[i]))
             labels.sort(key=lambda lb: (-lb.score, lb.scheme, lb.code))
             out.append(labels)
@@ -218,7 +237,8 @@ class Tagger:
         """The raw goal features, shape (n_texts, 17, 4) in :data:`FEATURES` order (for tuning)."""
         texts = [t if isinstance(t, str) else "" for t in texts]
         docs = [TokenizedText(t[:MAX_CHARS]) for t in texts]
-        return self._goal_features(docs, [lang or detect_language(t) for t in texts])[0]
+        vectors = self._embed_docs(docs) if self.embeddings and docs else None
+        return self._goal_features(docs, [lang or detect_language(t) for t in texts], vectors)[0]
 
     def goal_scores(self, features: np.ndarray, weights: dict[str, float] | None = None) -> np.ndarray:
         """0..1 goal scores from :meth:`features` (``weights`` default to the shipped ones)."""
@@ -231,49 +251,40 @@ class Tagger:
 
     # --- internals ----------------------------------------------------------------------------------------
 
-    def _goal_features(self, docs: list[TokenizedText], langs: list[str]):  # type: ignore[no-untyped-def]
-        n = len(docs)
-        feats = np.zeros((n, len(GOALS), len(FEATURES)), dtype=np.float32)
-        aurora_hits: list[dict[str, list[tuple[str, str, list[tuple[int, int]]]]]] = []
-        kw_hits: list[dict[str, list[tuple[str, list[tuple[int, int]]]]]] = []
-        lex_terms: list[tuple[list[str], list[list[tuple[float, str]]]]] = []
+    def _goal_features(self, docs: list[TokenizedText], langs: list[str],
+                       vectors: np.ndarray | None) -> tuple[np.ndarray, list[_DocAnalysis]]:
+        feats = np.zeros((len(docs), len(GOALS), len(FEATURES)), dtype=np.float32)
+        analyses: list[_DocAnalysis] = []
         for i, (doc, lang) in enumerate(zip(docs, langs, strict=True)):
             profiles = lexical_profiles(lang)
             text_stems = stems(doc, lang)
-            qvec = profiles.query_vector(text_stems)
-            contrib = profiles.goal_weights * qvec  # (17, vocab): each stem's share of the cosine
+            contrib = profiles.goal_weights * profiles.query_vector(text_stems)  # each stem's share of cosine
             feats[i, :, 0] = contrib.sum(axis=1)
-            terms: list[list[tuple[float, str]]] = []
+            terms = []
             for g in range(len(GOALS)):
                 top = np.argsort(-contrib[g])[:4]
                 terms.append([(float(contrib[g, j]), profiles.terms[j]) for j in top if contrib[g, j] > 0.02])
-            lex_terms.append((text_stems, terms))
-            hits: dict[str, list[tuple[str, str, list[tuple[int, int]]]]] = {}
+            aurora: dict[str, list[_AuroraHit]] = {}
+            keywords: dict[str, list[tuple[str, list[Span]]]] = {}
             if doc.tokens:
                 for q in aurora_queries():
-                    spans = q.query.spans(doc)
-                    if spans:
-                        hits.setdefault(q.goal, []).append((q.target, q.source, spans))
-            aurora_hits.append(hits)
-            kws: dict[str, list[tuple[str, list[tuple[int, int]]]]] = {}
-            if doc.tokens:
+                    if spans := q.query.spans(doc):
+                        aurora.setdefault(q.goal, []).append(_AuroraHit(q.target, q.source, spans))
                 for goal, patterns in self._goal_keywords.items():
                     for pattern, query in patterns:
-                        spans = query.spans(doc)
-                        if spans:
-                            kws.setdefault(goal, []).append((pattern, spans))
-            kw_hits.append(kws)
+                        if spans := query.spans(doc):
+                            keywords.setdefault(goal, []).append((pattern, spans))
             for g, goal in enumerate(GOALS):
-                feats[i, g, 2] = math.log1p(len(hits.get(goal, ())))
-                feats[i, g, 3] = math.log1p(len({p for p, _ in kws.get(goal, ())}))
-        if self.embeddings and n:
+                feats[i, g, 2] = math.log1p(len(aurora.get(goal, ())))
+                feats[i, g, 3] = math.log1p(len({p for p, _ in keywords.get(goal, ())}))
+            analyses.append(_DocAnalysis(text_stems, aurora, keywords, terms))
+        if vectors is not None:
             by_lang: dict[str, list[int]] = {}
             for i, lang in enumerate(langs):
                 by_lang.setdefault(lang, []).append(i)
-            vectors = self._embed_docs(docs)
             for lang, rows in by_lang.items():
                 feats[rows, :, 1] = semantic_profiles(lang).goal_similarity(vectors[rows])
-        return feats, aurora_hits, kw_hits, lex_terms
+        return feats, analyses
 
     def _embed_docs(self, docs: list[TokenizedText]) -> np.ndarray:
         return embed([d.text if d.tokens else " " for d in docs])
@@ -334,46 +345,38 @@ def _node_description_vectors(matchers: tuple[_NodeMatcher, ...]) -> np.ndarray:
     return _node_vector_cache[key]
 
 
-def _evidence(doc: TokenizedText, aurora: list[tuple[str, str, list[tuple[int, int]]]],
-              keywords: list[tuple[str, list[tuple[int, int]]]], text_stems: list[str],
-              terms: list[tuple[float, str]]) -> tuple[Evidence, ...]:
+def _evidence(doc: TokenizedText, found: _DocAnalysis, g: int) -> tuple[Evidence, ...]:
+    goal = GOALS[g]
     out: list[Evidence] = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[Span] = set()
 
     def add(start: int, end: int, kind: str, detail: str) -> None:
         if (start, end) not in seen and len(out) < MAX_EVIDENCE:
             seen.add((start, end))
             out.append(Evidence(doc.text[start:end], start, end, kind, detail))
 
-    for target, source, spans in aurora:
-        add(*spans[0], "aurora", f"{target}: {source}")
-    for pattern, spans in keywords:
+    for hit in found.aurora.get(goal, []):
+        add(*hit.spans[0], "aurora", f"{hit.target}: {hit.query}")
+    for pattern, spans in found.keywords.get(goal, []):
         add(*spans[0], "keyword", pattern)
-    for _, stem in terms:  # the first occurrence of each of the goal's strongest profile terms
-        idx = text_stems.index(stem)
+    for _, stem in found.terms[g]:  # the first occurrence of each of the goal's strongest profile terms
+        idx = found.stems.index(stem)
         add(doc.starts[idx], doc.ends[idx], "term", stem)
     return tuple(out)
 
 
-def _target_labels(doc: TokenizedText, goal: str, goal_score: float,
-                   aurora: list[tuple[str, str, list[tuple[int, int]]]]) -> list[Label]:
+def _target_labels(doc: TokenizedText, goal: str, goal_score: float, hits: list[_AuroraHit]) -> list[Label]:
     by_target: dict[str, list[Evidence]] = {}
-    for target, source, spans in aurora:
-        if "." not in target:
-            continue
-        s, e = spans[0]
-        by_target.setdefault(target, []).append(Evidence(doc.text[s:e], s, e, "aurora", source))
+    for hit in hits:
+        if "." in hit.target:
+            s, e = hit.spans[0]
+            by_target.setdefault(hit.target, []).append(Evidence(doc.text[s:e], s, e, "aurora", hit.query))
     # A target inherits the goal's score, discounted until several of its queries agree.
     return [
         Label(SDG_SCHEME, target, round(goal_score * (1.0 - 0.5 ** (len(ev) + 1)), 4),
               tuple(ev[:MAX_EVIDENCE]))
-        for target, ev in sorted(by_target.items(), key=lambda kv: _target_sort(kv[0]))
+        for target, ev in sorted(by_target.items(), key=lambda kv: code_key(kv[0]))
     ]
-
-
-def _target_sort(code: str) -> tuple[int, int, str]:
-    goal, _, sub = code.partition(".")
-    return (int(goal), int(sub) if sub.isdigit() else 100, sub)
 
 
 _default_tagger: Tagger | None = None

@@ -165,7 +165,7 @@ class LexicalProfiles:
         # A stem known to every goal says nothing about any of them (idf 0): no stopword lists needed.
         self.idf = np.log(len(GOALS) / np.maximum(df, 1)).astype(np.float32)
         self.goal_weights = _row_normalise(tf * self.idf)
-        self.target_codes = sorted(target_counts, key=_code_key)
+        self.target_codes = sorted(target_counts, key=code_key)
         ttf = np.zeros((len(self.target_codes), len(self.vocab)), dtype=np.float32)
         for row, code in enumerate(self.target_codes):
             for w, n in target_counts[code].items():
@@ -189,7 +189,8 @@ def _row_normalise(m: np.ndarray) -> np.ndarray:
     return m / np.where(norms > 0, norms, 1.0)
 
 
-def _code_key(code: str) -> tuple[int, int, str]:
+def code_key(code: str) -> tuple[int, int, str]:
+    """Sort key of goal/target codes: '6' < '6.1' < '6.10' < '6.a'."""
     goal, _, sub = code.partition(".")
     return (int(goal), int(sub) if sub.isdigit() else 100, sub)
 
