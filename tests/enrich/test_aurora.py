@@ -62,3 +62,13 @@ def test_syntax_errors_are_invalid(bad: str) -> None:
     with pytest.raises(QuerySyntaxError) as info:
         parse_query(bad)
     assert isinstance(info.value, Invalid)
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from citybridge.enrich import aurora, sdg
+
+    for module in (aurora, sdg):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
