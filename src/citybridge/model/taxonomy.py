@@ -96,11 +96,18 @@ PATHWAYS: tuple[TaxonomyNode, ...] = (
         PATHWAY_SCHEME, "low-emission", "Low-emission development", None, "pathway",
         {"en": "Low-emission development"},
         "Climate mitigation and the shift to net-zero cities: renewable and efficient energy, clean and "
-        "active mobility, energy-efficient buildings, low-carbon urban planning and greenhouse gas inventories.",
+        "active mobility, energy-efficient buildings, low-carbon urban planning and greenhouse gas "
+        "inventories.",
         ("climate mitigation", "greenhouse gas", "emissions", "net zero", "carbon neutral", "decarbonisation",
          "renewable energy", "energy efficiency", "solar", "wind power", "district heating", "heat pump",
          "electric vehicle", "public transport", "cycling", "walkability", "clean air", "air pollution",
-         "building retrofit", "energy transition", "low-carbon", "fossil fuel", "co2"),
+         "building retrofit", "energy transition", "low-carbon", "fossil fuel", "co2",
+         # es / fr / pt / de
+         "emisiones", "energía renovable", "eficiencia energética", "transporte público", "bicicleta",
+         "descarbonización", "émissions", "énergie renouvelable", "efficacité énergétique",
+         "transports en commun", "vélo", "décarbonation", "emissões", "energia renovável",
+         "eficiência energética", "descarbonização", "emissionen", "erneuerbare energie", "energieeffizienz",
+         "nahverkehr", "radverkehr", "treibhausgas*", "klimaneutral*", "dekarbonisierung"),
     ),
     TaxonomyNode(
         PATHWAY_SCHEME, "nature-based", "Nature-based development", None, "pathway",
@@ -109,7 +116,12 @@ PATHWAYS: tuple[TaxonomyNode, ...] = (
         "forests, parks, wetlands, ecosystem services and nature-based solutions.",
         ("nature-based solution", "biodiversity", "ecosystem", "green infrastructure", "blue infrastructure",
          "urban forest", "tree canopy", "green roof", "park", "wetland", "habitat", "species", "restoration",
-         "urban agriculture", "green space", "pollinator", "river", "soil"),
+         "urban agriculture", "green space", "pollinator", "river", "soil",
+         "soluciones basadas en la naturaleza", "biodiversidad", "infraestructura verde", "parques",
+         "humedales", "arbolado urbano", "solutions fondées sur la nature", "biodiversité",
+         "infrastructure verte", "espaces verts", "zones humides", "soluções baseadas na natureza",
+         "biodiversidade", "infraestrutura verde", "áreas verdes", "zonas húmidas", "naturbasierte lösungen",
+         "biodiversität", "grüne infrastruktur", "grünflächen", "stadtbäume", "feuchtgebiete"),
     ),
     TaxonomyNode(
         PATHWAY_SCHEME, "circular", "Circular development", None, "pathway",
@@ -118,7 +130,11 @@ PATHWAYS: tuple[TaxonomyNode, ...] = (
         "sustainable procurement, resource efficiency and the sharing economy.",
         ("circular economy", "waste", "recycling", "reuse", "repair", "compost", "landfill", "plastic",
          "food waste", "procurement", "resource efficiency", "material", "consumption", "sharing economy",
-         "extended producer responsibility", "wastewater reuse", "by-product"),
+         "extended producer responsibility", "wastewater reuse", "by-product",
+         "economía circular", "residuos", "reciclaje", "reutilización", "compostaje", "économie circulaire",
+         "déchets", "recyclage", "réemploi", "compostage", "economia circular", "resíduos", "reciclagem",
+         "reutilização", "compostagem", "kreislaufwirtschaft", "abfall", "abfälle", "recycling",
+         "wiederverwendung", "kompost*"),
     ),
     TaxonomyNode(
         PATHWAY_SCHEME, "resilient", "Resilient development", None, "pathway",
@@ -127,16 +143,26 @@ PATHWAYS: tuple[TaxonomyNode, ...] = (
         "risk reduction, heat, floods, droughts, water security and resilient infrastructure.",
         ("climate adaptation", "resilience", "disaster risk", "flood", "drought", "heatwave", "urban heat",
          "heat island", "sea level rise", "storm", "early warning", "emergency", "vulnerability", "hazard",
-         "water security", "stormwater", "landslide", "wildfire", "recovery"),
+         "water security", "stormwater", "landslide", "wildfire", "recovery",
+         "adaptación climática", "resiliencia", "inundaciones", "inundación", "sequía", "ola de calor",
+         "riesgo de desastres", "adaptation au changement climatique", "résilience", "inondation*",
+         "sécheresse", "canicule", "risque de catastrophe", "adaptação climática", "resiliência",
+         "inundaç*", "enchente*", "seca", "onda de calor", "risco de desastres", "klimaanpassung",
+         "resilienz", "hochwasser", "überschwemmung*", "dürre", "hitzewelle", "katastrophenvorsorge"),
     ),
     TaxonomyNode(
         PATHWAY_SCHEME, "equitable", "Equitable and people-centred development", None, "pathway",
         {"en": "Equitable and people-centred development"},
-        "Inclusive, just and healthy cities: poverty reduction, affordable housing, access to basic services, "
-        "health, education, gender equality, participation and social inclusion.",
+        "Inclusive, just and healthy cities: poverty reduction, affordable housing, access to basic "
+        "services, health, education, gender equality, participation and social inclusion.",
         ("equity", "inclusion", "poverty", "informal settlement", "slum", "affordable housing", "gender",
          "women", "participation", "health", "education", "social justice", "vulnerable groups", "migrants",
-         "accessibility", "basic services", "livelihood", "employment", "just transition", "community"),
+         "accessibility", "basic services", "livelihood", "employment", "just transition", "community",
+         "equidad", "inclusión", "pobreza", "asentamientos informales", "vivienda asequible", "género",
+         "participación ciudadana", "équité", "inclusion sociale", "pauvreté", "logement abordable",
+         "quartiers informels", "participation citoyenne", "equidade", "inclusão", "pobreza",
+         "habitação acessível", "participação", "favela*", "gerechtigkeit", "inklusion", "armut",
+         "bezahlbarer wohnraum", "bürgerbeteiligung", "teilhabe"),
     ),
 )
 

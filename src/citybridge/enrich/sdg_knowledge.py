@@ -1,0 +1,266 @@
+"""The knowledge the SDG tagger matches against, built from packaged texts only.
+
+- Aurora SDG queries v5 (English boolean queries, one set per goal and target);
+- the UN goal/target/indicator texts in the languages of the packaged table;
+- the hand-written multilingual keywords of :mod:`citybridge.enrich.sdg_keywords`.
+
+From these, per language: a TF-IDF profile of every goal and target (:class:`LexicalProfiles`) and, when
+wordllama is installed, static embeddings of every goal/target/indicator sentence (:class:`SemanticProfiles`).
+Everything is built lazily on first use and cached for the life of the process.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from citybridge.enrich.aurora import Query, TokenizedText, parse_query
+from citybridge.enrich.sdg_keywords import SDG_KEYWORDS
+from citybridge.errors import Unavailable
+from citybridge.model.taxonomy import sdg_nodes, sdg_texts
+
+GOALS: tuple[str, ...] = tuple(str(g) for g in range(1, 18))
+AURORA_FILE = "aurora-sdg-queries-v5.json.gz"
+
+# Snowball stemmers of PyStemmer by ISO 639-1 code; other languages are matched unstemmed.
+_STEMMERS = {
+    "en": "english", "es": "spanish", "fr": "french", "pt": "portuguese", "de": "german", "it": "italian",
+    "nl": "dutch", "ca": "catalan", "ro": "romanian", "ru": "russian", "tr": "turkish", "nb": "norwegian",
+    "da": "danish", "sv": "swedish", "fi": "finnish", "hy": "armenian", "ar": "arabic",
+}
+# Languages without UN texts in the packaged table borrow a close one for their goal profiles.
+_TEXT_FALLBACK = {"pt": "es", "gl": "es", "oc": "fr", "lb": "de"}
+
+
+@dataclass(frozen=True)
+class AuroraQuery:
+    goal: str
+    target: str
+    source: str
+    query: Query
+
+
+@lru_cache(maxsize=1)
+def aurora_data() -> dict[str, Any]:
+    """The packaged Aurora v5 query definitions (see ``enrich/data/sdg/SOURCES.md``)."""
+    raw = resources.files("citybridge.enrich").joinpath("data", "sdg", AURORA_FILE).read_bytes()
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    return data
+
+
+@lru_cache(maxsize=1)
+def aurora_queries() -> tuple[AuroraQuery, ...]:
+    """Every Aurora query line, parsed once."""
+    targets = {n.code for n in sdg_nodes() if n.level == "target"}
+    out = []
+    for goal, spec in sorted(aurora_data()["goals"].items(), key=lambda kv: int(kv[0])):
+        for item in spec["queries"]:
+            # a few queries name a goal-wide pseudo target ('13.0'): count them for the goal only
+            target = item["target"] if item["target"] in targets else goal
+            out.append(AuroraQuery(goal, target, item["query"], parse_query(item["query"])))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def text_languages() -> frozenset[str]:
+    """Languages with UN goal texts in the packaged table."""
+    return frozenset(r["lang"] for r in sdg_texts())
+
+
+def profile_language(lang: str) -> str:
+    """The language whose knowledge texts are used for a text in ``lang``."""
+    if lang in text_languages():
+        return lang
+    fallback = _TEXT_FALLBACK.get(lang)
+    return fallback if fallback in text_languages() else "en"
+
+
+def stemmer_for(lang: str) -> Any:
+    """A PyStemmer stemmer for ``lang`` or None (no stemming)."""
+    name = _STEMMERS.get(lang)
+    if name is None:
+        return None
+    return _stemmer(name)
+
+
+@lru_cache(maxsize=32)
+def _stemmer(name: str) -> Any:
+    try:
+        import Stemmer  # PyStemmer
+    except ImportError:  # stemming is an improvement, not a requirement
+        return None
+    return Stemmer.Stemmer(name)
+
+
+def stems(doc: TokenizedText, lang: str) -> list[str]:
+    """The stemmed (folded) tokens of a document, one per token."""
+    stemmer = stemmer_for(lang)
+    return list(stemmer.stemWords(doc.tokens)) if stemmer is not None else list(doc.tokens)
+
+
+def _knowledge_texts(lang: str) -> dict[str, list[str]]:
+    """Texts describing each goal or target code ('6', '6.1'), in one language."""
+    src = profile_language(lang)
+    texts: dict[str, list[str]] = defaultdict(list)
+    for row in sdg_texts():
+        if row["lang"] != src:
+            continue
+        code = row["code"]
+        if row["level"] == "indicator":  # '6.1.1' describes target '6.1'
+            code = ".".join(code.split(".")[:2])
+        texts[code].append(row["text"])
+    if src == "en" or lang == "en":
+        for goal, spec in aurora_data()["goals"].items():
+            texts[goal].append(spec["description"])
+        for q in aurora_queries():
+            words = " ".join(" ".join(w.strip("*") for w in _phrases(q.query)).split())
+            texts[q.target].append(words)
+    for goal, by_lang in SDG_KEYWORDS.items():
+        for kw_lang in {lang, src}:
+            texts[goal].append(" ".join(p.replace("*", "") for p in by_lang.get(kw_lang, ())))
+    return texts
+
+
+def _phrases(query: Query) -> list[str]:
+    if query.op == "phrase":
+        return list(query.words)
+    if query.op == "andnot":  # negated parts say what the goal is *not* about
+        return _phrases(query.args[0])
+    return [w for arg in query.args for w in _phrases(arg)]
+
+
+class LexicalProfiles:
+    """TF-IDF profiles of the goals (rows 0..16) and targets of one language."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        texts = _knowledge_texts(lang)
+        goal_counts = {g: Counter() for g in GOALS}
+        target_counts: dict[str, Counter[str]] = {}
+        for code, parts in texts.items():
+            goal = code.split(".")[0]
+            if goal not in goal_counts:
+                continue
+            counts: Counter[str] = Counter()
+            for part in parts:
+                counts.update(stems(TokenizedText(part), lang))
+            goal_counts[goal].update(counts)
+            if "." in code:
+                target_counts[code] = counts
+        self.terms: list[str] = sorted({w for c in goal_counts.values() for w in c})
+        self.vocab: dict[str, int] = {w: i for i, w in enumerate(self.terms)}
+        tf = np.zeros((len(GOALS), len(self.vocab)), dtype=np.float32)
+        for row, goal in enumerate(GOALS):
+            for w, n in goal_counts[goal].items():
+                tf[row, self.vocab[w]] = n
+        df = (tf > 0).sum(axis=0)
+        # A stem known to every goal says nothing about any of them (idf 0): no stopword lists needed.
+        self.idf = np.log(len(GOALS) / np.maximum(df, 1)).astype(np.float32)
+        self.goal_weights = _row_normalise(tf * self.idf)
+        self.target_codes = sorted(target_counts, key=code_key)
+        ttf = np.zeros((len(self.target_codes), len(self.vocab)), dtype=np.float32)
+        for row, code in enumerate(self.target_codes):
+            for w, n in target_counts[code].items():
+                ttf[row, self.vocab[w]] = n
+        self.target_weights = _row_normalise(ttf * self.idf)
+
+    def query_vector(self, text_stems: list[str]) -> np.ndarray:
+        """The normalised TF-IDF vector of a text's stems (raw term counts, as the profiles)."""
+        vec = np.zeros(len(self.vocab), dtype=np.float32)
+        for w in text_stems:
+            i = self.vocab.get(w)
+            if i is not None:
+                vec[i] += 1.0
+        vec *= self.idf
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm > 0 else vec
+
+
+def _row_normalise(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norms > 0, norms, 1.0)
+
+
+def code_key(code: str) -> tuple[int, int, str]:
+    """Sort key of goal/target codes: '6' < '6.1' < '6.10' < '6.a'."""
+    goal, _, sub = code.partition(".")
+    return (int(goal), int(sub) if sub.isdigit() else 100, sub)
+
+
+@lru_cache(maxsize=16)
+def lexical_profiles(lang: str) -> LexicalProfiles:
+    """Cached :class:`LexicalProfiles` for the knowledge language of ``lang``."""
+    return LexicalProfiles(lang)
+
+
+# --- static embeddings (optional) -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def wordllama_model() -> Any:
+    """The bundled wordllama model, loaded offline. Raises :class:`Unavailable` when not installed."""
+    try:
+        import wordllama
+        from wordllama import WordLlama
+    except ImportError as exc:
+        raise Unavailable("wordllama is not installed: pip install wordllama (semantic SDG scores)") from exc
+    # The default cache path misses the tokenizer bundled in the package: point at the package itself.
+    return WordLlama.load(cache_dir=os.path.dirname(wordllama.__file__), disable_download=True)
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """L2-normalised wordllama embeddings (float32, one row per text)."""
+    model = wordllama_model()
+    return np.asarray(model.embed(texts, norm=True), dtype=np.float32)
+
+
+class SemanticProfiles:
+    """Embeddings of every knowledge sentence of one language, grouped by goal."""
+
+    TOP_K = 5  # a goal's similarity = mean of its 5 closest sentences (robust to one lucky match)
+
+    def __init__(self, lang: str) -> None:
+        texts = _knowledge_texts(lang)
+        sentences: list[str] = []
+        goals: list[int] = []
+        for code, parts in sorted(texts.items()):
+            for part in parts:
+                if part.strip():
+                    sentences.append(part)
+                    goals.append(int(code.split(".")[0]) - 1)
+        self.matrix = embed(sentences)
+        self.goal_of = np.asarray(goals)
+        # Goals differ in how similar *unrelated* text looks to them (broad goals have many, varied
+        # sentences). Calibrate each goal on the knowledge sentences of the other goals: similarity is
+        # reported in standard deviations above that background. Uses no labelled data.
+        background = self._raw(self.matrix)
+        others = self.goal_of[:, None] != np.arange(len(GOALS))[None, :]
+        self.mean = np.array([background[others[:, g], g].mean() for g in range(len(GOALS))], np.float32)
+        self.std = np.array([background[others[:, g], g].std() for g in range(len(GOALS))], np.float32)
+
+    def _raw(self, vectors: np.ndarray) -> np.ndarray:
+        sims = vectors @ self.matrix.T
+        out = np.zeros((vectors.shape[0], len(GOALS)), dtype=np.float32)
+        for g in range(len(GOALS)):
+            cols = sims[:, self.goal_of == g]
+            k = min(self.TOP_K, cols.shape[1])
+            out[:, g] = -np.partition(-cols, k - 1, axis=1)[:, :k].mean(axis=1)
+        return out
+
+    def goal_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """(n_texts, 17): mean of the top-k cosine similarities to each goal's sentences, calibrated."""
+        return (self._raw(vectors) - self.mean) / np.maximum(self.std, 1e-6)
+
+
+@lru_cache(maxsize=16)
+def semantic_profiles(lang: str) -> SemanticProfiles:
+    """Cached :class:`SemanticProfiles` for the knowledge language of ``lang``."""
+    return SemanticProfiles(lang)
