@@ -39,7 +39,8 @@ M49: dict[tuple[str, str, str], str] = {
     ("Americas", "Latin America and the Caribbean", "Caribbean"):
         "AI AG AW BS BB BQ VG KY CU CW DM DO GD GP HT JM MQ MS PR BL KN LC MF VC SX TT TC VI",
     ("Americas", "Latin America and the Caribbean", "Central America"): "BZ CR SV GT HN MX NI PA",
-    ("Americas", "Latin America and the Caribbean", "South America"): "AR BO BV BR CL CO EC FK GF GY PY PE GS SR UY VE",
+    ("Americas", "Latin America and the Caribbean", "South America"):
+        "AR BO BV BR CL CO EC FK GF GY PY PE GS SR UY VE",
     ("Americas", "Northern America", ""): "BM CA GL PM US",
     ("Asia", "Central Asia", ""): "KZ KG TJ TM UZ",
     ("Asia", "Eastern Asia", ""): "CN HK MO KP JP MN KR TW",
@@ -101,7 +102,9 @@ COUNTRY_ALIASES: dict[str, list[str]] = {
     "DE": ["Federal Republic of Germany"],
 }
 
-DISPLAY_NAMES = {"CD": "Democratic Republic of the Congo", "CG": "Republic of the Congo", "FK": "Falkland Islands"}
+DISPLAY_NAMES = {
+    "CD": "Democratic Republic of the Congo", "CG": "Republic of the Congo", "FK": "Falkland Islands",
+}
 
 # US states and Canadian provinces: postal codes, used only as qualifiers ("Paris, TX").
 ADMIN_CODES = {
@@ -145,11 +148,11 @@ def common_words(shared: Path) -> Counter[str]:
         for line in fh:
             doc = json.loads(line)
             counts.update(word.findall(doc["title"] + " " + doc["text"]))
-    for path, col in ((shared / "sdg" / "benchmark-dev.csv", "text"), (shared / "sdg" / "un-sdg-texts.csv", "text")):
+    for path in (shared / "sdg" / "benchmark-dev.csv", shared / "sdg" / "un-sdg-texts.csv"):
         with open(path, encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 if row.get("lang", "en") == "en":
-                    counts.update(word.findall(row[col]))
+                    counts.update(word.findall(row["text"]))
     return counts
 
 
@@ -240,7 +243,9 @@ def main() -> None:
         all_names.update(names)
     for names in aliases.values():
         all_names.update(names)
-    common = sorted(n for n in all_names if n and " " not in n and not n.isupper() and counts[fold(n).lower()] >= 2)
+    common = sorted(
+        n for n in all_names if n and " " not in n and not n.isupper() and counts[fold(n).lower()] >= 2
+    )
 
     # an exonym that is another place's own name would steal its mentions: drop it
     # (an exonym equal to the name of the city's own region is kept: "Lisboa" is Lisbon's own name too)
@@ -264,7 +269,9 @@ def main() -> None:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter="\t", lineterminator="\n")
     buf.write(f"#{FORMAT} cities\n")
-    w.writerow(["id", "city", "city_ascii", "lat", "lng", "iso2", "admin_name", "capital", "population", "aliases"])
+    w.writerow(
+        ["id", "city", "city_ascii", "lat", "lng", "iso2", "admin_name", "capital", "population", "aliases"]
+    )
     for r in cities:
         keep = {r["city"], r["city_ascii"]}
         extra = [a for a in dict.fromkeys(aliases.get(r["id"], []))
@@ -281,7 +288,9 @@ def main() -> None:
     with open(OUT / "countries.tsv", "w", encoding="utf-8", newline="") as fh:
         fh.write(f"#{FORMAT} countries\n")
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(["iso2", "iso3", "name", "un_region", "un_subregion", "un_intermediate", "population", "names"])
+        header = ["iso2", "iso3", "name", "un_region", "un_subregion", "un_intermediate", "population"]
+        header.append("names")
+        w.writerow(header)
         for code in sorted(country_names):
             names = country_names[code]
             gnc = gn_countries.get(code, {})

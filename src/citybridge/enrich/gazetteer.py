@@ -43,7 +43,7 @@ def fold_char(ch: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Text without accents, character for character, so offsets into the folded text hold for the original."""
+    """Text without accents, character for character: offsets into the folded text hold for the original."""
     if text.isascii():
         return text
     return "".join(fold_char(c) for c in text)
@@ -215,7 +215,8 @@ def load_gazetteer() -> Gazetteer:
     rows = _rows(_data("countries.tsv").decode("utf-8"), "countries")
     for row in rows[1:]:
         iso2, iso3, name, reg, sub, inter, pop, names = row
-        countries[iso2] = CountryInfo(iso2, iso3, name, reg, sub, inter, tuple(n for n in names.split("|") if n))
+        all_names = tuple(n for n in names.split("|") if n)
+        countries[iso2] = CountryInfo(iso2, iso3, name, reg, sub, inter, all_names)
         country_pop[iso2] = _int(pop)
     admin_codes: dict[str, tuple[str, str]] = {}
     for row in _rows(_data("admin-codes.tsv").decode("utf-8"), "admin-codes"):
@@ -233,7 +234,8 @@ def load_gazetteer() -> Gazetteer:
         population = _int(pop)
         entry = GazetteerEntry(
             id=derive_id("place", f"simplemaps:{sid}"), key=f"simplemaps:{sid}", place_type=PlaceType.city,
-            name=city, ascii_name=ascii_name if ascii_name != city else None, country=iso2, admin1=admin or None,
+            name=city, ascii_name=ascii_name if ascii_name != city else None, country=iso2,
+            admin1=admin or None,
             lat=float(lat), lon=float(lng), population=population, weight=population or 1000,
             capital=capital or None, aliases=tuple(a for a in aliases.split("|") if a), source_id=sid,
         )

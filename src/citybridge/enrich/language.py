@@ -14,17 +14,23 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 UNDETERMINED = "und"
 
 #: Languages tried for short texts (titles, names), where the full model's ~200 languages give noise
 #: such as 'kik' for "Smart city": widely written languages only.
-SHORT_TEXT_LANGUAGES: frozenset[str] = frozenset(
+SHORT_TEXT_LANGUAGES: frozenset[str] = _words(
     "en es pt fr de it nl ca gl eu sv da no nb nn fi is pl cs sk sl hr sr bs hu ro bg el ru uk be lt lv et "
     "tr ar he fa ur hi bn ta te mr gu pa zh ja ko th vi id ms tl sw af sq mk ka hy az kk uz mn ne si km lo "
-    "my am ga cy mt lb".split()
+    "my am ga cy mt lb"
 )
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+(?=[\"'“‘(\[¿¡]?[A-ZÀ-ÖØ-ÞĀ-Ž\u0370-\u03ff\u0400-\u04ff\d])|\n\s*\n|\n")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?。！？])\s+(?=[\"'“‘(\[¿¡]?[A-ZÀ-ÖØ-ÞĀ-Ž\u0370-\u03ff\u0400-\u04ff\d])|\n\s*\n|\n"
+)
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -146,7 +152,9 @@ def detect_languages(
             result = LangResult(lang, conf, ((lang, 1.0),), (LangSegment(0, len(text), lang, conf),))
         else:
             result = _classify_long(scorer, text, segment_letters, min_share)
-        out.append(result if result.confidence >= min_confidence else LangResult(UNDETERMINED, result.confidence))
+        if result.confidence < min_confidence:
+            result = LangResult(UNDETERMINED, result.confidence)
+        out.append(result)
     return out
 
 
@@ -194,7 +202,8 @@ def _classify_long(scorer: _Scorer, text: str, segment_letters: int, min_share: 
         lang, conf = scorer.ident.classify(text)
         for a, b in spans:
             letters = _letters(text[a:b])
-            cand = scorer.ident.classify(text[a:b]) if letters >= segment_letters and len(spans) > 1 else (None, 0.0)
+            alone = letters >= segment_letters and len(spans) > 1
+            cand = scorer.ident.classify(text[a:b]) if alone else (None, 0.0)
             per_sentence.append((a, b, letters, cand[0], float(cand[1])))
     return _merge(per_sentence, lang, float(conf), min_share)
 

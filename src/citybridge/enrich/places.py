@@ -20,6 +20,10 @@ from citybridge.enrich.gazetteer import TOKEN, Gazetteer, GazetteerEntry, fold, 
 from citybridge.model import PlaceType
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 @dataclass(frozen=True, slots=True)
 class PlaceContext:
     """Where the text's owner is: an organisation's or project's own location, any part of it known."""
@@ -56,29 +60,29 @@ class PlaceMention:
 
 
 # Words that may follow a place name inside a longer name that still names the place ("Tokyo University").
-_ORG_FOLLOWERS = frozenset(
+_ORG_FOLLOWERS = _words(
     "University College Institute Hospital Medical School Center Centre Clinic Faculty Campus Airport "
     "City Province State Region County District Municipality Metropolitan Metro Area Prefecture Oblast "
-    "Governorate Department Declaration Port Harbour Harbor Bay Downtown".split()
+    "Governorate Department Declaration Port Harbour Harbor Bay Downtown"
 )
-_REGION_FOLLOWERS = frozenset("Province State Region County District Prefecture Oblast Governorate Department".split())
+_REGION_FOLLOWERS = _words("Province State Region County District Prefecture Oblast Governorate Department")
 _REGION_CUES = re.compile(
     r"(?:\b(?:state|province|region|county|prefecture|oblast|estado|provincia|província|région|regione|"
     r"departamento|département|Land|Bundesland)\s+(?:of|de|do|da|di|del|du)?\s*)$",
     re.IGNORECASE,
 )
 # Capitalised words that may stand right before a place name without making it part of another name.
-_PREV_OK = frozenset(
+_PREV_OK = _words(
     "In At From To For Of And Or The A An On By With Across Between Near Outside Inside Throughout Around "
     "Within Like Unlike Both Including Via Across Than As Greater Metro Metropolitan Central Downtown Inner "
     "Outer Northern Southern Eastern Western North South East West Northeast Northwest Southeast Southwest "
     "Upper Lower Rural Urban Coastal Mainland Continental Grand Gran En Em Na No Dans Au Aux Im Aus Nach Von "
-    "Bei Para Por Con Da Di Del La Le Les El Los Las Het De Van Und Et Y E Ed Rome".split()
+    "Bei Para Por Con Da Di Del La Le Les El Los Las Het De Van Und Et Y E Ed"
 )
-_TITLES = frozenset("Mr Mrs Ms Dr Prof Professor Sir Lady Lord President King Queen Saint San Santa".split())
-_EPONYM_NOUNS = frozenset(
+_TITLES = _words("Mr Mrs Ms Dr Prof Professor Sir Lady Lord President King Queen Saint San Santa")
+_EPONYM_NOUNS = _words(
     "disease syndrome law sign test method model equation principle theorem criteria criterion scale "
-    "formula effect reaction rule ratio index procedure technique operation classification score".split()
+    "formula effect reaction rule ratio index procedure technique operation classification score"
 )
 _SENTENCE_PUNCT = frozenset(".!?:;•")
 _QUAL_GAP = re.compile(r"^\s*(?:,|\(|\s-\s|–)\s*(?:[A-Z]{1,3}\.?\s*,\s*)?$")
@@ -185,7 +189,11 @@ def _fits(a: _Span, b: _Span) -> bool:
 
 
 def _keep_span(
-    sp: _Span, tokens: list[tuple[int, int, str]], folded: str, by_first: dict[int, _Span], by_last: dict[int, _Span]
+    sp: _Span,
+    tokens: list[tuple[int, int, str]],
+    folded: str,
+    by_first: dict[int, _Span],
+    by_last: dict[int, _Span],
 ) -> bool:
     """False for spans that are most likely not places: parts of longer names, people, eponyms."""
     i, j = sp.tok_i, sp.tok_j
@@ -210,7 +218,8 @@ def _keep_span(
             sp.region_cue = True  # "São Paulo state"
         if word == "et" and j + 2 < len(tokens) and tokens[j + 2][2] == "al":
             return False
-        if word == "'" and j + 3 < len(tokens) and tokens[j + 2][2] == "s" and tokens[j + 3][2] in _EPONYM_NOUNS:
+        possessive = word == "'" and j + 3 < len(tokens) and tokens[j + 2][2] == "s"
+        if possessive and tokens[j + 3][2] in _EPONYM_NOUNS:
             return False  # "Wilson's disease"
     if i > 0:
         prev_end = tokens[i - 1][1]
@@ -274,6 +283,10 @@ def _apply_qualifiers(gaz: Gazetteer, spans: list[_Span], folded: str) -> None:
                 nxt.qualified = True
 
 
+def _same(a: str, b: str) -> bool:
+    return name_key(a).casefold() == name_key(b).casefold()
+
+
 def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -330,7 +343,8 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
                 s += 2.5
                 supported = True
                 why.append(f"{e.country} named in the text")
-            if e.place_type == PlaceType.city and regions_named.get((e.country, e.admin1 or ""), set()) - {idx}:
+            region_idx = regions_named.get((e.country, e.admin1 or ""), set())
+            if e.place_type == PlaceType.city and region_idx - {idx}:
                 s += 1.0
                 supported = True
             if ctx is not None:
@@ -338,7 +352,7 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
                     s += 2.0
                     supported = True
                     why.append("organisation's country")
-                if ctx.region and e.admin1 and name_key(ctx.region).casefold() == name_key(e.admin1).casefold():
+                if ctx.region and e.admin1 and _same(ctx.region, e.admin1):
                     s += 1.0
                 if ctx.city and e.place_type == PlaceType.city and name_key(ctx.city).casefold() in {
                     name_key(e.name).casefold(), name_key(e.ascii_name or e.name).casefold()
