@@ -131,6 +131,14 @@ CITY_ALIASES: dict[tuple[str, str], list[str]] = {
     ("Ho Chi Minh City", "VN"): ["Saigon"],
 }
 
+# Place names that are everyday words but too rare in the corpora above to be caught by counting.
+EVERYDAY_NAMES = {
+    "Nice", "Bath", "Mobile", "Reading", "Split", "Male", "Sale", "Deal", "Hope", "Normal", "Energy",
+    "Commerce", "Industry", "Independence", "Liberty", "Union", "Opportunity", "Progress", "Enterprise",
+    "Harmony", "Paradise", "Eden", "Unity", "Concord", "Temple", "Orange",
+    "March", "Police", "Goes", "Of", "Hit", "Much", "Best", "Bar", "Ham", "Sandy", "Moody",
+}
+
 _LATIN = re.compile(r"^[A-Za-zÀ-ɏḀ-ỿ' .\-’]+$")
 
 
@@ -193,7 +201,14 @@ def main() -> None:
     from babel.core import get_global
 
     with open(args.shared / "cities" / "worldcities.csv", encoding="utf-8") as fh:
-        cities = list(csv.DictReader(fh))
+        rows = list(csv.DictReader(fh))
+    # one id appears twice in the source (1484009408, "Uman"/"Umán", MX): keep the more populous row
+    by_id: dict[str, dict[str, str]] = {}
+    for r in rows:
+        old = by_id.get(r["id"])
+        if old is None or float(r["population"] or 0) > float(old["population"] or 0):
+            by_id[r["id"]] = r
+    cities = [r for r in rows if by_id[r["id"]] is r]
 
     # ---- countries
     region_of = {}
@@ -244,7 +259,8 @@ def main() -> None:
     for names in aliases.values():
         all_names.update(names)
     common = sorted(
-        n for n in all_names if n and " " not in n and not n.isupper() and counts[fold(n).lower()] >= 2
+        {n for n in all_names if n and " " not in n and not n.isupper() and counts[fold(n).lower()] >= 2}
+        | EVERYDAY_NAMES
     )
 
     # an exonym that is another place's own name would steal its mentions: drop it

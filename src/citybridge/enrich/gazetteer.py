@@ -318,7 +318,7 @@ def _first_token(key: str) -> str:
 def place_records() -> Iterator[Place]:
     """Every gazetteer place as a :class:`citybridge.model.Place` record, ready for the store.
 
-    About 49,000 records: 253 countries, ~4,100 first-level regions, 44,691 cities.
+    About 49,000 records: 253 countries, ~4,100 first-level regions, 44,690 cities.
 
     >>> next(iter(place_records())).place_type.value
     'country'

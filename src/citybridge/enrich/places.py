@@ -21,7 +21,7 @@ from citybridge.model import PlaceType
 
 
 def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+    return frozenset(fold(w) for w in text.split())  # matched against the accent-folded text
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,13 @@ _PREV_OK = _words(
     "Within Like Unlike Both Including Via Across Than As Greater Metro Metropolitan Central Downtown Inner "
     "Outer Northern Southern Eastern Western North South East West Northeast Northwest Southeast Southwest "
     "Upper Lower Rural Urban Coastal Mainland Continental Grand Gran En Em Na No Dans Au Aux Im Aus Nach Von "
-    "Bei Para Por Con Da Di Del La Le Les El Los Las Het De Van Und Et Y E Ed"
+    "Bei Para Por Con Da Di Del La Le Les El Los Las Het De Van Und Et Y E Ed Über Zu Durch Nahe "
+    # place-type and institution words that precede a name, capitalised in German and in titles
+    "City Town Municipality Province State Stadt Hauptstadt Region Provinz Land Kreis Landkreis Gemeinde "
+    "Bezirk Raum Großraum Metropolregion Kanton Canton Cantón Ciudad Provincia Estado Departamento Región "
+    "Comuna Municipio Ville Cidade Município Região Prefeitura Ayuntamiento Mairie Capital Universität "
+    "Universidad Universidade Université "
+    "Università Universiteit Hochschule"
 )
 _TITLES = _words("Mr Mrs Ms Dr Prof Professor Sir Lady Lord President King Queen Saint San Santa")
 _EPONYM_NOUNS = _words(
@@ -330,14 +336,14 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
             elif e.place_type == PlaceType.city and any(
                 t == PlaceType.region and c == e.country for t, c, _ in types
             ):
-                s += 0.8  # "São Paulo": the city unless the text says state
+                s += 1.0  # "São Paulo": the city unless the text says state
             if sp.region_cue and e.place_type == PlaceType.region:
                 s += 3.0
                 why.append("named as a region")
             if sp.city_cue and e.place_type == PlaceType.city:
                 s += 1.5
             if alias:
-                s -= 0.7
+                s -= 0.4
             other = pinned.get(e.country)
             if other is not None and other != idx:
                 s += 2.5
@@ -363,7 +369,7 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
                 if ctx.lat is not None and ctx.lon is not None and e.lat is not None and e.lon is not None:
                     d = _distance_km(ctx.lat, ctx.lon, e.lat, e.lon)
                     if d < 300:
-                        s += 2.0 * math.exp(-d / 150)
+                        s += 3.0 * math.exp(-d / 150)
                         supported = True
                         why.append(f"{d:.0f} km from the organisation")
             if not supported:
