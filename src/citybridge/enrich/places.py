@@ -63,7 +63,7 @@ class PlaceMention:
 _ORG_FOLLOWERS = _words(
     "University College Institute Hospital Medical School Center Centre Clinic Faculty Campus Airport "
     "City Province State Region County District Municipality Metropolitan Metro Area Prefecture Oblast "
-    "Governorate Department Declaration Port Harbour Harbor Bay Downtown"
+    "Governorate Department Port Harbour Harbor Bay Downtown Cedex"
 )
 _REGION_FOLLOWERS = _words("Province State Region County District Prefecture Oblast Governorate Department")
 _REGION_CUES = re.compile(
@@ -93,7 +93,13 @@ _EPONYM_NOUNS = _words(
 _SENTENCE_PUNCT = frozenset(".!?:;•")
 _QUAL_GAP = re.compile(r"^\s*(?:,|\(|\s-\s|–)\s*(?:[A-Z]{1,3}\.?\s*,\s*)?$")
 _CODE_AFTER = re.compile(r"^\s*,\s*([A-Z]{2})\b(?!\.\w)")
-MIN_POPULATION = 20_000
+MIN_POPULATION = 100_000  # one-word city names with no supporting context ("Jones", "Cochrane" are towns)
+MIN_POPULATION_MULTIWORD = 20_000
+_CALENDAR = _words(
+    "January February March April May June July August September October November December Monday Tuesday "
+    "Wednesday Thursday Friday Saturday Sunday"
+)
+_YEAR_AFTER = re.compile(r"^\s*(?:,\s*|\(\s*)?(?:1[89]|20)\d\d\b")
 MIN_ALIAS_POPULATION = 300_000
 
 
@@ -207,16 +213,24 @@ def _keep_span(
     any_country = any(e.place_type == PlaceType.country for e, _ in sp.hits)
     if len(surface) < 3 and not any_country:
         return False
+    if not any_country:
+        if surface in _CALENDAR or _YEAR_AFTER.match(folded[sp.end:sp.end + 12]):
+            return False  # "August", "(Sovacool and Rafey, 2011)", "Moon (1980)"
+        if sp.start >= 2 and folded[sp.start - 1] == "-" and folded[sp.start - 2].isalpha():
+            return False  # "Griffith-Jones"
+    # a country written as an acronym or in several words stays a country before another capitalised word
+    # ("UK National Institute", "United States Census Bureau")
+    country_name = any_country and (surface.isupper() or " " in surface)
     nxt = tokens[j + 1] if j + 1 < len(tokens) else None
     if nxt is not None and nxt[0] - sp.end in (0, 1) and nxt[0] > sp.end - 1:
         word = nxt[2]
         gap = folded[sp.end:nxt[0]]
-        if gap == " " and _is_cap(word) and word[0].isalpha():
+        if gap == " " and _is_cap(word) and word[0].isalpha() and not country_name:
             follower = by_first.get(j + 1)
-            if follower is not None:
+            if follower is not None and not follower.common:
                 if not _fits(sp, follower):
                     return False  # "George Washington"
-            elif word not in _ORG_FOLLOWERS:
+            elif word not in _ORG_FOLLOWERS and not _org_ahead(tokens, j + 1, folded):
                 return False  # "Paris Agreement", "Hamilton Depression Rating Scale"
             sp.region_cue = word in _REGION_FOLLOWERS
             sp.city_cue = word == "City"
@@ -233,15 +247,29 @@ def _keep_span(
         if folded[prev_end:sp.start] == " " and _is_cap(prev) and prev[0].isalpha():
             prev_sentence_start = i - 1 == 0 or tokens[i - 2][2] in _SENTENCE_PUNCT
             leader = by_last.get(i - 1)
-            if leader is not None:
+            if leader is not None and not leader.common:
                 if not _fits(leader, sp):
                     return False  # "George Washington"
-            elif prev in _TITLES or (prev not in _PREV_OK and not prev_sentence_start):
+            elif prev in _TITLES or (
+                prev not in _PREV_OK and not prev_sentence_start and not (prev.isupper() and len(prev) > 1)
+            ):
                 return False  # "Lake Victoria", "President Lincoln"
         if prev == "." and i >= 2 and len(tokens[i - 2][2]) == 1 and tokens[i - 2][2].isupper():
             return False  # "J. Paris"
         sp.region_cue = sp.region_cue or bool(_REGION_CUES.search(folded[max(0, sp.start - 40):sp.start]))
     return True
+
+
+def _org_ahead(tokens: list[tuple[int, int, str]], k: int, folded: str) -> bool:
+    """Is the capitalised run starting at token ``k`` an institution's name ("Jiaotong University")?"""
+    for n in range(k, min(k + 3, len(tokens))):
+        word = tokens[n][2]
+        spaced = n == k or folded[tokens[n - 1][1]:tokens[n][0]] == " "
+        if not (spaced and _is_cap(word) and word[0].isalpha()):
+            return False
+        if word in _ORG_FOLLOWERS:
+            return True
+    return False
 
 
 def _consistent(a: GazetteerEntry, q: GazetteerEntry) -> bool:
@@ -312,11 +340,11 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
 
     ctx_country = gaz.resolve_country(ctx.country) if ctx else None
     # countries the text itself pins down: every reading of a mention lies in one country
-    pinned: dict[str, int] = {}
-    for idx, sp in enumerate(spans):
+    pinned: dict[str, set[str]] = {}  # country -> the names that pin it
+    for sp in spans:
         countries = {e.country for e, _ in sp.hits}
         if len(countries) == 1 and not sp.common:
-            pinned.setdefault(next(iter(countries)), idx)
+            pinned.setdefault(next(iter(countries)), set()).add(name_key(folded[sp.start:sp.end]))
     regions_named: dict[tuple[str, str], set[int]] = {}
     for idx, sp in enumerate(spans):
         for e, _ in sp.hits:
@@ -344,8 +372,7 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
                 s += 1.5
             if alias:
                 s -= 0.4
-            other = pinned.get(e.country)
-            if other is not None and other != idx:
+            if pinned.get(e.country, set()) - {name_key(folded[sp.start:sp.end])}:
                 s += 2.5
                 supported = True
                 why.append(f"{e.country} named in the text")
@@ -375,7 +402,8 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
             if not supported:
                 if sp.common and e.place_type != PlaceType.country:
                     continue
-                if e.place_type == PlaceType.city and e.weight < MIN_POPULATION:
+                floor = MIN_POPULATION if sp.tok_i == sp.tok_j else MIN_POPULATION_MULTIWORD
+                if e.place_type == PlaceType.city and e.weight < floor:
                     continue
                 if alias and e.weight < MIN_ALIAS_POPULATION:
                     continue
