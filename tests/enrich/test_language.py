@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from citybridge.enrich import LangResult, detect_language, detect_languages
+
+SAMPLES = {
+    "en": "The city council approved a new plan to expand cycling lanes and cut traffic emissions downtown.",
+    "es": "El ayuntamiento aprobó un nuevo plan para ampliar los carriles bici y reducir las emisiones del "
+    "tráfico.",
+    "pt": "A prefeitura aprovou um novo plano para ampliar as ciclovias e reduzir as emissões do trânsito.",
+    "fr": "Le conseil municipal a approuvé un nouveau plan pour étendre les pistes cyclables et réduire les "
+    "émissions.",
+    "de": "Der Stadtrat hat einen neuen Plan beschlossen, um Radwege auszubauen und die Emissionen zu "
+    "senken.",
+    "nl": "De gemeenteraad heeft een nieuw plan goedgekeurd om fietspaden uit te breiden en de uitstoot te "
+    "verminderen.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SAMPLES))
+def test_single_language(lang: str) -> None:
+    result = detect_language(SAMPLES[lang])
+    assert result.lang == lang
+    assert result.confidence > 0.5
+    assert result.shares == ((lang, 1.0),)
+    assert not result.is_mixed
+
+
+def test_batch_keeps_order() -> None:
+    langs = sorted(SAMPLES)
+    results = detect_languages([SAMPLES[k] for k in langs])
+    assert [r.lang for r in results] == langs
+
+
+def test_mixed_text_reports_both_languages_with_shares() -> None:
+    text = SAMPLES["en"] + " " + SAMPLES["es"] + " " + SAMPLES["en"].replace("city", "town")
+    result = detect_language(text)
+    assert result.is_mixed
+    assert result.lang == "en"
+    shares = dict(result.shares)
+    assert set(shares) == {"en", "es"}
+    assert shares["en"] > shares["es"] > 0.2
+    assert abs(sum(shares.values()) - 1.0) < 0.01
+    spanish = [s for s in result.segments if s.lang == "es"]
+    assert len(spanish) == 1 and text[spanish[0].start:spanish[0].end].startswith("El ayuntamiento")
+
+
+def test_bilingual_abstract_paragraphs() -> None:
+    text = SAMPLES["pt"] + " " + SAMPLES["pt"] + "\n\n" + SAMPLES["en"] + " " + SAMPLES["en"]
+    result = detect_language(text)
+    assert result.languages == ["pt", "en"] or result.languages == ["en", "pt"]
+
+
+def test_english_abstracts_are_not_reported_mixed(scifact_texts: list[str]) -> None:
+    results = detect_languages(scifact_texts)
+    assert all(r.lang == "en" for r in results)
+    assert sum(r.is_mixed for r in results) <= 1  # Latin species names must not make a text "mixed"
+
+
+@pytest.mark.parametrize("text", [None, "", "   ", "ok", "12345 678", "!!!", "Paris"])
+def test_empty_and_too_short_are_undetermined(text: str | None) -> None:
+    result = detect_languages([text])[0]
+    assert isinstance(result, LangResult)
+    assert result.lang == "und"
+    assert result.shares == ()
+
+
+def test_huge_and_hostile_input_does_not_crash() -> None:
+    huge = SAMPLES["de"] * 20_000  # ~2 MB
+    hostile = "\x00\x01\ufffd" * 1000 + "<script>alert(1)</script>" + "\U0001f600" * 500 + "\ud800"
+    results = detect_languages([huge, hostile, "x" * 100_000])
+    assert results[0].lang == "de"
+    assert all(isinstance(r, LangResult) for r in results)
