@@ -27,7 +27,9 @@ A mapping file (JSON, TOML or YAML) renames columns, maps values and adds defaul
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,13 +148,16 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
+_BAD_CHARS = re.compile("[\udc80-\udcff\x00]")
+
+
 def _check_text(row: dict[str, Any]) -> None:
     for key, value in row.items():
-        if isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value):
-            bad = next(ch for ch in value if "\udc80" <= ch <= "\udcff")
-            raise RowError(f"invalid byte 0x{ord(bad) - 0xDC00:02X} for the file's encoding", str(key))
-        if isinstance(value, str) and "\x00" in value:
-            raise RowError("NUL character in text", str(key))
+        if isinstance(value, str) and (m := _BAD_CHARS.search(value)):
+            ch = m.group()
+            if ch == "\x00":
+                raise RowError("NUL character in text", str(key))
+            raise RowError(f"invalid byte 0x{ord(ch) - 0xDC00:02X} for the file's encoding", str(key))
 
 
 def _validation_error(exc: ValidationError) -> RowError:
@@ -200,11 +205,19 @@ def build_relation(row: dict[str, Any], provenance: Provenance | None = None) ->
         raise _validation_error(exc) from None
 
 
+@functools.cache
+def _structured_fields(model: type[Record]) -> frozenset[str]:
+    """Fields holding lists or dicts, which also accept a JSON cell."""
+    return frozenset(name for name, f in model.model_fields.items()
+                     if "dict" in str(f.annotation) or "list" in str(f.annotation))
+
+
 def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None = None) -> Record:
     """A Record of ``kind`` from a raw row, following the default column mapping."""
     _check_text(row)
     model = model_for(kind)
     fields = model.model_fields
+    structured = _structured_fields(model)
     body: dict[str, Any] = {}
     ext: dict[str, Any] = {}
     attrs: dict[str, Any] = {}
@@ -224,8 +237,7 @@ def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None =
         elif key.startswith("attributes."):
             attrs[key.split(".", 1)[1]] = value
         elif key in fields:
-            annotation = str(fields[key].annotation)
-            if ("dict" in annotation or "list" in annotation) and isinstance(value, str):
+            if key in structured and isinstance(value, str):
                 value = _maybe_json(value)
             body[key] = value
         elif key.lower() in EXTERNAL_ID_SCHEMES:

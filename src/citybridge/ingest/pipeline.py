@@ -223,13 +223,10 @@ class Importer:
             rid = row.get("id") or next((f"{s}:{row[s]}" for s in EXTERNAL_ID_SCHEMES if row.get(s)), None)
             prov = Provenance(source=provenance_source, record_id=str(rid) if rid else None)
         if resolved_kind == "relation":
-            # ends are resolved inside the batch transaction; validate everything else now
-            probe = dict(row)
-            for end in ("source", "target"):
+            # ends are resolved, and the row validated, inside the batch transaction
+            for end in ("type", "source", "target"):
                 if row.get(end) in (None, ""):
                     raise RowError(f"missing required column '{end}'", end)
-            probe["source"], probe["target"] = "probe:a", "probe:b"
-            build_relation(probe)
             if prov is not None and "provenance" not in row:
                 row = {**row, "provenance": [prov.model_dump(mode="json", exclude_none=True)]}
             return row

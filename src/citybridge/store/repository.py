@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+
+import orjson
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +35,33 @@ from citybridge.store.migrate import upgrade
 
 Status = Literal["created", "updated", "unchanged", "rejected"]
 _CHUNK = 900  # ids per IN (...) query, safe for every SQLite build
+# Bulk paths talk to the DBAPI driver directly: SQLAlchemy's per-row parameter processing
+# otherwise costs more than SQLite's own work on large imports.
+_SEL_KINDS = "SELECT id, kind FROM records WHERE id IN ({})"
+_SEL_EXT = "SELECT scheme, value, record_id FROM external_ids WHERE value IN ({})"
+_SEL_EXISTING = "SELECT id, kind, data, hash, version FROM records WHERE id IN ({})"
+_SEL_REL_EXISTING = "SELECT id, data, hash, version FROM relations WHERE id IN ({})"
+
+
+def _placeholder(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _select_in(conn: Connection, sql: str, ids: list[str]) -> Any:
+    ph = _placeholder(conn)
+    return conn.exec_driver_sql(sql.format(",".join([ph] * len(ids))), tuple(ids))
+
+
+def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """executemany straight on the driver, with each column's own bind processing (e.g. SQLite datetimes)."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    procs = [table.c[c].type._cached_bind_processor(conn.dialect) for c in cols]
+    ph = _placeholder(conn)
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+    params = [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs, strict=True)) for r in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 @dataclass(slots=True)
@@ -46,13 +75,13 @@ class Outcome:
 
 
 def _canonical(body: dict[str, Any]) -> str:
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 def content_hash(body: dict[str, Any]) -> str:
     """Hash of a record's content, ignoring its timestamps (so re-imports are recognised as unchanged)."""
     stripped = {k: v for k, v in body.items() if k not in ("created_at", "updated_at")}
-    return hashlib.sha1(_canonical(stripped).encode("utf-8")).hexdigest()
+    return hashlib.sha1(orjson.dumps(stripped, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -143,7 +172,7 @@ class Store:
 
         def run(c: Connection) -> None:
             for chunk in _chunks(wanted):
-                for row in c.execute(select(t.records.c.id, t.records.c.kind).where(t.records.c.id.in_(chunk))):
+                for row in _select_in(c, _SEL_KINDS, chunk):
                     out[row.id] = row.kind
 
         if conn is not None:
@@ -164,8 +193,7 @@ class Store:
 
         def run(c: Connection) -> None:
             for chunk in _chunks(list(by_value)):
-                q = select(t.external_ids).where(t.external_ids.c.value.in_(chunk))
-                for row in c.execute(q):
+                for row in _select_in(c, _SEL_EXT, chunk):
                     if row.scheme in by_value.get(row.value, ()):
                         out[(row.scheme, row.value)] = row.record_id
 
@@ -341,9 +369,7 @@ class Store:
         wanted = [tid for tid in target_ids if tid]
         existing: dict[str, Any] = {}
         for chunk in _chunks(list(dict.fromkeys(wanted))):
-            q = select(t.records.c.id, t.records.c.kind, t.records.c.data, t.records.c.hash,
-                       t.records.c.version).where(t.records.c.id.in_(chunk))
-            for row in conn.execute(q):
+            for row in _select_in(conn, _SEL_EXISTING, chunk):
                 existing[row.id] = row
 
         inserts: list[dict[str, Any]] = []
@@ -427,14 +453,14 @@ class Store:
             pending[tid] = merged
 
         if inserts:
-            conn.execute(insert(t.records), inserts)
+            _bulk_insert(conn, t.records, inserts)
         for row in updates:
             conn.execute(update(t.records).where(t.records.c.id == row["id"]).values(**row))
         if hist:
             conn.execute(insert(t.history), hist)
         if ext_rows:
             try:
-                conn.execute(insert(t.external_ids), ext_rows)
+                _bulk_insert(conn, t.external_ids, ext_rows)
             except IntegrityError as exc:  # a concurrent writer claimed an id between our read and write
                 raise Conflict("external id claimed concurrently; retry the batch") from exc
         return [o if o is not None else Outcome("rejected", None, "not processed") for o in outcomes]
@@ -453,9 +479,7 @@ class Store:
         kinds = self.kinds_of([x for r in relations for x in (r.source, r.target)], conn)
         existing: dict[str, Any] = {}
         for chunk in _chunks(list(dict.fromkeys(r.id for r in relations))):
-            q = select(t.relations.c.id, t.relations.c.data, t.relations.c.hash, t.relations.c.version
-                       ).where(t.relations.c.id.in_(chunk))
-            for row in conn.execute(q):
+            for row in _select_in(conn, _SEL_REL_EXISTING, chunk):
                 existing[row.id] = row
         outcomes: list[Outcome] = []
         inserts: dict[str, dict[str, Any]] = {}
@@ -512,7 +536,7 @@ class Store:
                 updates[rel.id] = row
                 outcomes.append(Outcome("updated", rel.id))
         if inserts:
-            conn.execute(insert(t.relations), list(inserts.values()))
+            _bulk_insert(conn, t.relations, list(inserts.values()))
         for row in updates.values():
             conn.execute(update(t.relations).where(t.relations.c.id == row["id"]).values(**row))
         if hist:
