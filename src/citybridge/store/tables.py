@@ -6,9 +6,11 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -96,4 +98,56 @@ imports = Table(
     Column("status", String(16), nullable=False, server_default="running"),
 )
 
-__all__ = ["metadata", "records", "external_ids", "relations", "history", "imports"]
+
+# ---------------------------------------------------------------- enrichment (migration 0003_enrich)
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("label", String(512), nullable=False),  # e.g. sdg:11, pathway:resilient, place:<id>, kw:<phrase>
+    Column("target_id", String(128)),  # theme or place record the label points to, when there is one
+    Column("score", Float, nullable=False),
+    Column("evidence", Text),  # JSON list of {field, start, end, text, kind}
+    Index("ix_annotations_record_step", "record_id", "step"),
+    Index("ix_annotations_label", "label"),
+    Index("ix_annotations_target", "target_id"),
+)
+
+enrich_state = Table(
+    "enrich_state",
+    metadata,
+    Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("step", String(64), primary_key=True),
+    Column("step_version", String(128), nullable=False),
+    Column("record_hash", String(40), nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=False),
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(128), primary_key=True),
+    Column("passage", Integer, primary_key=True),  # -1: the whole record; 0..n: passages in text order
+    Column("field", String(32)),
+    Column("start", Integer),
+    Column("end", Integer),
+    Column("vector", LargeBinary, nullable=False),  # float32, L2-normalised
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("entity_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("n_records", Integer, nullable=False),
+    Column("data", Text, nullable=False),  # JSON: sdg/pathway scores, keywords, places, contributors
+    Column("model", String(128)),
+    Column("vector", LargeBinary),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+__all__ = ["metadata", "records", "external_ids", "relations", "history", "imports", "annotations", "enrich_state",
+           "embeddings", "profiles"]

@@ -1,0 +1,192 @@
+"""The enrichment pipeline: versioned, batch-shaped steps registered like plugins, run incrementally.
+
+A step is a pure function over a batch of records (records in, annotations out); it never touches the
+store, so a distributed engine can map it over partitions unchanged. The :class:`Enricher` picks the
+records a step has not seen (new, changed since, or seen by an older version of the step), runs the steps
+over batches (optionally in worker processes) and writes each batch's results in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from citybridge.model.entities import Kind, Record, record_from_dict, record_to_dict
+
+Evidence = dict[str, Any]  # {field, start, end, text, kind}
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """One explainable result of a step about one record: a label with a score and its evidence."""
+
+    label: str  # "sdg:11", "sdg:11.6", "pathway:resilient", "place:<id>", "kw:<phrase>", "lang:en"
+    score: float
+    target_id: str | None = None  # the theme or place record the label stands for
+    evidence: tuple[Evidence, ...] = ()
+    relation: str | None = None  # a relation type to materialise towards target_id ("about", "located_in")
+
+
+@dataclass(slots=True)
+class Vectors:
+    """Embedding output for one record: passages with offsets and their vectors, plus a record vector."""
+
+    model: str
+    passages: list[tuple[str, int, int]]  # (field, start, end)
+    vectors: Any  # np.ndarray (n_passages, dim), float32, normalised
+    record_vector: Any  # np.ndarray (dim,)
+
+
+@dataclass(slots=True)
+class StepOutput:
+    annotations: list[Annotation] = field(default_factory=list)
+    vectors: Vectors | None = None
+
+
+@runtime_checkable
+class Step(Protocol):
+    """An enrichment step. ``version`` changes whenever its results would change (code, model, data)."""
+
+    name: str
+    kinds: frozenset[Kind] | None  # None: every kind
+
+    @property
+    def version(self) -> str: ...
+
+    def run(self, records: Sequence[Record], context: Context | None = None) -> list[StepOutput]:
+        """One output per input record, in order. Pure: no I/O, no store access.
+
+        ``context[i]`` holds the annotations earlier steps produced for record ``i`` in this batch, by step
+        name (e.g. the detected language, which keyword extraction uses)."""
+        ...
+
+
+Context = list[dict[str, list[Annotation]]]
+
+_REGISTRY: dict[str, Callable[[], Step]] = {}
+
+
+def register_step(name: str, factory: Callable[[], Step]) -> None:
+    """Register an enrichment step factory under ``name`` (built-ins register the same way)."""
+    _REGISTRY[name] = factory
+
+
+def step_names() -> list[str]:
+    _load_builtins()
+    return list(_REGISTRY)
+
+
+def make_steps(names: Iterable[str] | None = None) -> list[Step]:
+    _load_builtins()
+    from citybridge.errors import Invalid
+
+    chosen = list(names) if names else list(_REGISTRY)
+    unknown = [n for n in chosen if n not in _REGISTRY]
+    if unknown:
+        raise Invalid(f"unknown enrichment step(s): {', '.join(unknown)} (known: {', '.join(_REGISTRY)})",
+                      field="steps")
+    return [_REGISTRY[n]() for n in chosen]
+
+
+def _load_builtins() -> None:
+    from citybridge.enrich import steps  # noqa: F401  (registers the built-in steps)
+
+
+# ---------------------------------------------------------------------------- text of a record
+TEXT_FIELDS = ("name", "description", "body")
+
+
+def record_text(record: Record, max_chars: int = 20_000) -> tuple[str, list[tuple[str, int, int]]]:
+    """The record's texts joined by blank lines, and where each field sits in the joined text."""
+    parts: list[str] = []
+    spans: list[tuple[str, int, int]] = []
+    pos = 0
+    for name, text in record.text_fields().items():
+        if not text or not text.strip():
+            continue
+        room = max_chars - pos
+        if room <= 0:
+            break
+        text = text[:room]
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        parts.append(text)
+        spans.append((name, pos, pos + len(text)))
+        pos += len(text)
+    return "".join(parts), spans
+
+
+def locate(spans: list[tuple[str, int, int]], start: int, end: int) -> tuple[str, int, int]:
+    """Map an offset range in the joined text back to (field, start, end) within that field."""
+    for name, s, e in spans:
+        if s <= start < e or (start == end == e):
+            return name, start - s, min(end, e) - s
+    return "text", start, end
+
+
+# ---------------------------------------------------------------------------- running
+@dataclass
+class EnrichReport:
+    steps: dict[str, int] = field(default_factory=dict)  # step -> records processed
+    annotations: int = 0
+    relations: int = 0
+    vectors: int = 0
+    profiles: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "annotations": self.annotations, "relations": self.relations,
+                "vectors": self.vectors, "profiles": self.profiles, "seconds": round(self.seconds, 2)}
+
+
+_WORKER_STEPS: list[Step] = []
+
+
+def _worker_init(steps: list[Step]) -> None:
+    global _WORKER_STEPS
+    _WORKER_STEPS = steps
+
+
+def _worker_run(step_name: str, bodies: list[dict[str, Any]], context: Context | None) -> list[StepOutput]:
+    step = next(s for s in _WORKER_STEPS if s.name == step_name)
+    return step.run([record_from_dict(b) for b in bodies], context)
+
+
+class StepRunner:
+    """Runs steps over record batches in this process or in a pool of worker processes."""
+
+    def __init__(self, steps: list[Step], workers: int | None = None) -> None:
+        self.steps = steps
+        n = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self.workers = max(1, n)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> StepRunner:
+        if self.workers > 1:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
+                                             initargs=(self.steps,))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def run(self, step: Step, records: list[Record], context: Context | None = None) -> list[StepOutput]:
+        if self._pool is None or len(records) < 64:
+            return step.run(records, context)
+        bodies = [record_to_dict(r) for r in records]
+        size = -(-len(bodies) // self.workers)
+        futures = [self._pool.submit(_worker_run, step.name, bodies[i:i + size],
+                                     context[i:i + size] if context else None)
+                   for i in range(0, len(bodies), size)]
+        out: list[StepOutput] = []
+        for fut in futures:
+            out.extend(fut.result())
+        return out
