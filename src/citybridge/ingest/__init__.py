@@ -3,14 +3,18 @@
 Built-in sources register in :data:`registry` exactly as third-party ones would.
 """
 
+from citybridge.ingest import ror as _ror  # noqa: F401  (registers the ROR source)
 from citybridge.ingest import tabular as _tabular  # noqa: F401  (registers the tabular source)
 from citybridge.ingest.base import Rejection, Source, SourceItem, SourceRegistry, registry
 from citybridge.ingest.export import Exporter
 from citybridge.ingest.mapping import Mapping, build_record, build_relation
-from citybridge.ingest.pipeline import ImportReport, Importer, run_import
+from citybridge.ingest.pipeline import Importer, ImportReport, run_import
+from citybridge.ingest.resolve import ExactIdResolver, Resolution, Resolver
+from citybridge.ingest.ror import RorSource
 from citybridge.ingest.tabular import open_tabular
 
 __all__ = [
-    "Exporter", "ImportReport", "Importer", "Mapping", "Rejection", "Source", "SourceItem", "SourceRegistry",
-    "build_record", "build_relation", "open_tabular", "registry", "run_import",
+    "ExactIdResolver", "Exporter", "ImportReport", "Importer", "Mapping", "Rejection", "Resolution",
+    "Resolver", "RorSource", "Source", "SourceItem", "SourceRegistry", "build_record", "build_relation",
+    "open_tabular", "registry", "run_import",
 ]

@@ -35,6 +35,9 @@ class SourceItem:
     kind: str | None = None  # kind hint for a raw row
     rejection: Rejection | None = None
     refs: dict[str, str] = field(default_factory=dict)  # relation ends given as references to resolve
+    # a relation whose other end may legitimately be absent (a cited work, a parent organisation outside
+    # the dump): if unresolved at the end it is counted in ``ImportReport.unresolved``, not rejected
+    optional: bool = False
 
 
 @runtime_checkable

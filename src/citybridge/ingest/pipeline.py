@@ -13,11 +13,13 @@ from typing import IO, Any
 
 from citybridge.ingest.base import Rejection, Source, SourceItem
 from citybridge.ingest.mapping import Mapping, RowError, build_record, build_relation, normalize_kind
+from citybridge.ingest.resolve import Resolver
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Provenance, Record, normalize_external_id
 from citybridge.model.relations import Relation
 from citybridge.store.repository import Outcome, Store, fallback_key
 
 MAX_DETAILED_REJECTIONS = 10_000
+MAX_UNRESOLVED_EXAMPLES = 5
 
 
 @dataclass
@@ -30,6 +32,13 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    unresolved: int = 0  # optional relations skipped because an end is not in the store
+    unresolved_examples: list[str] = field(default_factory=list)
+
+    def add_unresolved(self, where: str, ref: str) -> None:
+        self.unresolved += 1
+        if len(self.unresolved_examples) < MAX_UNRESOLVED_EXAMPLES:
+            self.unresolved_examples.append(f"{where}: {ref}")
 
     def add(self, status: str, where: str, *, id: str | None = None, reason: str | None = None,
             field: str | None = None) -> None:
@@ -50,15 +59,24 @@ class ImportReport:
         for k, v in other.counts().items():
             setattr(self, k, getattr(self, k) + v)
         self.rejections += other.rejections[: MAX_DETAILED_REJECTIONS - len(self.rejections)]
+        self.unresolved += other.unresolved
+        room = MAX_UNRESOLVED_EXAMPLES - len(self.unresolved_examples)
+        self.unresolved_examples += other.unresolved_examples[:max(room, 0)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sources": self.sources, **self.counts(), "rejections": self.rejections}
+        out = {"sources": self.sources, **self.counts(), "rejections": self.rejections}
+        if self.unresolved:
+            out.update(unresolved=self.unresolved, unresolved_examples=self.unresolved_examples)
+        return out
 
     def lines(self) -> Iterator[str]:
         """One human line per rejection: ``file:line: field: reason``."""
         for r in self.rejections:
             fld = f" [{r['field']}]" if r.get("field") else ""
             yield f"{r['where']}:{fld} {r['reason']}"
+        if self.unresolved:
+            yield (f"{self.unresolved:,} links skipped because the record at their other end is not in the "
+                   f"store (e.g. {'; '.join(self.unresolved_examples[:3])})")
 
 
 def _ref_pair(ref: str) -> tuple[str, str] | None:
@@ -76,8 +94,10 @@ class Importer:
     """Runs sources into a store in batches and reports what happened to every item."""
 
     def __init__(self, store: Store, *, batch_size: int = 2000, changed_by: str | None = None,
-                 progress: Callable[[int], None] | None = None, row_log: IO[str] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, row_log: IO[str] | None = None,
+                 resolver: Resolver | None = None) -> None:
         self.store = store
+        self.resolver = resolver
         self.batch_size = batch_size
         self.changed_by = changed_by
         self.progress = progress
@@ -146,6 +166,16 @@ class Importer:
             else:
                 relations.append((item, built))
         with self.store.engine.begin() as conn:
+            if self.resolver is not None and records:
+                resolved: list[tuple[SourceItem, Record]] = []
+                decisions = self.resolver.resolve([r for _i, r in records], self.store, conn)
+                for (item, _rec), res in zip(records, decisions, strict=True):
+                    if res.duplicate_of is not None:
+                        self._log("unchanged", item.where, id=res.duplicate_of,
+                                  reason=f"duplicate: same content as {res.duplicate_of}", report=report)
+                    else:
+                        resolved.append((item, res.record))
+                records = resolved
             outcomes = self.store.upsert_records([r for _i, r in records], changed_by=self.changed_by, conn=conn)
             for (item, _rec), out in zip(records, outcomes, strict=True):
                 self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
@@ -174,6 +204,8 @@ class Importer:
             if missing:
                 if not final:
                     deferred.append((item, rel))
+                elif item.optional:
+                    report.add_unresolved(item.where, missing[0][1])
                 else:
                     end, ref = missing[0]
                     self._log("rejected", item.where, reason=f"{end} record '{ref}' not found", field=end,
