@@ -389,6 +389,8 @@ class Store:
                 base: Record | None = pending[tid]
             elif old_row is not None:
                 base = record_from_dict(json.loads(old_row.data))
+                for pair in base.external_ids.items():  # already stored: never insert them twice
+                    claimed.setdefault(pair, tid)
             else:
                 base = None
             if base is None:
