@@ -4,6 +4,7 @@ Built-in sources register in :data:`registry` exactly as third-party ones would.
 """
 
 from citybridge.ingest import cordis as _cordis  # noqa: F401  (registers the CORDIS source)
+from citybridge.ingest import documents as _documents  # noqa: F401  (registers the document source)
 from citybridge.ingest import openalex as _openalex  # noqa: F401  (registers the OpenAlex source)
 from citybridge.ingest import ror as _ror  # noqa: F401  (registers the ROR source)
 from citybridge.ingest import tabular as _tabular  # noqa: F401  (registers the tabular source)
