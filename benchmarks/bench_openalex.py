@@ -110,7 +110,7 @@ def main() -> None:
             f"in {time.perf_counter() - t0:.0f} s"
         )
         with PeakRss() as mem:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             works = items = 0
             samples = []
             for it in OpenAlexSnapshotSource(snap).items():
@@ -119,10 +119,11 @@ def main() -> None:
                     works += 1
                     if works % 50_000 == 0:
                         samples.append(f"{mem.proc.memory_info().rss / 2**20:.0f}")
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         base, peak = mem.mib()
         print(
-            f"stream {works:,} works ({items:,} items) in {dt:.1f} s = {works / dt:,.0f} works/s; "
+            f"stream {works:,} works ({items:,} items) in {dt:.1f} s wall = {works / dt:,.0f} works/s "
+            f"({cpu:.1f} s CPU = {works / cpu:,.0f} works per CPU-second); "
             f"RSS {base:.0f} -> peak {peak:.0f} MiB (every 50k works: {', '.join(samples)} MiB)"
         )
         if args.import_works:

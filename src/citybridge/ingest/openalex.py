@@ -63,6 +63,16 @@ _INST_TYPES = {
 }
 
 
+def _rel(**fields: Any) -> Relation:
+    """A relation built by this module from parsed ids: skips re-validation (the hot path of a snapshot
+    import), keeping the model's invariants (distinct ends, id = key)."""
+    if fields["source"] == fields["target"]:
+        raise ValueError("a relation cannot point at its own source")
+    rel = Relation.model_construct(**fields)
+    rel.id = rel.key()
+    return rel
+
+
 def oa_id(value: str | None) -> str | None:
     """``https://openalex.org/W123`` -> ``W123``."""
     return normalize_external_id("openalex", value) if value else None
@@ -254,7 +264,7 @@ def work_items(w: dict[str, Any], where: str, recent: Recent | None = None) -> I
             )
         yield SourceItem(
             f"{where} author {pos}",
-            relation=Relation(
+            relation=_rel(
                 type=RelationType.authored,
                 source=pref,
                 target=me,
@@ -272,7 +282,7 @@ def work_items(w: dict[str, Any], where: str, recent: Recent | None = None) -> I
             yield SourceItem(
                 f"{where} author {pos} institution",
                 optional=True,
-                relation=Relation(
+                relation=_rel(
                     type=RelationType.affiliated_with, source=pref, target=iref, provenance=prov
                 ),
             )
@@ -282,7 +292,7 @@ def work_items(w: dict[str, Any], where: str, recent: Recent | None = None) -> I
             yield SourceItem(
                 f"{where} cites {rid}",
                 optional=True,
-                relation=Relation(
+                relation=_rel(
                     type=RelationType.cites, source=me, target=f"openalex:{rid}", provenance=prov
                 ),
             )
@@ -316,7 +326,7 @@ def author_items(a: dict[str, Any], where: str) -> Iterator[SourceItem]:
             yield SourceItem(
                 where,
                 optional=True,
-                relation=Relation(
+                relation=_rel(
                     type=RelationType.affiliated_with,
                     source=ref,
                     target=iref,
