@@ -208,7 +208,8 @@ class Hub:
         CLI: ``citybridge openalex works --search "urban heat island" --limit 2000 [--mailto ME]`` and
         ``citybridge openalex --snapshot FILE``.
         """
-        from citybridge.ingest.openalex import API, OpenAlexApiSource, OpenAlexClient, OpenAlexSnapshotSource
+        from citybridge.ingest.openalex import API, OpenAlexSnapshotSource
+        from citybridge.ingest.openalex_api import OpenAlexApiSource, OpenAlexClient
 
         if snapshot is not None:
             return self._importer("openalex", progress).run(OpenAlexSnapshotSource(snapshot))

@@ -9,12 +9,8 @@ import pytest
 
 from citybridge.errors import Invalid, Unavailable
 from citybridge.ingest import ExactIdResolver, Importer, RorSource
-from citybridge.ingest.openalex import (
-    OpenAlexApiSource,
-    OpenAlexClient,
-    OpenAlexSnapshotSource,
-    abstract_text,
-)
+from citybridge.ingest.openalex import OpenAlexSnapshotSource, abstract_text
+from citybridge.ingest.openalex_api import OpenAlexApiSource, OpenAlexClient
 from citybridge.model.entities import DocumentType
 
 from .conftest import DATA, need

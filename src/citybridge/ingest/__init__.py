@@ -15,7 +15,8 @@ from citybridge.ingest.documents import DocumentSource
 from citybridge.ingest.export import Exporter
 from citybridge.ingest.feeds import FeedRegistry, FeedSource
 from citybridge.ingest.mapping import Mapping, build_record, build_relation
-from citybridge.ingest.openalex import OpenAlexApiSource, OpenAlexClient, OpenAlexSnapshotSource
+from citybridge.ingest.openalex import OpenAlexSnapshotSource
+from citybridge.ingest.openalex_api import OpenAlexApiSource, OpenAlexClient
 from citybridge.ingest.pipeline import Importer, ImportReport, run_import
 from citybridge.ingest.resolve import ExactIdResolver, Resolution, Resolver
 from citybridge.ingest.ror import RorSource
