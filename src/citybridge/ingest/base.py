@@ -35,6 +35,12 @@ class SourceItem:
     kind: str | None = None  # kind hint for a raw row
     rejection: Rejection | None = None
     refs: dict[str, str] = field(default_factory=dict)  # relation ends given as references to resolve
+    # a relation whose other end may legitimately be absent (a cited work, a parent organisation outside
+    # the dump): if unresolved at the end it is counted in ``ImportReport.unresolved``, not rejected
+    optional: bool = False
+    # a reference record (an author or institution named on a paper): may repeat in one input; when the
+    # record is already stored only its external ids and provenance are added (needs a resolver)
+    stub: bool = False
 
 
 @runtime_checkable

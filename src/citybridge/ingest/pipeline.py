@@ -7,17 +7,20 @@ batch; re-running the same import continues, because upserts of unchanged rows a
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from citybridge.ingest.base import Rejection, Source, SourceItem
 from citybridge.ingest.mapping import Mapping, RowError, build_record, build_relation, normalize_kind
+from citybridge.ingest.resolve import Resolver
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Provenance, Record, normalize_external_id
 from citybridge.model.relations import Relation
 from citybridge.store.repository import Outcome, Store, fallback_key
 
 MAX_DETAILED_REJECTIONS = 10_000
+MAX_UNRESOLVED_EXAMPLES = 5
 
 
 @dataclass
@@ -30,6 +33,13 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    unresolved: int = 0  # optional relations skipped because an end is not in the store
+    unresolved_examples: list[str] = field(default_factory=list)
+
+    def add_unresolved(self, where: str, ref: str) -> None:
+        self.unresolved += 1
+        if len(self.unresolved_examples) < MAX_UNRESOLVED_EXAMPLES:
+            self.unresolved_examples.append(f"{where}: {ref}")
 
     def add(self, status: str, where: str, *, id: str | None = None, reason: str | None = None,
             field: str | None = None) -> None:
@@ -50,15 +60,24 @@ class ImportReport:
         for k, v in other.counts().items():
             setattr(self, k, getattr(self, k) + v)
         self.rejections += other.rejections[: MAX_DETAILED_REJECTIONS - len(self.rejections)]
+        self.unresolved += other.unresolved
+        room = MAX_UNRESOLVED_EXAMPLES - len(self.unresolved_examples)
+        self.unresolved_examples += other.unresolved_examples[:max(room, 0)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sources": self.sources, **self.counts(), "rejections": self.rejections}
+        out = {"sources": self.sources, **self.counts(), "rejections": self.rejections}
+        if self.unresolved:
+            out.update(unresolved=self.unresolved, unresolved_examples=self.unresolved_examples)
+        return out
 
     def lines(self) -> Iterator[str]:
         """One human line per rejection: ``file:line: field: reason``."""
         for r in self.rejections:
             fld = f" [{r['field']}]" if r.get("field") else ""
             yield f"{r['where']}:{fld} {r['reason']}"
+        if self.unresolved:
+            yield (f"{self.unresolved:,} links skipped because the record at their other end is not in the "
+                   f"store (e.g. {'; '.join(self.unresolved_examples[:3])})")
 
 
 def _ref_pair(ref: str) -> tuple[str, str] | None:
@@ -76,8 +95,10 @@ class Importer:
     """Runs sources into a store in batches and reports what happened to every item."""
 
     def __init__(self, store: Store, *, batch_size: int = 2000, changed_by: str | None = None,
-                 progress: Callable[[int], None] | None = None, row_log: IO[str] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, row_log: IO[str] | None = None,
+                 resolver: Resolver | None = None) -> None:
         self.store = store
+        self.resolver = resolver
         self.batch_size = batch_size
         self.changed_by = changed_by
         self.progress = progress
@@ -88,7 +109,7 @@ class Importer:
         report = ImportReport(sources=[source.name])
         seq = self.store.start_import(source.name, getattr(source, "sha256", None))
         seen: dict[str, str] = {}
-        deferred: list[tuple[SourceItem, Relation | dict[str, Any]]] = []
+        deferred = _Deferred()
         batch: list[SourceItem] = []
         status = "failed"
         try:
@@ -99,9 +120,10 @@ class Importer:
                     batch = []
             self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
             # relations whose ends appeared later in the input get a second chance
-            retry, deferred[:] = list(deferred), []
-            for i in range(0, len(retry), self.batch_size):
-                self._flush_relations(retry[i:i + self.batch_size], report, deferred, final=True)
+            retry, deferred = deferred, _Deferred()
+            for chunk in retry.batches(self.batch_size):
+                self._flush_relations(chunk, report, deferred, final=True)
+            retry.close()
             status = "done"
         finally:
             self.store.finish_import(seq, report.counts(), status)
@@ -119,7 +141,7 @@ class Importer:
             self.row_log.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def _flush(self, items: list[SourceItem], report: ImportReport, seen: dict[str, str],
-               deferred: list[tuple[SourceItem, Relation | dict[str, Any]]], kind: str | None,
+               deferred: _Deferred, kind: str | None,
                mapping: Mapping | None, provenance_source: str | None, *, final: bool) -> None:
         if not items:
             return
@@ -135,7 +157,9 @@ class Importer:
             except RowError as exc:
                 self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
                 continue
-            if isinstance(built, Record):
+            if isinstance(built, Record) and item.stub:
+                records.append((item, built))  # reference records may repeat; the store merges them
+            elif isinstance(built, Record):
                 key = _record_key(built)
                 if key in seen:
                     self._log("rejected", item.where, id=built.id or None,
@@ -146,20 +170,32 @@ class Importer:
             else:
                 relations.append((item, built))
         with self.store.engine.begin() as conn:
-            outcomes = self.store.upsert_records([r for _i, r in records], changed_by=self.changed_by, conn=conn)
+            if self.resolver is not None and records:
+                resolved: list[tuple[SourceItem, Record]] = []
+                decisions = self.resolver.resolve([r for _i, r in records], self.store, conn)
+                for (item, _rec), res in zip(records, decisions, strict=True):
+                    if res.duplicate_of is not None:
+                        self._log("unchanged", item.where, id=res.duplicate_of,
+                                  reason=f"duplicate: same content as {res.duplicate_of}", report=report)
+                    else:
+                        resolved.append((item, res.record))
+                records = _stubs_as_patches(self.store, conn, resolved)
+            outcomes = self.store.upsert_records([r for _i, r in records], changed_by=self.changed_by,
+                                                 conn=conn)
             for (item, _rec), out in zip(records, outcomes, strict=True):
-                self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
+                self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field,
+                          report=report)
             self._relations_in(conn, relations, report, deferred, final=final)
         if self.progress:
             self.progress(len(items))
 
     def _flush_relations(self, relations: list[tuple[SourceItem, Relation | dict[str, Any]]],
-                         report: ImportReport, deferred: list[Any], *, final: bool) -> None:
+                         report: ImportReport, deferred: _Deferred, *, final: bool) -> None:
         with self.store.engine.begin() as conn:
             self._relations_in(conn, relations, report, deferred, final=final)
 
     def _relations_in(self, conn: Any, relations: list[tuple[SourceItem, Relation | dict[str, Any]]],
-                      report: ImportReport, deferred: list[Any], *, final: bool) -> None:
+                      report: ImportReport, deferred: _Deferred, *, final: bool) -> None:
         if not relations:
             return
         refs = {ref for _i, rel in relations for ref in _ends(rel)}
@@ -174,6 +210,8 @@ class Importer:
             if missing:
                 if not final:
                     deferred.append((item, rel))
+                elif item.optional:
+                    report.add_unresolved(item.where, missing[0][1])
                 else:
                     end, ref = missing[0]
                     self._log("rejected", item.where, reason=f"{end} record '{ref}' not found", field=end,
@@ -192,8 +230,8 @@ class Importer:
                 self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
                 continue
             ready.append((item, built))
-        outcomes: list[Outcome] = self.store.upsert_relations([r for _i, r in ready], changed_by=self.changed_by,
-                                                              conn=conn)
+        outcomes: list[Outcome] = self.store.upsert_relations([r for _i, r in ready],
+                                                              changed_by=self.changed_by, conn=conn)
         for (item, _rel), out in zip(ready, outcomes, strict=True):
             self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
 
@@ -231,6 +269,65 @@ class Importer:
                 row = {**row, "provenance": [prov.model_dump(mode="json", exclude_none=True)]}
             return row
         return build_record(row, resolved_kind, prov)
+
+
+def _stubs_as_patches(store: Store, conn: Any, records: list[tuple[SourceItem, Record]]
+                      ) -> list[tuple[SourceItem, Record]]:
+    """A stub (e.g. an institution named on a paper) only adds its ids and provenance to a stored record."""
+    stub_ids = {rec.id for item, rec in records if item.stub and rec.id}
+    if not stub_ids:
+        return records
+    stored = store.kinds_of(stub_ids, conn)
+    out = []
+    for item, rec in records:
+        if item.stub and rec.id in stored:
+            rec = rec.model_copy()
+            object.__setattr__(rec, "__pydantic_fields_set__", {"id", "external_ids", "provenance"})
+        out.append((item, rec))
+    return out
+
+
+class _Deferred:
+    """Relations waiting for their ends: kept in memory up to a limit, then spilled to a temp file, so a
+    snapshot whose works cite millions of absent works still imports in flat memory."""
+
+    def __init__(self, max_in_memory: int = 20_000) -> None:
+        self.items: list[tuple[SourceItem, Relation | dict[str, Any]]] = []
+        self.max_in_memory = max_in_memory
+        self._spill: IO[str] | None = None
+
+    def append(self, entry: tuple[SourceItem, Relation | dict[str, Any]]) -> None:
+        if len(self.items) < self.max_in_memory:
+            self.items.append(entry)
+            return
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        item, rel = entry
+        body = rel.model_dump(mode="json") if isinstance(rel, Relation) else rel
+        self._spill.write(json.dumps({"w": item.where, "o": item.optional, "r": isinstance(rel, Relation),
+                                      "b": body}, ensure_ascii=False, default=str) + "\n")
+
+    def batches(self, size: int) -> Iterator[list[tuple[SourceItem, Relation | dict[str, Any]]]]:
+        for i in range(0, len(self.items), size):
+            yield self.items[i:i + size]
+        if self._spill is None:
+            return
+        self._spill.seek(0)
+        chunk: list[tuple[SourceItem, Relation | dict[str, Any]]] = []
+        for line in self._spill:
+            d = json.loads(line)
+            rel: Relation | dict[str, Any] = Relation.model_validate(d["b"]) if d["r"] else d["b"]
+            chunk.append((SourceItem(d["w"], optional=d["o"]), rel))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
 
 def _ends(rel: Relation | dict[str, Any]) -> tuple[str, str]:

@@ -78,7 +78,7 @@ class Visibility(StrEnum):
 #: External identifier schemes citybridge understands; values are normalised by :func:`normalize_external_id`.
 EXTERNAL_ID_SCHEMES: tuple[str, ...] = (
     "ror", "orcid", "doi", "geonames", "openalex", "cordis", "wikidata", "website", "pic", "isni", "fundref",
-    "grid", "simplemaps", "iso", "sdg", "pathway",
+    "grid", "simplemaps", "iso", "sdg", "pathway", "sha256",
 )
 
 _DOI_PREFIX = re.compile(r"^(https?://(dx\.)?doi\.org/|doi:)", re.I)

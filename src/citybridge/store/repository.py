@@ -204,6 +204,24 @@ class Store:
                 run(c)
         return out
 
+    def external_ids_of(self, record_ids: Iterable[str], conn: Connection | None = None
+                        ) -> dict[str, dict[str, set[str]]]:
+        """Every external id held by each record: ``{record_id: {scheme: {values}}}``."""
+        wanted = list(dict.fromkeys(record_ids))
+        out: dict[str, dict[str, set[str]]] = {}
+
+        def run(c: Connection) -> None:
+            for chunk in _chunks(wanted):
+                for row in c.execute(select(t.external_ids).where(t.external_ids.c.record_id.in_(chunk))):
+                    out.setdefault(row.record_id, {}).setdefault(row.scheme, set()).add(row.value)
+
+        if conn is not None:
+            run(conn)
+        else:
+            with self.engine.connect() as c:
+                run(c)
+        return out
+
     def find_by_external(self, scheme: str, value: str) -> Record:
         from citybridge.model.entities import normalize_external_id
 
@@ -397,6 +415,8 @@ class Store:
                 base: Record | None = pending[tid]
             elif old_row is not None:
                 base = record_from_dict(json.loads(old_row.data))
+                for pair in base.external_ids.items():  # already stored: never insert them twice
+                    claimed.setdefault(pair, tid)
             else:
                 base = None
             if base is None:

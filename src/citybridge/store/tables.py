@@ -149,5 +149,32 @@ profiles = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("title", Text),
+    Column("themes", Text, nullable=False, server_default="[]"),  # JSON list of theme codes or labels
+    Column("organization", String(256)),  # record id or scheme:value of the publishing organisation
+    Column("etag", String(512)),
+    Column("last_modified", String(128)),
+    Column("last_polled", DateTime(timezone=True)),
+    Column("last_status", String(256)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+ingested_files = Table(
+    "ingested_files",
+    metadata,
+    Column("path", String(2048), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # 'done' | 'failed'
+    Column("record_id", String(128)),
+    Column("reason", Text),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
 __all__ = ["metadata", "records", "external_ids", "relations", "history", "imports", "annotations", "enrich_state",
-           "embeddings", "profiles"]
+           "embeddings", "profiles", "feeds", "ingested_files"]

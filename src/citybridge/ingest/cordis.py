@@ -1,0 +1,337 @@
+"""CORDIS (EU research projects) -> projects, organisations and ``partner_in`` links.
+
+Two layouts:
+
+* the id-only Horizon 2020 participation graph (``h2020.csv.gz``: one row per participation with ``rcn``,
+  ``role``, ``pic``, ``type``, ``contribution``, ``country``, dates and costs) plus an optional
+  ``programme_parts.csv.gz`` (``rcn`` -> programme part such as ``SC5``). There are no names or titles, so
+  projects are named "H2020 project <rcn>" and organisations "Organisation PIC <pic>".
+* the CORDIS project export: ``project.csv`` (semicolon-separated: ``id``, ``acronym``, ``title``,
+  ``objective``, ``startDate``, ``endDate``, ``totalCost``, ``ecMaxContribution``, ``frameworkProgramme``,
+  ``topics``, ``rcn`` ...) with ``organization.csv`` beside it (``projectID``, ``organisationID``, ``name``,
+  ``shortName``, ``activityType``, ``city``, ``country``, ``role``, ``ecContribution`` ...).
+
+Projects carry the external id ``cordis`` = CORDIS record number (rcn) in both layouts, organisations
+``pic`` = the EU participant identification code, so the two layouts and repeated imports merge.
+CORDIS data: (c) European Union, CC BY 4.0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from citybridge.errors import Invalid, NotFound
+from citybridge.ingest.base import Rejection, SourceItem, registry
+from citybridge.ingest.jsonstream import open_binary
+from citybridge.model.entities import Organization, OrganizationType, Project, Provenance
+from citybridge.model.relations import Relation, RelationType
+
+LICENCE = "CC-BY-4.0"
+ACTIVITY_TYPES: dict[str, tuple[OrganizationType, str | None]] = {
+    "HES": (OrganizationType.university, None),
+    "REC": (OrganizationType.research_institute, None),
+    "PRC": (OrganizationType.company, None),
+    "PUB": (OrganizationType.other, "public body"),
+    "OTH": (OrganizationType.other, None),
+}
+#: Horizon 2020 programme parts (pillars and societal challenges) by code
+PROGRAMME_PARTS: dict[str, str] = {
+    "ERC": "European Research Council", "FET": "Future and Emerging Technologies",
+    "MSCA": "Marie Skłodowska-Curie Actions", "RI": "Research infrastructures",
+    "LEIT": "Leadership in enabling and industrial technologies", "ARF": "Access to risk finance",
+    "Innovation in SMEs": "Innovation in SMEs",
+    "SC1": "Health, demographic change and wellbeing",
+    "SC2": "Food security, sustainable agriculture and forestry, marine, maritime and inland water research, "
+           "and the bioeconomy",
+    "SC3": "Secure, clean and efficient energy", "SC4": "Smart, green and integrated transport",
+    "SC5": "Climate action, environment, resource efficiency and raw materials",
+    "SC6": "Europe in a changing world - inclusive, innovative and reflective societies",
+    "SC7": "Secure societies - protecting freedom and security of Europe and its citizens",
+    "SEWP": "Spreading excellence and widening participation", "SWAFS": "Science with and for society",
+    "Euratom": "Euratom research and training programme",
+}
+_COUNTRY_FIX = {"UK": "GB", "EL": "GR"}  # EU protocol codes -> ISO 3166-1
+_ROLES = {"coordinator": "coordinator", "participant": "participant", "partner": "partner",
+          "thirdparty": "third_party", "associatedpartner": "associated", "associated": "associated"}
+
+
+def country_code(value: str | None) -> str | None:
+    """ISO 3166-1 alpha-2 from a CORDIS country code (``UK`` -> ``GB``, ``EL`` -> ``GR``), else None."""
+    v = (value or "").strip().upper()
+    v = _COUNTRY_FIX.get(v, v)
+    return v if len(v) == 2 and v.isalpha() else None
+
+
+def amount(value: str | None) -> float | None:
+    """A money amount as CORDIS writes it: ``1234.5``, ``1234,5``, ``1 234 567,00``, or ``NA``/empty."""
+    v = (value or "").strip().replace(" ", "").replace("\u00a0", "")
+    if not v or v.upper() in ("NA", "N/A", "NULL"):
+        return None
+    if "," in v and "." in v:
+        v = v.replace(",", "")
+    elif "," in v:
+        v = v.replace(",", ".")
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> date | None:
+    v = (value or "").strip()[:10]
+    try:
+        return date.fromisoformat(v) if v else None
+    except ValueError:
+        return None
+
+
+def _csv_rows(path: Path, delimiter: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    raw = open_binary(path)
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    try:
+        head = text.readline()
+        delim = delimiter or (";" if head.count(";") > head.count(",") else ",")
+        header = next(csv.reader([head], delimiter=delim))
+        reader = csv.DictReader(text, fieldnames=[h.strip() for h in header], delimiter=delim)
+        for row in reader:
+            yield reader.line_num + 1, row
+    finally:
+        text.close()
+
+
+def _prov(kind: str, record_id: str, url: str | None = None) -> list[Provenance]:
+    return [Provenance(source=f"cordis:{kind}", record_id=record_id, licence=LICENCE, url=url)]
+
+
+def _reject(where: str, exc: Exception) -> SourceItem:
+    errs = getattr(exc, "errors", None)
+    if callable(errs):
+        e = errs()[0]
+        return SourceItem(where, rejection=Rejection(where, e["msg"], ".".join(map(str, e["loc"])) or None))
+    return SourceItem(where, rejection=Rejection(where, str(exc)))
+
+
+def _present(values: dict[str, str | None]) -> dict[str, str]:
+    return {k: v.strip() for k, v in values.items() if v and v.strip()}
+
+
+def _org_type(activity: str | None) -> tuple[OrganizationType, list[str]]:
+    code = (activity or "").strip().upper()
+    org_type, tag = ACTIVITY_TYPES.get(code, (OrganizationType.other, None))
+    return org_type, [tag] if tag else []
+
+
+class H2020ParticipationSource:
+    """The id-only H2020 participation graph (``h2020.csv[.gz]`` + optional ``programme_parts.csv[.gz]``)."""
+
+    def __init__(self, path: str | Path, programme_parts: str | Path | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise NotFound("CORDIS file not found", where=str(self.path))
+        self.name = self.path.name
+        if programme_parts is None:
+            guess = [p for p in self.path.parent.glob("programme_parts.csv*") if p.is_file()]
+            programme_parts = guess[0] if guess else None
+        self.parts: dict[str, list[str]] = {}
+        if programme_parts is not None:
+            for _line, row in _csv_rows(Path(programme_parts)):
+                rcn, part = (row.get("rcn") or "").strip(), (row.get("programme_part") or "").strip()
+                if rcn and part and part not in self.parts.setdefault(rcn, []):
+                    self.parts[rcn].append(part)
+
+    def items(self) -> Iterator[SourceItem]:
+        projects: set[str] = set()
+        orgs: set[str] = set()
+        for line, row in _csv_rows(self.path):
+            where = f"{self.name}:{line}"
+            rcn, pic = (row.get("rcn") or "").strip(), (row.get("pic") or "").strip()
+            if not rcn or not pic:
+                yield SourceItem(where, rejection=Rejection(where, "row without rcn or pic", "rcn" if not rcn
+                                                            else "pic"))
+                continue
+            if rcn not in projects:
+                projects.add(rcn)
+                yield self._project(where, rcn, row)
+            if pic not in orgs:
+                orgs.add(pic)
+                yield self._org(where, pic, row)
+            role = _ROLES.get((row.get("role") or "").strip().lower().replace("_", ""), "other")
+            attrs: dict[str, Any] = {}
+            if (c := amount(row.get("contribution"))) is not None:
+                attrs["contribution"] = c
+            if (cc := country_code(row.get("country"))) is not None:
+                attrs["country"] = cc
+            try:
+                rel = Relation(type=RelationType.partner_in, source=f"pic:{pic}", target=f"cordis:{rcn}",
+                               role=role, start_date=_date(row.get("start_date")),
+                               end_date=_date(row.get("end_date")),
+                               attributes=attrs, provenance=_prov("h2020", f"{rcn}/{pic}"))
+            except ValueError as exc:
+                yield _reject(where, exc)
+                continue
+            yield SourceItem(where, relation=rel)
+
+    def _project(self, where: str, rcn: str, row: dict[str, str]) -> SourceItem:
+        parts = self.parts.get(rcn, [])
+        attrs: dict[str, Any] = {"framework_programme": "H2020"}
+        if parts:
+            attrs["programme_parts"] = [{"code": p, "description": PROGRAMME_PARTS.get(p, p)} for p in parts]
+            attrs["programme_description"] = PROGRAMME_PARTS.get(parts[0], parts[0])
+        if (row.get("duration") or "").strip().isdigit():
+            attrs["duration_months"] = int(row["duration"])
+        try:
+            prj = Project(
+                name=f"H2020 project {rcn}", external_ids={"cordis": rcn},
+                start_date=_date(row.get("start_date")), end_date=_date(row.get("end_date")),
+                total_cost=amount(row.get("total_cost")), funding=amount(row.get("max_contribution")),
+                currency="EUR", programme=f"H2020-{parts[0]}" if parts else "H2020", attributes=attrs,
+                provenance=_prov("h2020", rcn, f"https://cordis.europa.eu/project/rcn/{rcn}"),
+            )
+        except ValueError as exc:
+            return _reject(where, exc)
+        return SourceItem(where, record=prj)
+
+    def _org(self, where: str, pic: str, row: dict[str, str]) -> SourceItem:
+        org_type, tags = _org_type(row.get("type"))
+        attrs: dict[str, Any] = {"activity_type": (row.get("type") or "").strip() or None}
+        if row.get("group"):
+            attrs["country_group"] = row["group"].strip()
+        try:
+            org = Organization(name=f"Organisation PIC {pic}", org_type=org_type, tags=tags,
+                               country=country_code(row.get("country")), external_ids={"pic": pic},
+                               attributes={k: v for k, v in attrs.items() if v},
+                               provenance=_prov("h2020", pic))
+        except ValueError as exc:
+            return _reject(where, exc)
+        return SourceItem(where, record=org)
+
+
+class CordisExportSource:
+    """The CORDIS project export: ``project.csv`` and (if present beside it) ``organization.csv``."""
+
+    def __init__(self, project_csv: str | Path, organization_csv: str | Path | None = None) -> None:
+        self.path = Path(project_csv)
+        if not self.path.is_file():
+            raise NotFound("CORDIS project file not found", where=str(self.path))
+        self.name = self.path.name
+        if organization_csv is None:
+            guess = [p for p in self.path.parent.glob("organization.csv*") if p.is_file()]
+            organization_csv = guess[0] if guess else None
+        self.org_path = Path(organization_csv) if organization_csv else None
+
+    def items(self) -> Iterator[SourceItem]:
+        key_of: dict[str, str] = {}  # project id (grant agreement) -> rcn
+        for line, row in _csv_rows(self.path):
+            where = f"{self.name}:{line}"
+            pid, rcn = (row.get("id") or "").strip(), (row.get("rcn") or "").strip()
+            title = (row.get("title") or "").strip() or (row.get("acronym") or "").strip()
+            if not (pid or rcn) or not title:
+                yield SourceItem(where, rejection=Rejection(where, "project without id or title",
+                                                            "id" if not (pid or rcn) else "title"))
+                continue
+            key_of[pid] = rcn or pid
+            fp = (row.get("frameworkProgramme") or "").strip()
+            topics = [t.strip() for t in (row.get("topics") or "").split(";") if t.strip()]
+            attrs = {k: v for k, v in {
+                "grant_id": pid or None, "framework_programme": fp or None, "topics": topics or None,
+                "legal_basis": (row.get("legalBasis") or "").strip() or None,
+                "funding_scheme": (row.get("fundingScheme") or "").strip() or None,
+                "grant_doi": (row.get("grantDoi") or "").strip() or None}.items() if v}
+            try:
+                prj = Project(
+                    name=title, acronym=(row.get("acronym") or "").strip() or None,
+                    description=(row.get("objective") or "").strip() or None,
+                    external_ids={"cordis": rcn or pid, **({"doi": attrs["grant_doi"]} if "grant_doi" in attrs
+                                                           else {})},
+                    start_date=_date(row.get("startDate")), end_date=_date(row.get("endDate")),
+                    total_cost=amount(row.get("totalCost")), funding=amount(row.get("ecMaxContribution")),
+                    currency="EUR", programme=fp or None, status=(row.get("status") or "").strip() or None,
+                    attributes=attrs, tags=topics,
+                    provenance=_prov("project", pid or rcn, f"https://cordis.europa.eu/project/id/{pid}"
+                                     if pid else None),
+                )
+            except ValueError as exc:
+                yield _reject(where, exc)
+                continue
+            yield SourceItem(where, record=prj)
+        if self.org_path is not None:
+            yield from self._organisations(key_of)
+
+    def _organisations(self, key_of: dict[str, str]) -> Iterator[SourceItem]:
+        assert self.org_path is not None
+        seen: set[str] = set()
+        name = self.org_path.name
+        for line, row in _csv_rows(self.org_path):
+            where = f"{name}:{line}"
+            pic, pid = (row.get("organisationID") or "").strip(), (row.get("projectID") or "").strip()
+            if not pic or not pid:
+                yield SourceItem(where, rejection=Rejection(where, "row without organisationID or projectID",
+                                                            "organisationID" if not pic else "projectID"))
+                continue
+            if pic not in seen:
+                seen.add(pic)
+                org_type, tags = _org_type(row.get("activityType"))
+                lat = lon = None
+                geo = (row.get("geolocation") or "").strip()
+                if geo.count(",") == 1:
+                    lat, lon = amount(geo.split(",")[0]), amount(geo.split(",")[1])
+                try:
+                    org = Organization(
+                        name=(row.get("name") or "").strip() or f"Organisation PIC {pic}",
+                        acronym=(row.get("shortName") or "").strip() or None, org_type=org_type, tags=tags,
+                        city=(row.get("city") or "").strip() or None,
+                        country=country_code(row.get("country")),
+                        address=", ".join(x for x in ((row.get("street") or "").strip(),
+                                                      (row.get("postCode") or "").strip()) if x) or None,
+                        website=(row.get("organizationURL") or "").strip() or None, lat=lat, lon=lon,
+                        external_ids={"pic": pic}, provenance=_prov("organization", pic),
+                        attributes=_present({"activity_type": row.get("activityType"), "sme": row.get("SME"),
+                                             "nuts": row.get("nutsCode")}),
+                    )
+                except ValueError as exc:
+                    yield _reject(where, exc)
+                    continue
+                yield SourceItem(where, record=org)
+            role = _ROLES.get((row.get("role") or "").strip().lower().replace("_", ""), "other")
+            attrs = {k: v for k, v in {"contribution": amount(row.get("ecContribution")),
+                                       "net_contribution": amount(row.get("netEcContribution")),
+                                       "total_cost": amount(row.get("totalCost"))}.items() if v is not None}
+            yield SourceItem(where, relation=Relation(
+                type=RelationType.partner_in, source=f"pic:{pic}", target=f"cordis:{key_of.get(pid, pid)}",
+                role=role, attributes=attrs, provenance=_prov("organization", f"{pid}/{pic}")))
+
+
+def open_cordis(path: str | Path) -> H2020ParticipationSource | CordisExportSource:
+    """The right CORDIS source for a file, by its header (participation graph or project export)."""
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound("CORDIS file not found", where=str(p))
+    with open_binary(p) as fh:
+        head = fh.readline(64 * 1024).decode("utf-8-sig", errors="replace").lower()
+    cols = {c.strip().strip('"') for c in head.replace(";", ",").split(",")}
+    if {"rcn", "pic"} <= cols:
+        return H2020ParticipationSource(p)
+    if {"id", "title"} <= cols:
+        return CordisExportSource(p)
+    if {"projectid", "organisationid"} <= cols:
+        raise Invalid("this is a CORDIS organization.csv: pass the project.csv beside it", where=str(p))
+    raise Invalid("not a CORDIS file (expected h2020 participations with rcn/pic, or a project.csv export)",
+                  where=str(p))
+
+
+def _score(target: str) -> float:
+    name = Path(target).name.lower()
+    if name.startswith(("h2020", "cordis", "project.csv", "he-project", "h2020-project")):
+        return 2.0 if ".csv" in name else 0.0
+    return 0.0
+
+
+registry.register("cordis", open_cordis, _score)
+
+__all__ = ["CordisExportSource", "H2020ParticipationSource", "PROGRAMME_PARTS", "amount", "country_code",
+           "open_cordis"]
