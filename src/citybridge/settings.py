@@ -10,6 +10,8 @@ CITYBRIDGE_WRITE_TOKEN       token a caller must send to change data over the AP
 CITYBRIDGE_IMPORT_BATCH      rows per import transaction                                     2000
 CITYBRIDGE_MAX_FIELD_CHARS   longest accepted text field                                     2000000
 CITYBRIDGE_DEMO_DIR          folder of the demo knowledge pack                              <repo>/data/demo
+CITYBRIDGE_ENRICH_STEPS      JSON list of enrichment steps run by default                   all built-ins
+CITYBRIDGE_WORKERS           processes for enrichment                                       number of cores
 ==========================  ============================================================  ===================
 """
 
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     max_field_chars: int = Field(default=2_000_000, ge=1000)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     demo_dir: Path | None = Field(default=None, description="folder of the demo pack (default: data/demo)")
+    enrich_steps: list[str] = Field(default=["language", "tags", "places", "keywords", "embed:wordllama"],
+                                    description="enrichment steps run by default, in order")
+    workers: int | None = Field(default=None, ge=1, le=64, description="processes for enrichment (default: cores)")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
