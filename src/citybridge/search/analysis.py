@@ -69,7 +69,7 @@ class Analyzer:
         stopwords: set False to keep every word.
 
     >>> Analyzer("es").terms("Las ciudades sostenibles")
-    ['ciud', 'sosten']
+    ['ciudad', 'sosten']
     """
 
     def __init__(self, lang: str = "en", *, stem: bool = True, stopwords: bool = True) -> None:

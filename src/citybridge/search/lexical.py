@@ -240,7 +240,8 @@ class LexicalIndex:
         }
         if positions:
             tokens = np.concatenate(tok_chunks) if tok_chunks else np.zeros(0, np.int32)
-            tokens = np.where(tokens >= 0, rank[np.maximum(tokens, 0)], -1).astype(np.int32)
+            real = tokens >= 0
+            tokens[real] = rank[tokens[real]]
             offsets = np.zeros(n + 1, dtype=np.int64)
             if tok_lens:
                 np.cumsum(np.concatenate(tok_lens), out=offsets[1:])
