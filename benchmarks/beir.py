@@ -17,7 +17,7 @@ class Beir:
     ids: list[str]
     titles: list[str]
     texts: list[str]
-    queries: dict[str, str]          # only queries that have judgements in the split
+    queries: dict[str, str]  # only queries that have judgements in the split
     qrels: dict[str, dict[str, int]]
 
     def docs(self) -> list[dict[str, str]]:

@@ -46,7 +46,10 @@ def cached_embeddings(embedder, texts: list[str], cache: Path, key: str, batch_s
             return arr
     t = time.perf_counter()
     arr = embedder.embed(texts, batch_size=batch_size)
-    print(f"  embedded {len(texts)} texts with {embedder.model_id} in {time.perf_counter() - t:.1f}s", flush=True)
+    print(
+        f"  embedded {len(texts)} texts with {embedder.model_id} in {time.perf_counter() - t:.1f}s",
+        flush=True,
+    )
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
@@ -59,7 +62,9 @@ def to_run(ids: list[str], hits: Hits) -> dict[str, float]:
     return {ids[d]: float(s) for d, s in zip(hits.docs.tolist(), hits.scores.tolist(), strict=True)}
 
 
-def evaluate(qrels: dict, runs: dict[str, Hits], ids: list[str], qids: list[str] | None = None) -> tuple[float, float]:
+def evaluate(
+    qrels: dict, runs: dict[str, Hits], ids: list[str], qids: list[str] | None = None
+) -> tuple[float, float]:
     qids = qids if qids is not None else list(runs)
     run = {q: to_run(ids, runs[q]) for q in qids}
     sub = {q: qrels[q] for q in qids}
@@ -77,8 +82,12 @@ def fusion_grid() -> list[FusionConfig]:
     grid = []
     for a, rk, d in itertools.product([0.2, 0.3, 0.4, 0.5, 0.6, 0.7], [10, 30, 60], [50, 100, 200]):
         grid.append(FusionConfig("rrf", alpha=a, rrf_k=rk, depth=d))
-    for m, a, n, d in itertools.product(["blend", "rerank"], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
-                                        ["minmax", "zscore", "max"], [20, 50, 100, 200]):
+    for m, a, n, d in itertools.product(
+        ["blend", "rerank"],
+        [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+        ["minmax", "zscore", "max"],
+        [20, 50, 100, 200],
+    ):
         grid.append(FusionConfig(m, alpha=a, norm=n, depth=d))
     return grid
 
@@ -87,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--split", default="train")
-    ap.add_argument("--embedders", default="wordllama,wordllama:128,wordllama:64,minilm",
-                    help="comma list of name[:dim]; missing optional ones are skipped")
+    ap.add_argument(
+        "--embedders",
+        default="wordllama,wordllama:128,wordllama:64,minilm",
+        help="comma list of name[:dim]; missing optional ones are skipped",
+    )
     ap.add_argument("--tune", action="store_true", help="grid-search fusion per embedder on this split")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "citybridge-bench-cache"))
     ap.add_argument("--batch-size", type=int, default=64)
@@ -107,13 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     lex_runs, weights = {}, {}
     for q in qids:
         lex_runs[q] = lex_index.search(b.queries[q], DEPTH)
-        weights[q] = lex_index.query_terms(__import__("citybridge.search.query", fromlist=["x"]).parse_query(
-            b.queries[q]))
+        weights[q] = lex_index.query_terms(
+            __import__("citybridge.search.query", fromlist=["x"]).parse_query(b.queries[q])
+        )
     q_s = time.perf_counter() - t
     nd, rc = evaluate(b.qrels, lex_runs, b.ids)
     results["lexical (BM25F)"] = {"ndcg@10": nd, "recall@100": rc, "build_s": build_s, "query_s": q_s}
-    print(f"  lexical: nDCG@10 {nd:.4f}  R@100 {rc:.4f}  (build {build_s:.2f}s, {len(qids)} queries {q_s:.2f}s)",
-          flush=True)
+    print(
+        f"  lexical: nDCG@10 {nd:.4f}  R@100 {rc:.4f}  "
+        f"(build {build_s:.2f}s, {len(qids)} queries {q_s:.2f}s)",
+        flush=True,
+    )
 
     half = {q: int(hashlib.md5(q.encode()).hexdigest(), 16) % 2 for q in qids}
     folds = [[q for q in qids if half[q] == f] for f in (0, 1)]
@@ -142,9 +158,17 @@ def main(argv: list[str] | None = None) -> int:
 
         def hybrid(cfg: FusionConfig, subset: list[str], S=S, dense_runs=dense_runs) -> dict[str, Hits]:
             pos = {q: i for i, q in enumerate(qids)}
-            return {q: fuse(cfg, lex_runs[q], dense_runs[q],
-                            lambda d, q=q: lex_index.score_docs(weights[q], d),
-                            lambda d, q=q: S[pos[q], d], 100) for q in subset}
+            return {
+                q: fuse(
+                    cfg,
+                    lex_runs[q],
+                    dense_runs[q],
+                    lambda d, q=q: lex_index.score_docs(weights[q], d),
+                    lambda d, q=q: S[pos[q], d],
+                    100,
+                )
+                for q in subset
+            }
 
         cfg = fusion_for(name)
         nd, rc = evaluate(b.qrels, hybrid(cfg, qids), b.ids)
@@ -153,27 +177,43 @@ def main(argv: list[str] | None = None) -> int:
         for plain in (FusionConfig("rrf", alpha=0.5, rrf_k=60, depth=100),):
             nd, rc = evaluate(b.qrels, hybrid(plain, qids), b.ids)
             results[f"hybrid {emb.model_id} plain-rrf"] = {"ndcg@10": nd, "recall@100": rc}
-            print(f"  hybrid {emb.model_id} [plain RRF k=60 1:1]: nDCG@10 {nd:.4f}  R@100 {rc:.4f}", flush=True)
+            print(
+                f"  hybrid {emb.model_id} [plain RRF k=60 1:1]: nDCG@10 {nd:.4f}  R@100 {rc:.4f}", flush=True
+            )
         if args.tune:
             t = time.perf_counter()
             scored = []
             for c in fusion_grid():
                 runs = hybrid(c, qids)
-                scored.append((c, evaluate(b.qrels, runs, b.ids, folds[0])[0],
-                               evaluate(b.qrels, runs, b.ids, folds[1])[0], evaluate(b.qrels, runs, b.ids)))
+                scored.append(
+                    (
+                        c,
+                        evaluate(b.qrels, runs, b.ids, folds[0])[0],
+                        evaluate(b.qrels, runs, b.ids, folds[1])[0],
+                        evaluate(b.qrels, runs, b.ids),
+                    )
+                )
             best = max(scored, key=lambda s: s[3][0])
             b0 = max(scored, key=lambda s: s[1])  # tuned on fold 0, measured on fold 1 and vice versa
             b1 = max(scored, key=lambda s: s[2])
             cv = (b0[2] * len(folds[1]) + b1[1] * len(folds[0])) / len(qids)
-            per_method = {m: max((s for s in scored if s[0].method == m), key=lambda s: s[3][0])
-                          for m in ("rrf", "blend", "rerank")}
+            per_method = {
+                m: max((s for s in scored if s[0].method == m), key=lambda s: s[3][0])
+                for m in ("rrf", "blend", "rerank")
+            }
             results[f"hybrid {emb.model_id} tuned"] = {
-                "ndcg@10": best[3][0], "recall@100": best[3][1], "config": best[0].__dict__,
-                "cv2_heldout_ndcg@10": cv, "best_per_method": {m: [s[0].__dict__, s[3][0]]
-                                                               for m, s in per_method.items()}}
-            print(f"  hybrid {emb.model_id} tuned on {args.split} [{best[0]}]: nDCG@10 {best[3][0]:.4f}  "
-                  f"R@100 {best[3][1]:.4f}; 2-fold CV held-out nDCG@10 {cv:.4f} "
-                  f"({len(scored)} configs, {time.perf_counter() - t:.0f}s)", flush=True)
+                "ndcg@10": best[3][0],
+                "recall@100": best[3][1],
+                "config": best[0].__dict__,
+                "cv2_heldout_ndcg@10": cv,
+                "best_per_method": {m: [s[0].__dict__, s[3][0]] for m, s in per_method.items()},
+            }
+            print(
+                f"  hybrid {emb.model_id} tuned on {args.split} [{best[0]}]: nDCG@10 {best[3][0]:.4f}  "
+                f"R@100 {best[3][1]:.4f}; 2-fold CV held-out nDCG@10 {cv:.4f} "
+                f"({len(scored)} configs, {time.perf_counter() - t:.0f}s)",
+                flush=True,
+            )
             for m, s in per_method.items():
                 print(f"      best {m:6s}: {s[3][0]:.4f}  {s[0]}", flush=True)
 

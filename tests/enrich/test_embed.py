@@ -15,8 +15,10 @@ from citybridge.errors import Invalid
 def test_wordllama_real_weights_small_batch():
     emb = get_embedder("wordllama")
     assert isinstance(emb, Embedder)
-    vecs = emb.embed(["green roofs cool cities", "urban heat island mitigation", "football match results", ""],
-                     batch_size=2)
+    vecs = emb.embed(
+        ["green roofs cool cities", "urban heat island mitigation", "football match results", ""],
+        batch_size=2,
+    )
     assert vecs.shape == (4, emb.dim) and vecs.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vecs[:3], axis=1), 1.0, rtol=1e-5)
     sims = vecs @ vecs.T
@@ -36,8 +38,10 @@ def test_unknown_embedder_is_invalid():
         get_embedder("nope")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is None,
-                    reason="sentence-transformers not installed (optional extra citybridge[minilm])")
+@pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None,
+    reason="sentence-transformers not installed (optional extra citybridge[minilm])",
+)
 def test_minilm_offline():
     emb = get_embedder("minilm")
     vecs = emb.embed(["green roofs cool cities", "urban heat island mitigation", "football match results"])
@@ -51,7 +55,7 @@ def test_chunk_offsets_cover_text(text, max_chars, overlap):
     overlap = min(overlap, max_chars // 2 - 1) if max_chars // 2 - 1 >= 0 else 0
     passages = chunk_text(text, max_chars=max_chars, overlap=max(overlap, 0))
     for p in passages:
-        assert text[p.start:p.end] == p.text and 0 < len(p.text) <= max_chars
+        assert text[p.start : p.end] == p.text and 0 < len(p.text) <= max_chars
     covered = set()
     for p in passages:
         covered.update(range(p.start, p.end))
@@ -63,4 +67,4 @@ def test_chunk_tokens():
     text = " ".join(f"w{i}" for i in range(10))
     ps = chunk_tokens(text, max_tokens=4, overlap=1)
     assert [p.text for p in ps] == ["w0 w1 w2 w3", "w3 w4 w5 w6", "w6 w7 w8 w9"]
-    assert all(text[p.start:p.end] == p.text for p in ps)
+    assert all(text[p.start : p.end] == p.text for p in ps)

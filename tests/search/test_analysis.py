@@ -39,7 +39,9 @@ def test_accents_fold_after_stemming():
 
 
 def test_stopwords_removed_per_language():
-    assert get_analyzer("es").terms("las ciudades de la región") == get_analyzer("es").terms("ciudades región")
+    assert get_analyzer("es").terms("las ciudades de la región") == get_analyzer("es").terms(
+        "ciudades región"
+    )
     assert get_analyzer("de").terms("die und der") == []
     assert get_analyzer("en").terms("the and of") == []
 
@@ -47,7 +49,7 @@ def test_stopwords_removed_per_language():
 def test_token_offsets_point_at_source_words():
     text = "Ümit İstanbul  the green-roofs"
     toks = list(Analyzer("en").tokens(text))
-    assert [text[t.start:t.end] for t in toks] == ["Ümit", "İstanbul", "green", "roofs"]
+    assert [text[t.start : t.end] for t in toks] == ["Ümit", "İstanbul", "green", "roofs"]
     assert [t.term for t in toks][2:] == ["green", "roof"]
 
 

@@ -80,8 +80,10 @@ def test_vector_index_round_trip_exact_and_hnsw(tmp_path):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.text(alphabet="abcdeé ñü.", min_size=0, max_size=40), min_size=1, max_size=12),
-       st.text(alphabet="abcdeé ñü", min_size=1, max_size=10))
+@given(
+    st.lists(st.text(alphabet="abcdeé ñü.", min_size=0, max_size=40), min_size=1, max_size=12),
+    st.text(alphabet="abcdeé ñü", min_size=1, max_size=10),
+)
 def test_any_corpus_round_trips(tmp_path_factory, texts, query):
     d = tmp_path_factory.mktemp("rt")
     idx = LexicalIndex.build([{"abstract": t} for t in texts], langs="es")

@@ -38,9 +38,17 @@ def test_scores_match_reference_bm25(docs):
         got = np.zeros(len(docs))
         got[hits.docs] = hits.scores
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(idx.score_docs(idx.query_terms(__import__(
-            "citybridge.search", fromlist=["parse_query"]).parse_query(q), fuzzy=False), np.arange(len(docs))),
-            ref, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            idx.score_docs(
+                idx.query_terms(
+                    __import__("citybridge.search", fromlist=["parse_query"]).parse_query(q), fuzzy=False
+                ),
+                np.arange(len(docs)),
+            ),
+            ref,
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 def test_rank_agreement_with_bm25s(docs):
@@ -61,7 +69,10 @@ def test_rank_agreement_with_bm25s(docs):
 
 
 def test_title_outweighs_abstract():
-    docs = [{"title": "Other", "abstract": "mobility " + "x " * 8}, {"title": "Mobility", "abstract": "x " * 9}]
+    docs = [
+        {"title": "Other", "abstract": "mobility " + "x " * 8},
+        {"title": "Mobility", "abstract": "x " * 9},
+    ]
     assert LexicalIndex.build(docs).search("mobility").docs.tolist()[0] == 1
 
 
@@ -92,17 +103,25 @@ def test_allow_mask_is_applied_inside_the_search(docs):
     allow[::7] = True
     hits = idx.search("heat", k=10, allow=allow)
     assert len(hits) == 10 and allow[hits.docs].all()
-    expected = [d for d in range(len(many)) if allow[d] and "heat" in (many[d]["title"] + many[d]["abstract"]).lower()]
+    expected = [
+        d for d in range(len(many)) if allow[d] and "heat" in (many[d]["title"] + many[d]["abstract"]).lower()
+    ]
     assert len(idx.search("heat", k=1000, allow=allow)) == len(expected)
     # bitset and id-array forms agree with the boolean mask
     for form in (np.packbits(allow), np.flatnonzero(allow)):
         np.testing.assert_array_equal(idx.search("heat", k=10, allow=form).docs, hits.docs)
     # the dense accumulation path (many postings) agrees with the sparse path
-    assert set(idx.search("heat island urban cities", k=20, allow=allow).docs.tolist()) <= set(np.flatnonzero(allow))
+    assert set(idx.search("heat island urban cities", k=20, allow=allow).docs.tolist()) <= set(
+        np.flatnonzero(allow)
+    )
 
 
 def test_multilingual_index_matches_each_language():
-    docs = [{"title": "Ciudades sostenibles"}, {"title": "Cidades sustentáveis"}, {"title": "Nachhaltige Städte"}]
+    docs = [
+        {"title": "Ciudades sostenibles"},
+        {"title": "Cidades sustentáveis"},
+        {"title": "Nachhaltige Städte"},
+    ]
     idx = LexicalIndex.build(docs, langs=["es", "pt", "de"], ids=["es1", "pt1", "de1"])
     assert [idx.doc_id(d) for d in idx.search("sostenible", lang="es").docs] == ["es1"]
     assert [idx.doc_id(d) for d in idx.search("stadt").docs] == ["de1"]

@@ -7,13 +7,16 @@ import numpy as np
 from citybridge.search import snippet
 from citybridge.search.metrics import ndcg_at_k, recall_at_k
 
-TEXT = ("Cities face many challenges. " * 12 + "Green roofs reduce the urban heat island in Lisbon. "
-        + "Other topics follow here. " * 12)
+TEXT = (
+    "Cities face many challenges. " * 12
+    + "Green roofs reduce the urban heat island in Lisbon. "
+    + "Other topics follow here. " * 12
+)
 
 
 def test_snippet_picks_matching_passage_with_exact_offsets():
     s = snippet(TEXT, "heat island roofs", max_chars=120)
-    assert TEXT[s.start:s.end] == s.text
+    assert TEXT[s.start : s.end] == s.text
     assert "heat island" in s.text
     marked = [TEXT[a:b] for a, b in s.highlights]
     assert marked == ["roofs", "heat", "island"]
@@ -53,7 +56,10 @@ def test_ndcg_hand_computed_and_cross_checked():
     rng = np.random.default_rng(0)
     for _ in range(20):
         docs = [f"d{i}" for i in range(30)]
-        qr = {f"q{j}": {d: int(rng.integers(0, 3)) for d in rng.choice(docs, 5, replace=False)} for j in range(5)}
+        qr = {
+            f"q{j}": {d: int(rng.integers(0, 3)) for d in rng.choice(docs, 5, replace=False)}
+            for j in range(5)
+        }
         rn = {f"q{j}": {d: float(rng.integers(0, 5)) for d in docs} for j in range(5)}  # many ties
         for k in (1, 5, 10):
             assert abs(ndcg_at_k(qr, rn, k) - independent_ndcg(qr, rn, k)) < 1e-12

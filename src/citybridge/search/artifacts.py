@@ -100,8 +100,11 @@ class ArtifactWriter:
             if tmp.exists():
                 tmp.unlink()
         self.files[name] = {
-            "file": path.name, "dtype": array.dtype.str, "shape": list(array.shape),
-            "bytes": path.stat().st_size, "sha256": _sha256_file(path),
+            "file": path.name,
+            "dtype": array.dtype.str,
+            "shape": list(array.shape),
+            "bytes": path.stat().st_size,
+            "sha256": _sha256_file(path),
         }
 
     def add_file(self, name: str, path: Path) -> None:
@@ -124,24 +127,38 @@ class ArtifactReader:
         verify: check SHA-256 of every file; None = only when the artifact is small (``VERIFY_LIMIT``).
     """
 
-    def __init__(self, directory: str | os.PathLike[str], fmt: str, version: int, *,
-                 expect: dict[str, Any] | None = None, verify: bool | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        fmt: str,
+        version: int,
+        *,
+        expect: dict[str, Any] | None = None,
+        verify: bool | None = None,
+    ) -> None:
         self.dir = Path(directory)
         where = str(self.dir)
         try:
             self.manifest: dict[str, Any] = json.loads((self.dir / MANIFEST).read_text("utf-8"))
         except FileNotFoundError as e:
-            raise CorruptIndex("no manifest.json: the index was never built or its build was interrupted",
-                               where=where) from e
+            raise CorruptIndex(
+                "no manifest.json: the index was never built or its build was interrupted", where=where
+            ) from e
         except (ValueError, UnicodeDecodeError) as e:
             raise CorruptIndex(f"unreadable manifest.json ({e})", where=where) from e
         if self.manifest.get("format") != fmt:
-            raise StaleIndex(f"artifact format is {self.manifest.get('format')!r}, expected {fmt!r}", where=where)
+            raise StaleIndex(
+                f"artifact format is {self.manifest.get('format')!r}, expected {fmt!r}", where=where
+            )
         if self.manifest.get("version") != version:
-            raise StaleIndex(f"artifact version {self.manifest.get('version')} != supported {version}", where=where)
+            raise StaleIndex(
+                f"artifact version {self.manifest.get('version')} != supported {version}", where=where
+            )
         for key, value in (expect or {}).items():
             if self.manifest.get(key) != value:
-                raise StaleIndex(f"artifact {key} is {self.manifest.get(key)!r}, expected {value!r}", where=where)
+                raise StaleIndex(
+                    f"artifact {key} is {self.manifest.get(key)!r}, expected {value!r}", where=where
+                )
         files = self.manifest.get("files")
         if not isinstance(files, dict):
             raise CorruptIndex("manifest has no file list", where=where)
@@ -152,7 +169,9 @@ class ArtifactReader:
                 raise CorruptIndex(f"missing file {info['file']} ({name})", where=where)
             size = path.stat().st_size
             if size != info["bytes"]:
-                raise CorruptIndex(f"{info['file']} has {size} bytes, manifest says {info['bytes']}", where=where)
+                raise CorruptIndex(
+                    f"{info['file']} has {size} bytes, manifest says {info['bytes']}", where=where
+                )
             total += size
         if verify is None:
             verify = total <= VERIFY_LIMIT
@@ -171,8 +190,11 @@ class ArtifactReader:
         except (ValueError, OSError) as e:
             raise CorruptIndex(f"cannot read {info['file']}: {e}", where=str(self.dir)) from e
         if arr.dtype.str != info["dtype"] or list(arr.shape) != info["shape"]:
-            raise CorruptIndex(f"{info['file']} is {arr.dtype.str}{list(arr.shape)}, manifest says "
-                               f"{info['dtype']}{info['shape']}", where=str(self.dir))
+            raise CorruptIndex(
+                f"{info['file']} is {arr.dtype.str}{list(arr.shape)}, manifest says "
+                f"{info['dtype']}{info['shape']}",
+                where=str(self.dir),
+            )
         return arr
 
     def path(self, name: str) -> Path:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from citybridge.search.lexical import LexicalIndex
 
 PREFIX_WEIGHT = 0.9
+
+
 #: allowed edit distance by analysed-term length (short words get no correction: too many neighbours)
 def max_edits(term: str) -> int:
     return 0 if len(term) < 4 else 1 if len(term) < 8 else 2
@@ -30,7 +32,9 @@ def _range(index: LexicalIndex, prefix: bytes) -> tuple[int, int]:
     return lo, int(np.searchsorted(index.vocab, upper, side="left"))
 
 
-def prefix_terms(index: LexicalIndex, word: str, stem: str | None, limit: int = 20) -> list[tuple[int, float]]:
+def prefix_terms(
+    index: LexicalIndex, word: str, stem: str | None, limit: int = 20
+) -> list[tuple[int, float]]:
     """Terms completing a partly typed ``word``: vocabulary terms starting with it, most frequent first.
 
     A stem is often shorter than the typed prefix (``sustainab`` vs the stem ``sustain``), so terms that
@@ -67,8 +71,9 @@ def fuzzy_terms(index: LexicalIndex, term: str, *, max_expansions: int = 3) -> l
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
-    found = process.extract(term, index.vocabulary(), scorer=Levenshtein.distance, score_cutoff=k,
-                            limit=max_expansions * 4)
+    found = process.extract(
+        term, index.vocabulary(), scorer=Levenshtein.distance, score_cutoff=k, limit=max_expansions * 4
+    )
     # Prefer nearer, then more frequent terms (a common word is the likelier intended one).
     found.sort(key=lambda m: (m[1], -index.df(m[2])))
     return [(int(i), 1.0 - 0.25 * d) for _, d, i in found[:max_expansions]]

@@ -45,24 +45,41 @@ def normalize(scores: np.ndarray, method: Norm = "minmax") -> np.ndarray:
     return (s - lo) / (hi - lo) if hi > lo else np.ones_like(s)
 
 
-def rrf(rankings: Sequence[Hits], *, k: int = 60, weights: Sequence[float] | None = None,
-        limit: int | None = None) -> Hits:
+def rrf(
+    rankings: Sequence[Hits], *, k: int = 60, weights: Sequence[float] | None = None, limit: int | None = None
+) -> Hits:
     """Weighted reciprocal rank fusion of ranked lists (rank 1 = best)."""
     weights = list(weights) if weights is not None else [1.0] * len(rankings)
     docs = np.concatenate([h.docs for h in rankings]) if rankings else np.zeros(0, np.int64)
-    contrib = np.concatenate([
-        np.float32(w) / (k + np.arange(1, len(h) + 1, dtype=np.float32)) for h, w in zip(rankings, weights, strict=True)
-    ]) if rankings else np.zeros(0, np.float32)
+    contrib = (
+        np.concatenate(
+            [
+                np.float32(w) / (k + np.arange(1, len(h) + 1, dtype=np.float32))
+                for h, w in zip(rankings, weights, strict=True)
+            ]
+        )
+        if rankings
+        else np.zeros(0, np.float32)
+    )
     uniq, inv = np.unique(docs, return_inverse=True)
     fused = np.bincount(inv, weights=contrib, minlength=len(uniq)).astype(np.float32)
     return top_k(uniq, fused, limit if limit is not None else len(uniq))
 
 
-def blend(docs: np.ndarray, lexical: np.ndarray, dense: np.ndarray, *, alpha: float = 0.5,
-          norm: Norm = "minmax", limit: int | None = None) -> Hits:
+def blend(
+    docs: np.ndarray,
+    lexical: np.ndarray,
+    dense: np.ndarray,
+    *,
+    alpha: float = 0.5,
+    norm: Norm = "minmax",
+    limit: int | None = None,
+) -> Hits:
     """Linear blend of two aligned score arrays for the same candidate ``docs`` after normalisation."""
     fused = (1 - alpha) * normalize(lexical, norm) + alpha * normalize(dense, norm)
-    return top_k(np.asarray(docs, np.int64), fused.astype(np.float32), limit if limit is not None else len(docs))
+    return top_k(
+        np.asarray(docs, np.int64), fused.astype(np.float32), limit if limit is not None else len(docs)
+    )
 
 
 @dataclass(frozen=True)
@@ -88,8 +105,14 @@ def fusion_for(embedder_name: str) -> FusionConfig:
     return DEFAULT_FUSION.get(embedder_name, FusionConfig())
 
 
-def fuse(config: FusionConfig, lexical: Hits, dense: Hits, lexical_scores: Callable[[np.ndarray], np.ndarray],
-         dense_scores: Callable[[np.ndarray], np.ndarray], k: int) -> Hits:
+def fuse(
+    config: FusionConfig,
+    lexical: Hits,
+    dense: Hits,
+    lexical_scores: Callable[[np.ndarray], np.ndarray],
+    dense_scores: Callable[[np.ndarray], np.ndarray],
+    k: int,
+) -> Hits:
     """Combine a lexical and a dense ranking (each at least ``config.depth`` long when available).
 
     ``lexical_scores``/``dense_scores`` compute exact scores for arbitrary doc numbers, so candidates
@@ -111,7 +134,9 @@ def fuse(config: FusionConfig, lexical: Hits, dense: Hits, lexical_scores: Calla
     docs = np.union1d(lex.docs, den.docs)
     if len(docs) == 0:
         return Hits.empty()
-    return blend(docs, lexical_scores(docs), dense_scores(docs), alpha=config.alpha, norm=config.norm, limit=k)
+    return blend(
+        docs, lexical_scores(docs), dense_scores(docs), alpha=config.alpha, norm=config.norm, limit=k
+    )
 
 
 class HybridSearcher:
@@ -127,16 +152,23 @@ class HybridSearcher:
     >>> hs.search("heat island mitigation", k=10, allow=visible_mask)  # doctest: +SKIP
     """
 
-    def __init__(self, lexical: LexicalIndex, vectors: VectorIndex | None = None,
-                 embedder: Embedder | None = None, config: FusionConfig | None = None,
-                 embedder_name: str | None = None) -> None:
+    def __init__(
+        self,
+        lexical: LexicalIndex,
+        vectors: VectorIndex | None = None,
+        embedder: Embedder | None = None,
+        config: FusionConfig | None = None,
+        embedder_name: str | None = None,
+    ) -> None:
         if vectors is not None:
             if embedder is None:
                 raise ValueError("a vector index needs the embedder that made it")
             if embedder.model_id != vectors.model_id:
                 from citybridge.search.artifacts import StaleIndex
 
-                raise StaleIndex(f"vector index was built with {vectors.model_id}, embedder is {embedder.model_id}")
+                raise StaleIndex(
+                    f"vector index was built with {vectors.model_id}, embedder is {embedder.model_id}"
+                )
             if vectors.n_docs != lexical.n_docs:
                 from citybridge.search.artifacts import StaleIndex
 
@@ -148,8 +180,16 @@ class HybridSearcher:
         name = "minilm" if name.startswith("st") else name
         self.config = config or (fusion_for(name) if vectors is not None else FusionConfig("lexical"))
 
-    def search(self, query: str, k: int = 10, *, allow: np.ndarray | None = None, lang: str | None = None,
-               fuzzy: bool | str = "auto", prefix: bool = False) -> Hits:
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        allow: np.ndarray | None = None,
+        lang: str | None = None,
+        fuzzy: bool | str = "auto",
+        prefix: bool = False,
+    ) -> Hits:
         """Top ``k`` doc numbers for ``query`` within ``allow`` (see :meth:`LexicalIndex.search`)."""
         cfg = self.config
         mask = as_allow_mask(allow, self.lexical.n_docs)
@@ -166,8 +206,11 @@ class HybridSearcher:
             phrase_mask[found] = True
             mask = phrase_mask
         depth = max(k, cfg.depth)
-        lex = self.lexical.search(parsed, depth, allow=mask, lang=lang, fuzzy=fuzzy) if not parsed.phrases \
+        lex = (
+            self.lexical.search(parsed, depth, allow=mask, lang=lang, fuzzy=fuzzy)
+            if not parsed.phrases
             else self.lexical.search(_without_phrases(parsed), depth, allow=mask, lang=lang, fuzzy=fuzzy)
+        )
         if self.vectors is None or self.embedder is None or cfg.method == "lexical":
             return top_k(lex.docs, lex.scores, k)
         qvec = self.embedder.embed([query.replace('"', " ").replace("*", " ")])[0]
@@ -176,8 +219,14 @@ class HybridSearcher:
         weights = self.lexical.query_terms(parsed, lang=lang, fuzzy=fuzzy)
         assert self.vectors is not None
         vectors = self.vectors
-        return fuse(cfg, lex, dense, lambda d: self.lexical.score_docs(weights, d),
-                    lambda d: vectors.score_docs(qvec, d), k)
+        return fuse(
+            cfg,
+            lex,
+            dense,
+            lambda d: self.lexical.score_docs(weights, d),
+            lambda d: vectors.score_docs(qvec, d),
+            k,
+        )
 
 
 def _without_phrases(parsed):  # type: ignore[no-untyped-def]

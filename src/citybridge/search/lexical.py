@@ -186,7 +186,7 @@ class LexicalIndex:
             uniq, inv = np.unique(allkeys, return_inverse=True)
             tf = np.zeros((len(uniq), len(names)), dtype=np.uint16)
             for fi in range(len(names)):
-                seg = inv[fidx_bounds[fi]:fidx_bounds[fi + 1]]
+                seg = inv[fidx_bounds[fi] : fidx_bounds[fi + 1]]
                 if len(seg):
                     tf[:, fi] = np.minimum(np.bincount(seg, minlength=len(uniq)), 65535)
             pair_docs.append((uniq >> 32).astype(np.int32))
@@ -223,7 +223,9 @@ class LexicalIndex:
         # Renumber terms in sorted order so the vocabulary is a binary-searchable array.
         terms = sorted(table.ids, key=lambda t: t.encode("utf-8"))
         rank = np.empty(V, dtype=np.int32)
-        rank[np.fromiter((table.ids[t] for t in terms), dtype=np.int64, count=V)] = np.arange(V, dtype=np.int32)
+        rank[np.fromiter((table.ids[t] for t in terms), dtype=np.int64, count=V)] = np.arange(
+            V, dtype=np.int32
+        )
         t_all = rank[t_all]
         order = np.argsort(t_all, kind="stable")  # pairs are in doc order, so docs stay ascending per term
         postings = d_all[order]
@@ -247,9 +249,14 @@ class LexicalIndex:
                 np.cumsum(np.concatenate(tok_lens), out=offsets[1:])
             arrays["tokens"], arrays["tok_offsets"] = tokens, offsets
         meta = {
-            "n_docs": n, "n_terms": V, "k1": k1, "fields": {k: asdict(v) for k, v in fields.items()},
+            "n_docs": n,
+            "n_terms": V,
+            "k1": k1,
+            "fields": {k: asdict(v) for k, v in fields.items()},
             "avg_field_len": dict(zip(names, map(float, avg), strict=True)),
-            "languages": sorted(used_langs), "positions": positions, "fingerprint": fingerprint,
+            "languages": sorted(used_langs),
+            "positions": positions,
+            "fingerprint": fingerprint,
             "analysis": {lang: get_analyzer(lang).config for lang in sorted(used_langs)},
         }
         return cls(arrays, meta)
@@ -266,8 +273,14 @@ class LexicalIndex:
         return Path(directory)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str], *, fingerprint: str | None = None,
-             mmap: bool = True, verify: bool | None = None) -> LexicalIndex:
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        fingerprint: str | None = None,
+        mmap: bool = True,
+        verify: bool | None = None,
+    ) -> LexicalIndex:
         """Open a saved index; raises :class:`CorruptIndex` or :class:`StaleIndex` if it must be rebuilt.
 
         Args:
@@ -281,7 +294,9 @@ class LexicalIndex:
         r = ArtifactReader(directory, FORMAT, VERSION, expect=expect, verify=verify)
         for lang, cfg in r.manifest.get("analysis", {}).items():
             if get_analyzer(lang).config != cfg:
-                raise StaleIndex(f"analysis for {lang!r} changed since the index was built", where=str(directory))
+                raise StaleIndex(
+                    f"analysis for {lang!r} changed since the index was built", where=str(directory)
+                )
         arrays = {name: r.array(name, mmap=mmap) for name in r.manifest["files"]}
         return cls(arrays, r.manifest)
 
@@ -320,8 +335,14 @@ class LexicalIndex:
     def _analyzers(self, lang: str | None) -> list[Analyzer]:
         return [get_analyzer(lang)] if lang else [get_analyzer(x) for x in self.languages or ["en"]]
 
-    def query_terms(self, parsed: ParsedQuery, *, lang: str | None = None, fuzzy: bool | str = "auto",
-                    max_expansions: int = 20) -> dict[int, float]:
+    def query_terms(
+        self,
+        parsed: ParsedQuery,
+        *,
+        lang: str | None = None,
+        fuzzy: bool | str = "auto",
+        max_expansions: int = 20,
+    ) -> dict[int, float]:
         """Weighted term ids of a parsed query, after analysis, prefix expansion and typo tolerance.
 
         Words analysed by several index languages contribute each distinct variant once.
@@ -369,8 +390,9 @@ class LexicalIndex:
                 out += np.where(hit, self.impacts[lo:hi][pos_c], 0).astype(np.float32) * np.float32(w)
         return out
 
-    def _accumulate(self, weights: Mapping[int, float], allow: np.ndarray | None,
-                    k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _accumulate(
+        self, weights: Mapping[int, float], allow: np.ndarray | None, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Candidate docs and their scores (a superset of the top ``k``)."""
         spans = [(int(self.indptr[t]), int(self.indptr[t + 1]), w) for t, w in weights.items()]
         spans = [s for s in spans if s[1] > s[0]]
@@ -404,7 +426,9 @@ class LexicalIndex:
         cand = np.flatnonzero(acc >= theta) if theta > 0 else np.flatnonzero(acc)
         return cand, acc[cand]
 
-    def phrase_docs(self, phrase: str, *, lang: str | None = None, allow: np.ndarray | None = None) -> np.ndarray:
+    def phrase_docs(
+        self, phrase: str, *, lang: str | None = None, allow: np.ndarray | None = None
+    ) -> np.ndarray:
         """Doc numbers containing ``phrase`` as consecutive analysed terms within one field.
 
         Stopwords are removed on both sides, so ``"city of Lisbon"`` also matches ``city in Lisbon``.
@@ -422,8 +446,16 @@ class LexicalIndex:
             best = found if best is None else np.union1d(best, found)
         return np.zeros(0, np.int64) if best is None else best
 
-    def search(self, query: str | ParsedQuery, k: int = 10, *, allow: np.ndarray | None = None,
-               lang: str | None = None, fuzzy: bool | str = "auto", prefix: bool = False) -> Hits:
+    def search(
+        self,
+        query: str | ParsedQuery,
+        k: int = 10,
+        *,
+        allow: np.ndarray | None = None,
+        lang: str | None = None,
+        fuzzy: bool | str = "auto",
+        prefix: bool = False,
+    ) -> Hits:
         """Top ``k`` documents for ``query``.
 
         Args:
@@ -466,7 +498,7 @@ def _ids_array(ids: Sequence[str] | None, n: int) -> np.ndarray:
 
 def _verify_phrase(index: LexicalIndex, tids: list[int], allow: np.ndarray | None) -> np.ndarray:
     """Docs whose token stream has ``tids`` consecutively (vectorised over all candidate docs)."""
-    lists = sorted((index.postings[index.indptr[t]:index.indptr[t + 1]] for t in set(tids)), key=len)
+    lists = sorted((index.postings[index.indptr[t] : index.indptr[t + 1]] for t in set(tids)), key=len)
     docs = np.asarray(lists[0], dtype=np.int64)
     for other in lists[1:]:
         docs = np.intersect1d(docs, other, assume_unique=True)
@@ -489,4 +521,3 @@ def _verify_phrase(index: LexicalIndex, tids: list[int], allow: np.ndarray | Non
         cand = np.flatnonzero(ok)
         ok[cand] = np.asarray(toks[pos[cand] + i]) == tids[i]
     return docs[np.unique(owner[ok])]
-

@@ -20,8 +20,9 @@ def _neg(doc_id: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in doc_id)
 
 
-def ndcg_at_k(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]], k: int = 10
-              ) -> float:
+def ndcg_at_k(
+    qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]], k: int = 10
+) -> float:
     """Mean nDCG@k over queries in ``qrels`` with at least one relevant doc.
 
     Args:
@@ -41,8 +42,9 @@ def ndcg_at_k(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[
     return total / n if n else 0.0
 
 
-def recall_at_k(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]], k: int = 100
-                ) -> float:
+def recall_at_k(
+    qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]], k: int = 100
+) -> float:
     """Mean recall@k over queries in ``qrels`` with at least one relevant doc."""
     total, n = 0.0, 0
     for qid, rels in qrels.items():

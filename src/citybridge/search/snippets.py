@@ -23,14 +23,26 @@ class Snippet:
         """The snippet text with highlights wrapped (no HTML escaping: do that in the web layer)."""
         out, pos = [], self.start
         for s, e in self.highlights:
-            out += [self.text[pos - self.start:s - self.start], before, self.text[s - self.start:e - self.start], after]
+            out += [
+                self.text[pos - self.start : s - self.start],
+                before,
+                self.text[s - self.start : e - self.start],
+                after,
+            ]
             pos = e
-        out.append(self.text[pos - self.start:])
+        out.append(self.text[pos - self.start :])
         return "".join(out)
 
 
-def snippet(text: str, query: str, *, lang: str = "en", max_chars: int = 240,
-            term_weights: Mapping[str, float] | None = None, langs: Iterable[str] | None = None) -> Snippet:
+def snippet(
+    text: str,
+    query: str,
+    *,
+    lang: str = "en",
+    max_chars: int = 240,
+    term_weights: Mapping[str, float] | None = None,
+    langs: Iterable[str] | None = None,
+) -> Snippet:
     """The passage of ``text`` (at most ``max_chars``) that best matches ``query``, with highlights.
 
     Passages are scored by the summed weight of the *distinct* query terms they contain (default weight 1,
@@ -51,7 +63,7 @@ def snippet(text: str, query: str, *, lang: str = "en", max_chars: int = 240,
     for p in passages:
         hl, seen, repeats = [], set(), 0
         for tok in an.tokens(p.text):
-            raw = p.text[tok.start:tok.end].lower()
+            raw = p.text[tok.start : tok.end].lower()
             if tok.term in terms or any(raw.startswith(x) for x in prefixes):
                 hl.append((p.start + tok.start, p.start + tok.end))
                 repeats += tok.term in seen

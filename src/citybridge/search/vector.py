@@ -40,9 +40,18 @@ class VectorIndex:
         self._hnsw = hnsw
 
     @classmethod
-    def build(cls, vectors: np.ndarray, model_id: str, *, ann_threshold: int = ANN_THRESHOLD,
-              connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 128,
-              fingerprint: str | None = None, threads: int = 0) -> VectorIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        model_id: str,
+        *,
+        ann_threshold: int = ANN_THRESHOLD,
+        connectivity: int = 16,
+        expansion_add: int = 128,
+        expansion_search: int = 128,
+        fingerprint: str | None = None,
+        threads: int = 0,
+    ) -> VectorIndex:
         """Index ``vectors`` (row i = doc number i) produced by the embedder ``model_id``.
 
         An HNSW graph (usearch, optional dependency) is built when there are at least ``ann_threshold``
@@ -58,11 +67,22 @@ class VectorIndex:
             except ImportError:  # pragma: no cover - exact search still works
                 Index = None
             if Index is not None:
-                hnsw = Index(ndim=vectors.shape[1], metric="ip", dtype="f16", connectivity=connectivity,
-                             expansion_add=expansion_add, expansion_search=expansion_search)
+                hnsw = Index(
+                    ndim=vectors.shape[1],
+                    metric="ip",
+                    dtype="f16",
+                    connectivity=connectivity,
+                    expansion_add=expansion_add,
+                    expansion_search=expansion_search,
+                )
                 hnsw.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=threads)
-        meta = {"model_id": model_id, "n_docs": len(vectors), "dim": int(vectors.shape[1]),
-                "fingerprint": fingerprint, "hnsw": hnsw is not None}
+        meta = {
+            "model_id": model_id,
+            "n_docs": len(vectors),
+            "dim": int(vectors.shape[1]),
+            "fingerprint": fingerprint,
+            "hnsw": hnsw is not None,
+        }
         return cls(vectors, meta, hnsw)
 
     # ------------------------------------------------------------------ persistence
@@ -80,8 +100,15 @@ class VectorIndex:
         return Path(directory)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str], *, model_id: str | None = None,
-             fingerprint: str | None = None, mmap: bool = True, verify: bool | None = None) -> VectorIndex:
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        model_id: str | None = None,
+        fingerprint: str | None = None,
+        mmap: bool = True,
+        verify: bool | None = None,
+    ) -> VectorIndex:
         """Open a saved index; :class:`StaleIndex` if it belongs to another model or source state."""
         expect: dict[str, Any] = {}
         if model_id is not None:
@@ -114,8 +141,9 @@ class VectorIndex:
         docs = np.flatnonzero(mask)
         return top_k(docs, self.vectors[docs] @ query, k)
 
-    def search(self, query: np.ndarray, k: int = 10, *, allow: np.ndarray | None = None,
-               exact: bool = False) -> Hits:
+    def search(
+        self, query: np.ndarray, k: int = 10, *, allow: np.ndarray | None = None, exact: bool = False
+    ) -> Hits:
         """Top ``k`` docs by cosine similarity to ``query`` (a unit vector), within ``allow``."""
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         mask = as_allow_mask(allow, self.n_docs)
@@ -137,4 +165,3 @@ class VectorIndex:
             keys, sims = keys[keep][:k], (1 - np.asarray(m.distances, np.float32))[keep][:k]
             return Hits(keys, sims.astype(np.float32))
         return self._exact(query, k, mask)
-
