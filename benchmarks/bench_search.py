@@ -1,0 +1,333 @@
+"""Search speed: citybridge lexical / dense / hybrid vs bm25s (numpy backend) vs SQLite FTS5, in one run.
+
+    PYTHONPATH=src nice python benchmarks/bench_search.py [--data DIR] [--synthetic N | --quick] [--json]
+
+Phase 1 indexes the BEIR corpus (default SciFact) and runs its judged queries one at a time (single
+thread; analysis/tokenisation and query embedding included in each latency). Phase 2 does the same on a
+synthetic corpus of N documents (default 1,000,000; ``--quick`` = 100,000) whose words are drawn from
+the SciFact vocabulary with SciFact's word frequencies and document lengths.
+
+Synthetic dense vectors: embedding 1M documents with wordllama takes ~30 min on 2 cores, so each
+synthetic doc gets the (real) wordllama vector of a random SciFact doc plus Gaussian noise, re-normalised.
+Speed does not depend on the vector values; the HNSW graph sees a realistic, clustered distribution.
+
+Peak RSS is the process high-water mark (ru_maxrss) read after each system, in run order, and the
+current RSS after the citybridge indexes are reopened from disk with mmap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import re
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from beir import DEFAULT_DATA, load_beir  # noqa: E402
+
+from citybridge.enrich import get_embedder  # noqa: E402
+from citybridge.search import FusionConfig, HybridSearcher, LexicalIndex, VectorIndex, fusion_for  # noqa: E402
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed_queries(fn: Callable[[str], object], queries: list[str], budget_s: float) -> dict[str, float]:
+    """Run queries one by one until done or ``budget_s`` is spent; latency percentiles in ms."""
+    for q in queries[:5]:  # warm caches / lazy tables
+        fn(q)
+    lat = []
+    start = time.perf_counter()
+    for q in queries:
+        t = time.perf_counter()
+        fn(q)
+        lat.append(time.perf_counter() - t)
+        if time.perf_counter() - start > budget_s:
+            break
+    a = np.array(lat) * 1000
+    return {
+        "queries": len(a),
+        "qps": len(a) / (a.sum() / 1000),
+        "p50_ms": float(np.percentile(a, 50)),
+        "p95_ms": float(np.percentile(a, 95)),
+        "mean_ms": float(a.mean()),
+    }
+
+
+def synthetic_corpus(
+    titles: list[str], texts: list[str], n: int, seed: int = 0
+) -> tuple[list[dict[str, str]], np.ndarray]:
+    """``n`` docs with words sampled from the corpus unigram distribution and its title/abstract lengths."""
+    rng = np.random.default_rng(seed)
+    word = re.compile(r"\S+")
+    counts: Counter[str] = Counter()
+    tl, al = [], []
+    for t, x in zip(titles, texts, strict=True):
+        tw, aw = word.findall(t), word.findall(x)
+        counts.update(tw)
+        counts.update(aw)
+        tl.append(len(tw))
+        al.append(len(aw))
+    vocab = np.array(list(counts), dtype=object)
+    p = np.array(list(counts.values()), dtype=np.float64)
+    p /= p.sum()
+    base = rng.integers(0, len(titles), size=n)  # each synthetic doc borrows the lengths of a real one
+    tlen, alen = np.array(tl)[base], np.array(al)[base]
+    docs = []
+    chunk = 20_000
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        tot_t, tot_a = int(tlen[s:e].sum()), int(alen[s:e].sum())
+        tw = vocab[rng.choice(len(vocab), size=tot_t, p=p)].tolist()
+        aw = vocab[rng.choice(len(vocab), size=tot_a, p=p)].tolist()
+        it = ia = 0
+        for i in range(s, e):
+            docs.append(
+                {"title": " ".join(tw[it : it + tlen[i]]), "abstract": " ".join(aw[ia : ia + alen[i]])}
+            )
+            it += tlen[i]
+            ia += alen[i]
+    return docs, base
+
+
+def run_phase(
+    label: str,
+    docs: list[dict[str, str]],
+    vectors: np.ndarray,
+    embedder,
+    queries: list[str],
+    workdir: Path,
+    budget_s: float,
+    minilm: tuple | None = None,
+) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    n = len(docs)
+    print(
+        f"\n== {label}: {n:,} docs, {len(queries)} queries (time box {budget_s:.0f}s per system)", flush=True
+    )
+
+    # --- citybridge lexical
+    t = time.perf_counter()
+    lex = LexicalIndex.build(docs)
+    build = time.perf_counter() - t
+    lex.save(workdir / "lex")
+    del lex
+    gc.collect()
+    lex = LexicalIndex.load(workdir / "lex", verify=False)
+    r = timed_queries(lambda q: lex.search(q, 10, fuzzy=False), queries, budget_s)
+    r.update(build_s=build, peak_rss_mb=peak_mb())
+    out["citybridge lexical"] = r
+    print(
+        f"  citybridge lexical: build {build:.1f}s  {r['qps']:.0f} q/s  p50 {r['p50_ms']:.2f} ms  "
+        f"p95 {r['p95_ms']:.2f} ms  peak RSS {peak_mb():.0f} MB",
+        flush=True,
+    )
+
+    # --- citybridge dense + hybrid (default embedder)
+    t = time.perf_counter()
+    vec = VectorIndex.build(vectors, embedder.model_id)
+    vbuild = time.perf_counter() - t
+    vec.save(workdir / "vec")
+    del vec
+    gc.collect()
+    vec = VectorIndex.load(workdir / "vec", verify=False)
+    r = timed_queries(lambda q: vec.search(embedder.embed([q])[0], 10), queries, budget_s)
+    r.update(build_s=vbuild, hnsw=vec.meta["hnsw"], peak_rss_mb=peak_mb())
+    out[f"citybridge dense {embedder.model_id}"] = r
+    print(
+        f"  citybridge dense ({embedder.model_id}, {'HNSW' if vec.meta['hnsw'] else 'exact'}): index build "
+        f"{vbuild:.1f}s  {r['qps']:.0f} q/s  p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms",
+        flush=True,
+    )
+    cfgs = [
+        ("default", fusion_for("wordllama")),
+        ("blend", FusionConfig("blend", alpha=0.4, norm="max", depth=50)),
+    ]
+    for name, cfg in cfgs:
+        hs = HybridSearcher(lex, vec, embedder, cfg)
+        r = timed_queries(lambda q, hs=hs: hs.search(q, 10, fuzzy=False), queries, budget_s)
+        r.update(config=cfg.__dict__, peak_rss_mb=peak_mb())
+        out[f"citybridge hybrid {embedder.model_id} {name}"] = r
+        print(
+            f"  citybridge hybrid ({cfg.method}, depth {cfg.depth}): {r['qps']:.0f} q/s  "
+            f"p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms",
+            flush=True,
+        )
+    if minilm is not None:
+        memb, mvecs = minilm
+        mvec = VectorIndex.build(mvecs, memb.model_id)
+        hs = HybridSearcher(lex, mvec, memb, fusion_for("minilm"))
+        r = timed_queries(lambda q: hs.search(q, 10, fuzzy=False), queries, budget_s)
+        out[f"citybridge hybrid {memb.model_id}"] = r
+        print(
+            f"  citybridge hybrid ({memb.model_id}, {hs.config.method}): {r['qps']:.0f} q/s  "
+            f"p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms",
+            flush=True,
+        )
+    out["citybridge indexes reopened (mmap)"] = {"rss_mb": rss_mb(), "peak_rss_mb": peak_mb()}
+    print(
+        f"  RSS with citybridge indexes open: {rss_mb():.0f} MB (peak so far {peak_mb():.0f} MB)", flush=True
+    )
+    lex = vec = hs = None  # release the indexes before timing the other systems
+    gc.collect()
+
+    # --- bm25s (reference), numpy backend, its own tokenizer + English Snowball stemmer
+    try:
+        import bm25s
+        import Stemmer
+    except ImportError:
+        print("  bm25s: not installed, skipped", flush=True)
+    else:
+        stemmer = Stemmer.Stemmer("english")
+        t = time.perf_counter()
+        corpus_tokens = bm25s.tokenize(
+            [f"{d['title']} {d['abstract']}" for d in docs],
+            stopwords="en",
+            stemmer=stemmer,
+            show_progress=False,
+        )
+        retriever = bm25s.BM25(k1=1.2, b=0.75, backend="numpy")
+        retriever.index(corpus_tokens, show_progress=False)
+        build = time.perf_counter() - t
+        del corpus_tokens
+
+        def bm25s_query(q: str) -> object:
+            qt = bm25s.tokenize(q, stopwords="en", stemmer=stemmer, show_progress=False)
+            return retriever.retrieve(qt, k=10, show_progress=False, n_threads=1)
+
+        r = timed_queries(bm25s_query, queries, budget_s)
+        r.update(build_s=build, peak_rss_mb=peak_mb())
+        out["bm25s (numpy)"] = r
+        print(
+            f"  bm25s numpy: build {build:.1f}s  {r['qps']:.0f} q/s  p50 {r['p50_ms']:.2f} ms  "
+            f"p95 {r['p95_ms']:.2f} ms  peak RSS {peak_mb():.0f} MB",
+            flush=True,
+        )
+        del retriever
+        gc.collect()
+
+    # --- SQLite FTS5, bm25() ranking, OR of the query words (BM25 semantics), porter stemmer
+    db_path = workdir / "fts.db"
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("CREATE VIRTUAL TABLE docs USING fts5(title, abstract, tokenize='porter unicode61')")
+    t = time.perf_counter()
+    con.executemany(
+        "INSERT INTO docs(title, abstract) VALUES (?, ?)", ((d["title"], d["abstract"]) for d in docs)
+    )
+    con.commit()
+    con.execute("INSERT INTO docs(docs) VALUES('optimize')")
+    con.commit()
+    build = time.perf_counter() - t
+    word = re.compile(r"[^\W_]+")
+
+    def fts_query(q: str) -> list:
+        terms = " OR ".join(f'"{w}"' for w in word.findall(q.lower()))
+        if not terms:
+            return []
+        return con.execute(
+            "SELECT rowid, bm25(docs, 2.0, 1.0) AS s FROM docs WHERE docs MATCH ? ORDER BY s LIMIT 10",
+            (terms,),
+        ).fetchall()
+
+    r = timed_queries(fts_query, queries, budget_s)
+    r.update(build_s=build, peak_rss_mb=peak_mb())
+    out["SQLite FTS5"] = r
+    print(
+        f"  SQLite FTS5: build {build:.1f}s  {r['qps']:.1f} q/s  p50 {r['p50_ms']:.2f} ms  "
+        f"p95 {r['p95_ms']:.2f} ms",
+        flush=True,
+    )
+    con.close()
+    ours, ref, fts = out["citybridge lexical"]["qps"], out.get("bm25s (numpy)", {}).get("qps"), r["qps"]
+    print(
+        f"  => citybridge lexical vs bm25s: {ours / ref:.2f}x   vs FTS5: {ours / fts:.1f}x" if ref else "",
+        flush=True,
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--split", default="train")
+    ap.add_argument("--synthetic", type=int, default=1_000_000, help="synthetic corpus size (0 = skip)")
+    ap.add_argument(
+        "--quick", action="store_true", help="synthetic corpus of 100,000 docs, shorter time boxes"
+    )
+    ap.add_argument("--budget", type=float, default=None, help="seconds per system per phase")
+    ap.add_argument("--minilm", action="store_true", help="also time the MiniLM hybrid (real corpus only)")
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    n_syn = 100_000 if args.quick else args.synthetic
+    budget = args.budget or (20.0 if args.quick else 60.0)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="citybridge-bench-"))
+    b = load_beir(args.data, args.split)
+    queries = list(b.queries.values())
+    emb = get_embedder("wordllama")
+    t = time.perf_counter()
+    real_vecs = emb.embed(b.passages(), batch_size=128)
+    print(f"embedded {len(b.ids)} docs with {emb.model_id} in {time.perf_counter() - t:.1f}s", flush=True)
+    minilm = None
+    if args.minilm:
+        memb = get_embedder("minilm")
+        minilm = (memb, memb.embed(b.passages()))
+    results = {
+        "real": run_phase(
+            f"{Path(args.data).name} [{args.split}]",
+            b.docs(),
+            real_vecs,
+            emb,
+            queries,
+            _fresh(work / "real"),
+            budget,
+            minilm,
+        )
+    }
+    if n_syn:
+        t = time.perf_counter()
+        docs, base = synthetic_corpus(b.titles, b.texts, n_syn)
+        rng = np.random.default_rng(1)
+        vecs = real_vecs[base] + rng.normal(scale=0.05, size=(n_syn, emb.dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        print(f"\ngenerated {n_syn:,} synthetic docs in {time.perf_counter() - t:.1f}s", flush=True)
+        results["synthetic"] = run_phase(
+            f"synthetic {n_syn:,}", docs, vecs, emb, queries, _fresh(work / "synthetic"), budget
+        )
+    if args.json:
+        print(json.dumps(results, indent=1, default=str))
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _fresh(p: Path) -> Path:
+    shutil.rmtree(p, ignore_errors=True)
+    p.mkdir(parents=True)
+    return p
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    raise SystemExit(main())

