@@ -83,6 +83,11 @@ class Hub:
                 "end_date": rel.end_date.isoformat() if rel.end_date else None,
             })
         anns = self.annotations(record.id)
+        targets = self.store.get_many({a["target_id"] for v in anns.values() for a in v if a["target_id"]})
+        for items in anns.values():
+            for a in items:
+                target = targets.get(a["target_id"]) if a["target_id"] else None
+                a["name"] = target.name if target else a["label"].split(":", 1)[1]
         return {
             "record": record,
             "version": self.store.version_of(record.id),
@@ -130,11 +135,11 @@ class Hub:
         return total
 
     def upsert(self, records: Iterable[Record], *, changed_by: str | None = None) -> ImportReport:
-        importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by)
+        importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by or "api")
         return importer.run(_ListSource("api", list(records)))
 
     def relate(self, relations: Iterable[Relation], *, changed_by: str | None = None) -> ImportReport:
-        importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by)
+        importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by or "api")
         return importer.run(_ListSource("api", list(relations)))
 
     def delete(self, record_id: str, *, changed_by: str | None = None) -> None:
@@ -313,7 +318,7 @@ class Hub:
                             progress=progress)
         report, touched = enricher.run()
         if profiles and touched:
-            model = next((s.model for s in enricher.steps if getattr(s, "model", None)), None)
+            model = next((s.embedder.model_id for s in enricher.steps if getattr(s, "model", None)), None)
             everything = len(touched) > 20_000
             report.profiles = build_profiles(self.store, None if everything else dirty_entities(self.store, touched),
                                              model=model)

@@ -5,115 +5,30 @@ User errors (domain exceptions) end in one line on stderr and exit code 2, never
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from citybridge.errors import CitybridgeError, Invalid
-from citybridge.hub import Hub
-from citybridge.model.entities import record_to_dict
-from citybridge.settings import Settings
-
-app = typer.Typer(
-    name="citybridge",
-    help="Knowledge exchange for urban sustainability: import, explore and link what a network knows.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+from citybridge.cli import enrich as _enrich  # noqa: F401  (registers enrich, tag)
+from citybridge.cli import intake as _intake  # noqa: F401  (registers ingest, watch, feeds, openalex, ror, cordis)
+from citybridge.cli.common import (
+    app,
+    emit_json,
+    err,
+    open_hub,
+    out,
+    print_report,
+    progress_bar,
+    settings,
+    user_errors,
 )
-out = Console()
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-_state: dict[str, Any] = {"data_dir": None, "database_url": None}
-
-
-@app.callback()
-def _main(
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data folder (CITYBRIDGE_DATA_DIR)")] = None,
-    database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL")] = None,
-) -> None:
-    _state["data_dir"] = data_dir
-    _state["database_url"] = database_url
-
-
-def settings() -> Settings:
-    overrides: dict[str, Any] = {}
-    if _state["data_dir"] is not None:
-        overrides["data_dir"] = _state["data_dir"]
-    if _state["database_url"] is not None:
-        overrides["database_url"] = _state["database_url"]
-    return Settings(**overrides)
-
-
-def user_errors(fn: F) -> F:
-    """Turn domain exceptions into one line on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CitybridgeError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; completed batches are stored, re-run to continue")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def open_hub() -> Iterator[Hub]:
-    hub = Hub(settings())
-    try:
-        yield hub
-    finally:
-        hub.close()
-
-
-@contextmanager
-def progress_bar(label: str, total: int | None, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    if not enabled or not sys.stderr.isatty():
-        yield lambda _n: None
-        return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True) as prog:
-        task = prog.add_task(label, total=total)
-        yield lambda n: prog.advance(task, n)
-
-
-def emit_json(data: Any) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
-
-
-def print_report(report: Any, as_json: bool) -> None:
-    if as_json:
-        emit_json(report.to_dict())
-        return
-    for line in report.lines():
-        err.print(f"[yellow]rejected[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
-    if report.rejected > len(report.rejections):
-        err.print(f"... and {report.rejected - len(report.rejections)} more rejections (see --report)")
-    out.print(f"created {report.created:,}  updated {report.updated:,}  unchanged {report.unchanged:,}  "
-              f"rejected {report.rejected:,}", highlight=False)
+from citybridge.errors import Invalid
+from citybridge.model.entities import record_to_dict
 
 
 @app.command()
@@ -223,17 +138,25 @@ def show(record_id: Annotated[str, typer.Argument(help="record id, or scheme:val
             continue
         text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
         out.print(f"  {key}: {escape(text[:300])}", highlight=False, soft_wrap=True)
-    for section in ("tags", "places", "keywords"):
+    if data.get("languages"):
+        langs = ", ".join(f"{a['label'].split(':', 1)[1]} {a['score']:.0%}" for a in data["languages"])
+        out.print(f"  languages (detected): {langs}", highlight=False)
+    for section in ("tags", "places"):
         if data.get(section):
             out.print(f"  {section}:", highlight=False)
-            for item in data[section][:15]:
-                out.print(f"    {item}", highlight=False, soft_wrap=True)
+            for a in data[section][:15]:
+                ev = "; ".join(f"{e.get('field', '')}: “{e.get('text', '')}”" for e in a["evidence"][:3])
+                out.print(f"    {a['label'].split(':')[0]} {escape(a['name'])}  {a['score']:.2f}  {escape(ev)}",
+                          highlight=False, soft_wrap=True)
+    if data.get("keywords"):
+        kws = ", ".join(a["label"].split(":", 1)[1] for a in data["keywords"][:12])
+        out.print(f"  keywords: {escape(kws)}", highlight=False, soft_wrap=True)
     if data["relations"]:
         out.print(f"  relations ({len(data['relations'])}):")
         for rel in data["relations"][:40]:
             arrow = "->" if rel["direction"] == "out" else "<-"
-            role = f" [{rel['role']}]" if rel["role"] else ""
-            out.print(f"    {rel['type']}{role} {arrow} {rel['other_name']} ({rel['other_id']})", highlight=False)
+            role = escape(f" [{rel['role']}]") if rel["role"] else ""
+            out.print(f"    {rel['type']}{role} {arrow} {escape(str(rel['other_name']))} ({rel['other_id']})", highlight=False)
     if data["history"]:
         out.print(f"  history: {len(data['history'])} earlier version(s); last change by "
                   f"{data['history'][-1]['changed_by']} at {data['history'][-1]['changed_at']}", highlight=False)
