@@ -93,3 +93,15 @@ def test_relation_rules() -> None:
     assert "cannot point to a place" in check_relation_kinds(RelationType.authored, Kind.person, Kind.place)
     with pytest.raises(ValidationError, match="own source"):
         Relation(type="related_to", source="a", target="a")
+
+
+def test_visibility_rules_for_three_callers() -> None:
+    from citybridge.model.access import ANONYMOUS, CURATOR, Caller, can_see
+
+    member = Caller(user="ana", groups=frozenset({"team-heat"}), member=True)
+    assert can_see("public", None, ANONYMOUS)
+    assert not can_see("network", "team-x", ANONYMOUS)
+    assert can_see("network", "team-x", member)
+    assert not can_see("private", "team-x", member)
+    assert can_see("private", "team-heat", member)
+    assert can_see("private", "anyone", CURATOR)
