@@ -167,6 +167,12 @@ class StepRunner:
 
     def __enter__(self) -> StepRunner:
         if self.workers > 1:
+            # load models in this process first, so that forked workers share them instead of each loading
+            from citybridge.model.entities import Document
+
+            probe = [Document(name="Warm-up: urban heat and flooding in Lisbon", description="Warm-up text.")]
+            for step in self.steps:
+                step.run(probe, None)
             import multiprocessing as mp
 
             ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context("spawn")
