@@ -30,8 +30,14 @@ def load_abstracts(path: Path, n: int) -> list[Document]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
-            docs.append(Document(id=f"scifact_{row['_id']}", name=row.get("title") or row["_id"],
-                                 description=row["text"], doc_type="paper"))
+            docs.append(
+                Document(
+                    id=f"scifact_{row['_id']}",
+                    name=row.get("title") or row["_id"],
+                    description=row["text"],
+                    doc_type="paper",
+                )
+            )
             if len(docs) >= n:
                 break
     return docs
@@ -60,14 +66,20 @@ def run(docs: list[Document], steps: list[str], workers: int, label: str) -> Non
         report = hub.enrich(steps, workers=workers)
         total = time.perf_counter() - t0
         hub.close()
-    print(f"\n{label}: {len(docs):,} SciFact abstracts (avg {sum(len(d.description or '') for d in docs) / len(docs):,.0f}"
-          f" chars), {workers} worker process(es)")
+    print(
+        f"\n{label}: {len(docs):,} SciFact abstracts (avg {sum(len(d.description or '') for d in docs) / len(docs):,.0f}"
+        f" chars), {workers} worker process(es)"
+    )
     for name, rate in per_step.items():
         print(f"  {name:<22} {rate:9,.0f} abstracts/s")
-    print(f"  {'full pipeline':<22} {len(docs) / total:9,.0f} abstracts/s  ({total:.1f} s; "
-          f"{report.annotations:,} annotations, {report.vectors:,} vectors)")
-    print(f"  peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB (this process; "
-          f"workers: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MB)")
+    print(
+        f"  {'full pipeline':<22} {len(docs) / total:9,.0f} abstracts/s  ({total:.1f} s; "
+        f"{report.annotations:,} annotations, {report.vectors:,} vectors)"
+    )
+    print(
+        f"  peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB (this process; "
+        f"workers: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MB)"
+    )
 
 
 def main() -> None:

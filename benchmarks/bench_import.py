@@ -27,8 +27,31 @@ from citybridge.settings import Settings  # noqa: E402
 
 TYPES = ["university", "research_institute", "ngo", "company", "local_government", "funder", "other"]
 COUNTRIES = ["BR", "PT", "DE", "FR", "IN", "KE", "ZA", "US", "MX", "ID", "JP", "ES", "IT", "NL", "CO"]
-WORDS = ("urban climate institute resilience centre university city council energy water heat mobility "
-         "green research foundation network agency planning health housing waste circular nature").split()
+WORDS = [
+    "urban",
+    "climate",
+    "institute",
+    "resilience",
+    "centre",
+    "university",
+    "city",
+    "council",
+    "energy",
+    "water",
+    "heat",
+    "mobility",
+    "green",
+    "research",
+    "foundation",
+    "network",
+    "agency",
+    "planning",
+    "health",
+    "housing",
+    "waste",
+    "circular",
+    "nature",
+]
 
 
 def make_files(folder: Path, n_orgs: int, n_rels: int, seed: int = 7) -> tuple[Path, Path]:
@@ -40,8 +63,17 @@ def make_files(folder: Path, n_orgs: int, n_rels: int, seed: int = 7) -> tuple[P
         w.writerow(["kind", "name", "org_type", "country", "ror", "city", "description"])
         for i in range(n_orgs):
             name = " ".join(rnd.choice(WORDS).title() for _ in range(3)) + f" {i}"
-            w.writerow(["organization", name, rnd.choice(TYPES), rnd.choice(COUNTRIES), f"0{i:08x}",
-                        f"City {rnd.randrange(5000)}", " ".join(rnd.choice(WORDS) for _ in range(25))])
+            w.writerow(
+                [
+                    "organization",
+                    name,
+                    rnd.choice(TYPES),
+                    rnd.choice(COUNTRIES),
+                    f"0{i:08x}",
+                    f"City {rnd.randrange(5000)}",
+                    " ".join(rnd.choice(WORDS) for _ in range(25)),
+                ]
+            )
     with rels.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["kind", "type", "source", "target", "role"])
@@ -103,10 +135,14 @@ def run(n_orgs: int, n_rels: int, workdir: Path) -> dict[str, float]:
     assert rep_again.unchanged == n_orgs
     total = n_orgs + n_rels
     return {
-        "orgs": n_orgs, "rels": n_rels,
-        "orgs_per_s": n_orgs / (t1 - t0), "rels_per_s": n_rels / (t2 - t1), "all_per_s": total / (t2 - t0),
+        "orgs": n_orgs,
+        "rels": n_rels,
+        "orgs_per_s": n_orgs / (t1 - t0),
+        "rels_per_s": n_rels / (t2 - t1),
+        "all_per_s": total / (t2 - t0),
         "reimport_per_s": n_orgs / (t4 - t3),
-        "peak_rss_mb": mem.peak / 2**20, "rss_growth_mb": (mem.peak - base_rss) / 2**20,
+        "peak_rss_mb": mem.peak / 2**20,
+        "rss_growth_mb": (mem.peak - base_rss) / 2**20,
         "reimport_peak_rss_mb": mem2.peak / 2**20,
         "db_mb": sum(f.stat().st_size for f in data.glob("citybridge.db*")) / 2**20,
         "csv_mb": (orgs.stat().st_size + rels.stat().st_size) / 2**20,
@@ -119,20 +155,29 @@ def main() -> None:
     ap.add_argument("--rels-per-org", type=int, default=3)
     ap.add_argument("--steps", type=int, default=3, help="also run at 1/4 and 1/2 size to show memory scaling")
     args = ap.parse_args()
-    sizes = [args.orgs // 4, args.orgs // 2, args.orgs][-args.steps:]
-    print(f"citybridge import benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
-          f"single process, SQLite WAL)")
-    header = (f"{'orgs':>8} {'rels':>8} {'CSV MB':>7} {'orgs/s':>8} {'rels/s':>8} {'all rec/s':>9} "
-              f"{'re-import/s':>11} {'peak RSS MB':>11} {'RSS growth':>10} {'DB MB':>7}")
+    sizes = [args.orgs // 4, args.orgs // 2, args.orgs][-args.steps :]
+    print(
+        f"citybridge import benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
+        f"single process, SQLite WAL)"
+    )
+    header = (
+        f"{'orgs':>8} {'rels':>8} {'CSV MB':>7} {'orgs/s':>8} {'rels/s':>8} {'all rec/s':>9} "
+        f"{'re-import/s':>11} {'peak RSS MB':>11} {'RSS growth':>10} {'DB MB':>7}"
+    )
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             r = run(n, n * args.rels_per_org, Path(tmp))
-            print(f"{r['orgs']:>8,} {r['rels']:>8,} {r['csv_mb']:>7.1f} {r['orgs_per_s']:>8,.0f} "
-                  f"{r['rels_per_s']:>8,.0f} {r['all_per_s']:>9,.0f} {r['reimport_per_s']:>11,.0f} "
-                  f"{r['peak_rss_mb']:>11.0f} {r['rss_growth_mb']:>10.0f} {r['db_mb']:>7.0f}", flush=True)
-    print(f"max RSS of the whole run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
-          "target >= 20,000 records/s on one core, memory flat in the file size")
+            print(
+                f"{r['orgs']:>8,} {r['rels']:>8,} {r['csv_mb']:>7.1f} {r['orgs_per_s']:>8,.0f} "
+                f"{r['rels_per_s']:>8,.0f} {r['all_per_s']:>9,.0f} {r['reimport_per_s']:>11,.0f} "
+                f"{r['peak_rss_mb']:>11.0f} {r['rss_growth_mb']:>10.0f} {r['db_mb']:>7.0f}",
+                flush=True,
+            )
+    print(
+        f"max RSS of the whole run: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+        "target >= 20,000 records/s on one core, memory flat in the file size"
+    )
 
 
 if __name__ == "__main__":

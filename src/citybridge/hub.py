@@ -14,6 +14,7 @@ from citybridge.ingest.export import Exporter, Format
 from citybridge.ingest.mapping import Mapping
 from citybridge.ingest.pipeline import Importer, ImportReport
 from citybridge.ingest.tabular import open_tabular
+from citybridge.model.access import ANONYMOUS, Caller
 from citybridge.model.entities import Kind, Record
 from citybridge.model.relations import Relation
 from citybridge.model.taxonomy import builtin_themes
@@ -38,6 +39,7 @@ class Hub:
         self.store = store or Store.open(
             self.settings.resolved_database_url, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms
         )
+        self._search: Any = None
 
     def close(self) -> None:
         self.store.close()
@@ -357,6 +359,56 @@ class Hub:
         from citybridge.store.enrichment import EnrichmentStore
 
         return EnrichmentStore(self.store).profile(self.get(entity_id).id)
+
+    # ------------------------------------------------------------------ search
+    @property
+    def searcher(self) -> Any:
+        """The search service over this store (indexes under ``<data_dir>/index``)."""
+        if self._search is None:
+            from citybridge.search.service import SearchService
+
+            self._search = SearchService(self.store, self.settings.data_dir / "index",
+                                         embedder=self.settings.search_embedder)
+        return self._search
+
+    def search(self, query: str, filters: dict[str, Any] | None = None, facets: Iterable[str] | None = None,
+               page: int = 1, *, per_page: int = 10, caller: Caller = ANONYMOUS,
+               mode: str = "hybrid") -> dict[str, Any]:
+        """Hybrid lexical + semantic search with filters, facet counts and visibility enforced inside.
+
+        Args:
+            query: words, ``"phrases"`` and ``prefix*``; empty lists everything that matches the filters.
+            filters: any of kind, subtype, sdg, pathway, country, region, language, source (a value or a list
+                of values, any of which may match), year_from, year_to.
+            facets: which facet counts to return (default: all).
+            page, per_page: result window (1-based page).
+            caller: who asks; private and network records are only returned to callers who may see them.
+            mode: ``hybrid`` (default), ``lexical`` or ``dense``.
+
+        Returns:
+            ``{"total", "results": [{id, kind, name, score, snippet{text, highlights}, tags}], "facets"}``.
+
+        >>> hub.search("urban heat", {"sdg": "11", "country": "BR"})["total"]   # doctest: +SKIP
+        """
+        from citybridge.search.service import FACETS
+
+        return self.searcher.search(query, filters=filters, facets=tuple(facets) if facets is not None else FACETS,
+                                    page=page, per_page=per_page, caller=caller, mode=mode)
+
+    def more_like_this(self, record_id: str, *, limit: int = 10, caller: Caller = ANONYMOUS,
+                       filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Records most similar to one record (embedding + its key terms)."""
+        return self.searcher.more_like_this(self.get(record_id).id, limit=limit, caller=caller, filters=filters)
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Rebuild every search index from the store (``citybridge reindex``)."""
+        import time as _time
+
+        t0 = _time.perf_counter()
+        loaded = self.searcher.rebuild(progress=progress)
+        return {"documents": loaded.lexical.n_docs, "terms": len(loaded.lexical.vocab),
+                "vectors": loaded.vectors.n_docs if loaded.vectors is not None else 0,
+                "seconds": round(_time.perf_counter() - t0, 2), "fingerprint": loaded.fingerprint}
 
     # ------------------------------------------------------------------ demo
     def demo_dir(self) -> Path:

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     demo_dir: Path | None = Field(default=None, description="folder of the demo pack (default: data/demo)")
     enrich_steps: list[str] = Field(default=["language", "tags", "places", "keywords", "embed:wordllama"],
                                     description="enrichment steps run by default, in order")
+    search_embedder: str | None = Field(default="wordllama", description="embedder of the semantic index; "
+                                        "none for lexical only")
     workers: int | None = Field(default=None, ge=1, le=64, description="processes for enrichment (default: cores)")
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from citybridge.cli import enrich as _enrich  # noqa: F401  (registers enrich, tag)
 from citybridge.cli import intake as _intake  # noqa: F401  (registers ingest, watch, feeds, openalex, ror, cordis)
+from citybridge.cli import search as _search  # noqa: F401  (registers search, similar, reindex)
 from citybridge.cli.common import (
     app,
     emit_json,
@@ -156,7 +157,8 @@ def show(record_id: Annotated[str, typer.Argument(help="record id, or scheme:val
         for rel in data["relations"][:40]:
             arrow = "->" if rel["direction"] == "out" else "<-"
             role = escape(f" [{rel['role']}]") if rel["role"] else ""
-            out.print(f"    {rel['type']}{role} {arrow} {escape(str(rel['other_name']))} ({rel['other_id']})", highlight=False)
+            other = escape(str(rel["other_name"]))
+            out.print(f"    {rel['type']}{role} {arrow} {other} ({rel['other_id']})", highlight=False)
     if data["history"]:
         out.print(f"  history: {len(data['history'])} earlier version(s); last change by "
                   f"{data['history'][-1]['changed_by']} at {data['history'][-1]['changed_at']}", highlight=False)

@@ -24,8 +24,15 @@ def derived_role(step: str) -> str:
 class Enricher:
     """Finds what each step has not yet seen and runs it, writing each batch in one transaction."""
 
-    def __init__(self, store: Store, steps: Sequence[Step], *, batch_size: int = 512, workers: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        steps: Sequence[Step],
+        *,
+        batch_size: int = 512,
+        workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.store = store
         self.steps = list(steps)
         self.es = EnrichmentStore(store)
@@ -50,7 +57,7 @@ class Enricher:
         ids = sorted(todo)
         with StepRunner(self.steps, self.workers) as runner:
             for i in range(0, len(ids), self.batch_size):
-                batch = ids[i:i + self.batch_size]
+                batch = ids[i : i + self.batch_size]
                 self._batch(runner, batch, todo, report)
                 if self.progress:
                     self.progress(len(batch))
@@ -79,9 +86,15 @@ class Enricher:
                 rels: list[Relation] = []
                 model = None
                 for rec, out in zip(subset, outs, strict=True):
-                    ann_rows[rec.id] = [{"label": a.label[:512], "target_id": a.target_id, "score": float(a.score),
-                                         "evidence": json.dumps(list(a.evidence), ensure_ascii=False)
-                                         if a.evidence else None} for a in out.annotations]
+                    ann_rows[rec.id] = [
+                        {
+                            "label": a.label[:512],
+                            "target_id": a.target_id,
+                            "score": float(a.score),
+                            "evidence": json.dumps(list(a.evidence), ensure_ascii=False) if a.evidence else None,
+                        }
+                        for a in out.annotations
+                    ]
                     rels.extend(_derived_relations(step.name, rec.id, out.annotations))
                     if out.vectors is not None:
                         model = out.vectors.model
@@ -89,7 +102,9 @@ class Enricher:
                 report.annotations += self.es.replace_annotations(conn, step.name, ann_rows)
                 if model is not None:
                     report.vectors += self.es.replace_vectors(conn, model, vec_rows)
-                outcomes = self.store.upsert_relations(rels, changed_by=derived_role(step.name), conn=conn) if rels else []
+                outcomes = (
+                    self.store.upsert_relations(rels, changed_by=derived_role(step.name), conn=conn) if rels else []
+                )
                 kept = {o.id for o in outcomes if o.status != "rejected" and o.id}
                 report.relations += sum(1 for o in outcomes if o.status in ("created", "updated"))
                 stale = self.es.stale_derived_relations(conn, derived_role(step.name), [r.id for r in subset], kept)
@@ -105,20 +120,34 @@ def _derived_relations(step: str, record_id: str, annotations: list[Annotation])
         if not a.relation or not a.target_id or a.target_id == record_id or (a.relation, a.target_id) in seen:
             continue
         seen.add((a.relation, a.target_id))
-        out.append(Relation(
-            type=RelationType(a.relation), source=record_id, target=a.target_id, role=derived_role(step),
-            weight=round(float(a.score), 4), attributes={"label": a.label, "evidence": list(a.evidence[:3])},
-            provenance=[Provenance(source=derived_role(step))],
-        ))
+        out.append(
+            Relation(
+                type=RelationType(a.relation),
+                source=record_id,
+                target=a.target_id,
+                role=derived_role(step),
+                weight=round(float(a.score), 4),
+                attributes={"label": a.label, "evidence": list(a.evidence[:3])},
+                provenance=[Provenance(source=derived_role(step))],
+            )
+        )
     return out
 
 
 def _vector_rows(out: StepOutput) -> list[dict[str, Any]]:
     v = out.vectors
     assert v is not None
-    rows = [{"passage": -1, "field": None, "start": None, "end": None,
-             "vector": np.asarray(v.record_vector, dtype=np.float32).tobytes()}]
+    rows = [
+        {
+            "passage": -1,
+            "field": None,
+            "start": None,
+            "end": None,
+            "vector": np.asarray(v.record_vector, dtype=np.float32).tobytes(),
+        }
+    ]
     for k, ((fld, s, e), vec) in enumerate(zip(v.passages, v.vectors, strict=True)):
-        rows.append({"passage": k, "field": fld, "start": s, "end": e,
-                     "vector": np.asarray(vec, dtype=np.float32).tobytes()})
+        rows.append(
+            {"passage": k, "field": fld, "start": s, "end": e, "vector": np.asarray(vec, dtype=np.float32).tobytes()}
+        )
     return rows

@@ -62,6 +62,7 @@ class EnrichmentStore:
 
     def mark_done(self, conn: Connection, step: str, version: str, hashes: dict[str, str],
                   when: datetime | None = None) -> None:
+        self.store.generation += 1
         ids = list(hashes)
         for chunk in _chunks(ids):
             conn.execute(delete(t.enrich_state).where(t.enrich_state.c.record_id.in_(chunk),

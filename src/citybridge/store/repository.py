@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-
-import orjson
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -125,6 +124,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.generation = 0  # bumped on every write through this object (derived indexes re-check on change)
 
     @classmethod
     def open(cls, url: str, *, busy_timeout_ms: int = 10_000, migrate: bool = True) -> Store:
@@ -353,6 +353,7 @@ class Store:
         its first external id (or its kind and name). Matching records are merged: the fields the new
         record sets win, external ids and provenance are united, and the replaced version goes to history.
         """
+        self.generation += 1
         if conn is None:
             with self.engine.begin() as c:
                 return self._upsert_records(c, records, changed_by)
@@ -488,6 +489,7 @@ class Store:
     def upsert_relations(self, relations: Sequence[Relation], *, changed_by: str | None = None,
                          conn: Connection | None = None) -> list[Outcome]:
         """Create or update relations in one transaction; both ends must exist and fit the type."""
+        self.generation += 1
         if conn is None:
             with self.engine.begin() as c:
                 return self._upsert_relations(c, relations, changed_by)
@@ -565,6 +567,7 @@ class Store:
 
     def delete_record(self, record_id: str, *, changed_by: str | None = None) -> None:
         """Delete a record and its relations; both are kept in history."""
+        self.generation += 1
         now = utcnow()
         with self.engine.begin() as conn:
             row = conn.execute(select(t.records.c.data, t.records.c.version).where(t.records.c.id == record_id)
@@ -584,6 +587,7 @@ class Store:
             conn.execute(delete(t.records).where(t.records.c.id == record_id))
 
     def delete_relation(self, relation_id: str, *, changed_by: str | None = None) -> None:
+        self.generation += 1
         with self.engine.begin() as conn:
             row = conn.execute(select(t.relations.c.data, t.relations.c.version).where(
                 t.relations.c.id == relation_id)).first()

@@ -1,0 +1,387 @@
+"""The search service: indexes derived from the store, kept current, queried with filters, facets and
+visibility enforced inside the search.
+
+Artifacts live under ``<data_dir>/index/``: ``lexical/`` (BM25F), ``facets/`` and ``vectors-<model>/``,
+each with a manifest carrying a format version and the store fingerprint they were built from. A missing,
+corrupt or stale artifact is rebuilt before it is ever served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from citybridge.errors import Invalid, NotFound
+from citybridge.model.access import ANONYMOUS, Caller, can_see
+from citybridge.model.entities import Record
+from citybridge.search.artifacts import IndexArtifactError
+from citybridge.search.facets import FacetBuilder, Facets
+from citybridge.search.fusion import HybridSearcher
+from citybridge.search.lexical import LexicalIndex
+from citybridge.search.query import Hits, parse_query
+from citybridge.search.snippets import snippet
+from citybridge.search.vector import VectorIndex
+from citybridge.store import tables as t
+from citybridge.store.enrichment import EnrichmentStore
+from citybridge.store.repository import Store
+
+FACETS = ("kind", "subtype", "sdg", "pathway", "country", "region", "language", "year", "source")
+MAX_PAGE_SIZE = 100
+BODY_CHARS = 20_000  # body text indexed per record; the best passage still comes from the whole text
+
+
+def store_fingerprint(store: Store) -> str:
+    """A cheap digest of everything the indexes derive from: records, enrichment state, embeddings."""
+    with store.engine.connect() as conn:
+        parts = [
+            conn.execute(select(func.count(), func.max(t.records.c.updated_at))).one(),
+            conn.execute(select(func.count(), func.max(t.enrich_state.c.done_at))).one(),
+            conn.execute(select(func.count()).select_from(t.embeddings)).one(),
+            conn.execute(select(func.count(), func.max(t.history.c.seq))).one(),
+        ]
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Loaded:
+    fingerprint: str
+    lexical: LexicalIndex
+    facets: Facets
+    vectors: VectorIndex | None
+    searcher: HybridSearcher
+
+
+class SearchService:
+    """Builds, loads and queries the indexes of one store."""
+
+    def __init__(self, store: Store, index_dir: Path, *, embedder: str | None = "wordllama") -> None:
+        self.store = store
+        self.dir = Path(index_dir)
+        self.embedder_name = embedder
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self._generation = -1
+
+    # ------------------------------------------------------------------ lifecycle
+    def _embedder(self) -> Any:
+        if not self.embedder_name:
+            return None
+        from citybridge.enrich.embed import get_embedder
+
+        return get_embedder(self.embedder_name)
+
+    def current(self, *, max_age: float = 2.0) -> Loaded:
+        """The indexes for the store as it is now: loaded from disk, or rebuilt if missing/corrupt/stale."""
+        now = time.monotonic()
+        fresh = now - self._checked_at < max_age and self._generation == self.store.generation
+        if self._loaded is not None and fresh:
+            return self._loaded
+        with self._lock:
+            fp = store_fingerprint(self.store)
+            self._checked_at = time.monotonic()
+            self._generation = self.store.generation
+            if self._loaded is not None and self._loaded.fingerprint == fp:
+                return self._loaded
+            try:
+                self._loaded = self._load(fp)
+            except IndexArtifactError:
+                self._loaded = self.rebuild(fingerprint=fp)
+            return self._loaded
+
+    def _load(self, fp: str) -> Loaded:
+        lexical = LexicalIndex.load(self.dir / "lexical", fingerprint=fp)
+        facets = Facets.load(self.dir / "facets", fingerprint=fp)
+        vectors = None
+        emb = self._embedder()
+        if emb is not None:
+            vectors = VectorIndex.load(self.dir / f"vectors-{_safe(emb.model_id)}", model_id=emb.model_id,
+                                       fingerprint=fp)
+        return Loaded(fp, lexical, facets, vectors, HybridSearcher(lexical, vectors, emb))
+
+    def rebuild(self, *, fingerprint: str | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
+        """Build every index from the store and write it atomically (manifest last)."""
+        fp = fingerprint or store_fingerprint(self.store)
+        es = EnrichmentStore(self.store)
+        enr = _enrichment_by_record(es)
+        ids: list[str] = []
+        docs: list[dict[str, str]] = []
+        langs: list[str] = []
+        fb = FacetBuilder()
+        gaz = _gazetteer()
+        for body in self.store.iter_record_dicts():
+            rid = body["id"]
+            info = enr.get(rid, _EMPTY)
+            ids.append(rid)
+            kws = list(info.keywords) + list(body.get("tags") or []) + list(body.get("aliases") or [])
+            if body.get("acronym"):
+                kws.append(body["acronym"])
+            docs.append({"title": body.get("name") or "", "keywords": " ; ".join(kws),
+                         "abstract": body.get("description") or "", "body": (body.get("body") or "")[:BODY_CHARS]})
+            lang = info.language or ((body.get("languages") or ["en"])[0])
+            langs.append(lang if lang in _LEXICAL_LANGS else "en")
+            country = body.get("country")
+            prov = body.get("provenance") or [{}]
+            fb.add(kind=body["kind"], subtype=_subtype(body), country=country,
+                   region=body.get("un_region") or (gaz.un_region(country) if gaz and country else None),
+                   language=info.language, year=_year(body), source=_source(prov[0].get("source")),
+                   visibility=body.get("visibility", "public"), owner=body.get("owner"),
+                   sdgs=info.sdgs, pathways=info.pathways)
+        tmp = self.dir.with_name(f"{self.dir.name}.building-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        lexical = LexicalIndex.build(docs, ids=ids, langs=langs, fingerprint=fp, progress=progress)
+        lexical.save(tmp / "lexical")
+        facets = fb.save(tmp / "facets", fp)
+        emb = self._embedder()
+        vectors = None
+        if emb is not None:
+            matrix = np.zeros((len(ids), emb.dim), dtype=np.float32)
+            pos = {rid: i for i, rid in enumerate(ids)}
+            for rid, _p, _f, _s, _e, vec in es.vectors(emb.model_id):
+                if rid in pos and len(vec) == emb.dim:
+                    matrix[pos[rid]] = vec
+            vectors = VectorIndex.build(matrix, emb.model_id, fingerprint=fp)
+            vectors.save(tmp / f"vectors-{_safe(emb.model_id)}")
+        # swap the new set in under a lock; readers holding the old mmaps keep them until they reload
+        with _dir_lock(self.dir):
+            old = self.dir.with_name(f"{self.dir.name}.old-{os.getpid()}")
+            if self.dir.exists():
+                self.dir.rename(old)
+            tmp.rename(self.dir)
+            shutil.rmtree(old, ignore_errors=True)
+        del lexical, facets, vectors
+        return self._load(fp)
+
+    # ------------------------------------------------------------------ querying
+    def search(self, query: str, *, filters: dict[str, Any] | None = None, facets: tuple[str, ...] = FACETS,
+               page: int = 1, per_page: int = 10, caller: Caller = ANONYMOUS, mode: str = "hybrid",
+               snippets: bool = True) -> dict[str, Any]:
+        """Ranked, filtered, faceted results for ``query`` that ``caller`` may see."""
+        if not 1 <= per_page <= MAX_PAGE_SIZE:
+            raise Invalid(f"per_page must be between 1 and {MAX_PAGE_SIZE}", field="per_page")
+        if page < 1 or page * per_page > 10_000:
+            raise Invalid("page out of range (at most the first 10,000 results)", field="page")
+        if mode not in ("hybrid", "lexical", "dense"):
+            raise Invalid("mode must be hybrid, lexical or dense", field="mode")
+        query = (query or "").strip()
+        if len(query) > 1000:
+            raise Invalid("query longer than 1,000 characters", field="q")
+        idx = self.current()
+        allow = idx.facets.visible(caller)
+        fmask = idx.facets.mask(filters or {})
+        if fmask is not None:
+            allow &= fmask
+        k = page * per_page
+        t0 = time.perf_counter()
+        if not query:
+            matched = np.flatnonzero(allow)
+            hits = Hits(matched[:k], np.zeros(min(k, len(matched)), dtype=np.float32))
+        else:
+            # exact terms first; typo tolerance only when the exact words find (almost) nothing
+            hits = self._rank(idx, query, k, allow, mode, fuzzy=False)
+            matched = self._matches(idx, query, allow, hits, fuzzy=False)
+            if len(matched) < 3:
+                hits = self._rank(idx, query, k, allow, mode, fuzzy="auto")
+                matched = self._matches(idx, query, allow, hits, fuzzy="auto")
+        elapsed = time.perf_counter() - t0
+        window = hits.docs[(page - 1) * per_page: k]
+        scores = hits.scores[(page - 1) * per_page: k]
+        results = self._results(idx, query, window, scores, caller, snippets)
+        return {
+            "query": query, "mode": mode, "total": int(len(matched)), "page": page, "per_page": per_page,
+            "results": results, "facets": idx.facets.counts(matched, facets) if facets else {},
+            "took_ms": round(elapsed * 1000, 2),
+        }
+
+    def _rank(self, idx: Loaded, query: str, k: int, allow: np.ndarray, mode: str, fuzzy: bool | str) -> Hits:
+        if mode == "lexical" or idx.vectors is None:
+            return idx.lexical.search(query, k, allow=allow, fuzzy=fuzzy)
+        if mode == "dense":
+            qvec = idx.searcher.embedder.embed([query])[0]
+            return idx.vectors.search(qvec, k, allow=allow)
+        return idx.searcher.search(query, k, allow=allow, fuzzy=fuzzy)
+
+    def _matches(self, idx: Loaded, query: str, allow: np.ndarray, hits: Hits, fuzzy: bool | str) -> np.ndarray:
+        """Every allowed document matching the query lexically (for totals and facet counts), plus the hits."""
+        lex = idx.lexical
+        parsed = parse_query(query)
+        if parsed.phrases:
+            found: np.ndarray | None = None
+            for p in parsed.phrases:
+                d = lex.phrase_docs(p, allow=allow)
+                found = d if found is None else np.intersect1d(found, d, assume_unique=True)
+            docs = found if found is not None else np.zeros(0, np.int64)
+        else:
+            weights = lex.query_terms(parsed, fuzzy=fuzzy)
+            spans = [lex.postings[int(lex.indptr[tid]):int(lex.indptr[tid + 1])] for tid in weights]
+            docs = np.unique(np.concatenate(spans)) if spans else np.zeros(0, np.int64)
+            docs = docs[allow[docs]] if len(docs) else docs
+        return np.union1d(docs.astype(np.int64), hits.docs)
+
+    def _results(self, idx: Loaded, query: str, docs: np.ndarray, scores: np.ndarray, caller: Caller,
+                 with_snippets: bool) -> list[dict[str, Any]]:
+        ids = [idx.lexical.doc_id(int(d)) for d in docs]
+        records = self.store.get_many(ids)
+        es = EnrichmentStore(self.store)
+        tags = es.annotations_for(ids, steps=("tags",))
+        out = []
+        for rid, score in zip(ids, scores, strict=True):
+            rec = records.get(rid)
+            if rec is None or not can_see(rec.visibility, rec.owner, caller):
+                continue  # deleted since the index was built, or visibility changed: never leak it
+            item: dict[str, Any] = {"id": rid, "kind": rec.kind.value, "subtype": rec.subtype, "name": rec.name,
+                                    "score": round(float(score), 4), "country": getattr(rec, "country", None),
+                                    "year": getattr(rec, "year", None),
+                                    "tags": [{"label": a["label"], "score": a["score"]} for a in tags.get(rid, [])
+                                             if "." not in a["label"]][:6]}
+            if with_snippets and query:
+                item["snippet"] = _best_snippet(rec, query)
+            out.append(item)
+        return out
+
+    def more_like_this(self, record_id: str, *, limit: int = 10, caller: Caller = ANONYMOUS,
+                       filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Records similar to one record: its embedding and its key terms, fused, itself excluded."""
+        rec = self.store.get(record_id)
+        if not can_see(rec.visibility, rec.owner, caller):
+            raise NotFound(f"no record with id '{record_id}'")
+        idx = self.current()
+        try:
+            me = idx.lexical.doc_number(rec.id)
+        except (KeyError, ValueError):
+            raise NotFound(f"record '{record_id}' is not indexed yet") from None
+        allow = idx.facets.visible(caller)
+        fmask = idx.facets.mask(filters or {})
+        if fmask is not None:
+            allow &= fmask
+        allow[me] = False
+        es = EnrichmentStore(self.store)
+        kws = [a["label"][3:] for a in es.annotations_of(rec.id, "keywords")][:8]
+        text = " ".join([rec.name, *kws]) if kws else " ".join([rec.name, (rec.description or "")[:300]])
+        lex = idx.lexical.search(text, limit * 5, allow=allow, fuzzy=False)
+        docs, scores = lex.docs, lex.scores
+        if idx.vectors is not None and np.any(idx.vectors.vectors[me]):
+            dense = idx.vectors.search(np.asarray(idx.vectors.vectors[me]), limit * 5, allow=allow)
+            from citybridge.search.fusion import blend
+
+            cand = np.union1d(docs, dense.docs)
+            weights = idx.lexical.query_terms(parse_query(text))
+            fused = blend(cand, idx.lexical.score_docs(weights, cand),
+                          idx.vectors.score_docs(np.asarray(idx.vectors.vectors[me]), cand), alpha=0.5, limit=limit)
+            docs, scores = fused.docs, fused.scores
+        results = self._results(idx, "", docs[:limit], scores[:limit], caller, False)
+        return {"record": rec.id, "results": results}
+
+
+# ---------------------------------------------------------------------------- helpers
+_LEXICAL_LANGS = {"en", "es", "pt", "fr", "de", "it", "nl"}
+
+
+@dataclass(frozen=True)
+class _Enrichment:
+    language: str | None = None
+    sdgs: tuple[str, ...] = ()
+    pathways: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+_EMPTY = _Enrichment()
+
+
+def _enrichment_by_record(es: EnrichmentStore) -> dict[str, _Enrichment]:
+    acc: dict[str, dict[str, Any]] = {}
+    for a in es.iter_annotations():
+        entry = acc.setdefault(a["record_id"], {"language": None, "lang_score": -1.0, "sdgs": [], "pathways": [],
+                                                "keywords": []})
+        label: str = a["label"]
+        if label.startswith("lang:") and a["score"] > entry["lang_score"]:
+            entry["language"], entry["lang_score"] = label[5:], a["score"]
+        elif label.startswith("sdg:") and "." not in label:
+            entry["sdgs"].append(label[4:])
+        elif label.startswith("pathway:"):
+            entry["pathways"].append(label[8:])
+        elif label.startswith("kw:") and len(entry["keywords"]) < 12:
+            entry["keywords"].append(label[3:])
+    return {rid: _Enrichment(e["language"], tuple(e["sdgs"]), tuple(e["pathways"]), tuple(e["keywords"]))
+            for rid, e in acc.items()}
+
+
+def _gazetteer() -> Any:
+    try:
+        from citybridge.enrich.gazetteer import load_gazetteer
+
+        return load_gazetteer()
+    except Exception:  # pragma: no cover - the gazetteer ships with the package
+        return None
+
+
+def _subtype(body: dict[str, Any]) -> str | None:
+    for key in ("org_type", "doc_type", "opp_type", "place_type", "project_type"):
+        if body.get(key):
+            return str(body[key])
+    return None
+
+
+def _year(body: dict[str, Any]) -> int | None:
+    for key in ("year", "start_date", "published", "deadline"):
+        value = body.get(key)
+        if value:
+            try:
+                return int(str(value)[:4])
+            except ValueError:
+                continue
+    return None
+
+
+def _source(source: str | None) -> str | None:
+    if not source:
+        return None
+    return source.split(":", 1)[0] if source.startswith(("import:", "ingest:", "feed:", "enrich:")) else source
+
+
+@contextlib.contextmanager
+def _dir_lock(directory: Path) -> Iterator[None]:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.with_name(directory.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _safe(model_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_id)
+
+
+def _best_snippet(rec: Record, query: str) -> dict[str, Any] | None:
+    fields = rec.text_fields()
+    best = None
+    for name in ("description", "body", "name"):
+        text = fields.get(name)
+        if not text:
+            continue
+        lang = rec.languages[0] if rec.languages and rec.languages[0] in _LEXICAL_LANGS else "en"
+        snip = snippet(text[:200_000], query, lang=lang)
+        score = len(snip.highlights)
+        if best is None or score > best[0]:
+            best = (score, name, snip)
+        if score and name != "name":
+            break
+    if best is None:
+        return None
+    _score, name, snip = best
+    return {"field": name, "start": snip.start, "end": snip.end, "text": snip.text,
+            "highlights": [[s - snip.start, e - snip.start] for s, e in snip.highlights]}
