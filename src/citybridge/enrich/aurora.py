@@ -69,7 +69,11 @@ class TokenizedText:
         # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work
         ascii_text = text.isascii()
         found = list(_WORD.finditer(text.lower() if ascii_text else text))
-        self.tokens: list[str] = [m.group() for m in found] if ascii_text else [_fold_token(m.group()) for m in found]
+        if ascii_text:
+            self.tokens: list[str] = [m.group() for m in found]
+        else:
+            cached = _FOLDED.get
+            self.tokens = [cached(w) or _fold_token(w) for w in (m.group() for m in found)]
         self.starts: list[int] = [m.start() for m in found]
         self.ends: list[int] = [m.end() for m in found]
         positions: dict[str, list[int]] = {}

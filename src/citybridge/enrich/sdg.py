@@ -293,7 +293,9 @@ class Tagger:
         if lang:
             langs_ = [lang] * len(texts)
         elif langs is not None:
-            langs_ = [code or detect_language(t) for t, code in zip(texts, langs, strict=True)]
+            # as detect_language: languages the knowledge does not cover are read as English
+            langs_ = [(code if code in _SUPPORTED_DETECT else "en") if code else detect_language(t)
+                      for t, code in zip(texts, langs, strict=True)]
         else:
             langs_ = [detect_language(t) for t in texts]
         docs = [TokenizedText(t[:MAX_CHARS]) for t in texts]

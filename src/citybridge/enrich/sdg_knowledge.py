@@ -107,12 +107,26 @@ def stems(doc: TokenizedText, lang: str) -> list[str]:
     return list(stemmer.stemWords(doc.tokens)) if stemmer is not None else list(doc.tokens)
 
 
+@lru_cache(maxsize=32)
+def _stem_cache(lang: str) -> dict[str, str]:
+    return {}
+
+
 def stem_table(doc: TokenizedText, lang: str) -> dict[str, tuple[int, int]]:
     """Each distinct stem of a document: (number of tokens, position of the first token). Stems each distinct
     token once, which is what :func:`stems` would give token by token."""
     words = doc.word_positions
     stemmer = stemmer_for(lang)
-    stemmed = stemmer.stemWords(list(words)) if stemmer is not None else list(words)
+    if stemmer is None:
+        stemmed = list(words)
+    else:
+        cache = _stem_cache(lang)
+        missing = [w for w in words if w not in cache]
+        if missing:
+            if len(cache) > 200_000:
+                cache.clear()
+            cache.update(zip(missing, stemmer.stemWords(missing), strict=True))
+        stemmed = [cache[w] for w in words]
     out: dict[str, tuple[int, int]] = {}
     for where, st in zip(words.values(), stemmed, strict=True):
         got = out.get(st)
