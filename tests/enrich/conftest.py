@@ -30,3 +30,9 @@ def scifact_texts() -> list[str]:
             if len(out) >= 60:
                 break
     return out
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder (SciFact, SDG benchmark), wherever the checkout sits."""
+    return SHARED

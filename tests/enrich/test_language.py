@@ -72,3 +72,10 @@ def test_huge_and_hostile_input_does_not_crash() -> None:
     results = detect_languages([huge, hostile, "x" * 100_000])
     assert results[0].lang == "de"
     assert all(isinstance(r, LangResult) for r in results)
+
+
+def test_letter_count_fast_path_matches_regex() -> None:
+    from citybridge.enrich.language import _LETTER, _letters
+
+    for text in ["", "abc XYZ 123 _ -", "".join(map(chr, range(128))), "Städte 北京 x²", "A1b2_c3"]:
+        assert _letters(text) == len(_LETTER.findall(text))

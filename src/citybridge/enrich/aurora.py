@@ -24,13 +24,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from citybridge.errors import Invalid
 
-__all__ = ["Query", "QuerySyntaxError", "TokenizedText", "fold", "parse_query"]
+__all__ = ["Query", "QuerySyntaxError", "TokenizedText", "char_spans", "fold", "parse_query"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*")|(?P<lpar>\()|(?P<rpar>\))|(?P<word>[^\s()"]+))')
@@ -47,6 +47,18 @@ def fold(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+_FOLDED: dict[str, str] = {}
+
+
+def _fold_token(word: str) -> str:
+    got = _FOLDED.get(word)
+    if got is None:
+        if len(_FOLDED) > 200_000:  # bound the memory a stream of new words can take
+            _FOLDED.clear()
+        got = _FOLDED[word] = fold(word)
+    return got
+
+
 class TokenizedText:
     """A text split into folded word tokens with character offsets, indexed for fast term lookup."""
 
@@ -54,19 +66,31 @@ class TokenizedText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens: list[str] = []
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        positions: dict[str, list[int]] = defaultdict(list)
-        for i, m in enumerate(_WORD.finditer(text)):
-            tok = fold(m.group())
-            self.tokens.append(tok)
-            self.starts.append(m.start())
-            self.ends.append(m.end())
-            positions[tok].append(i)
-        self._positions = dict(positions)
+        # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work
+        ascii_text = text.isascii()
+        found = list(_WORD.finditer(text.lower() if ascii_text else text))
+        if ascii_text:
+            self.tokens: list[str] = [m.group() for m in found]
+        else:
+            cached = _FOLDED.get
+            self.tokens = [cached(w) or _fold_token(w) for w in (m.group() for m in found)]
+        self.starts: list[int] = [m.start() for m in found]
+        self.ends: list[int] = [m.end() for m in found]
+        positions: dict[str, list[int]] = {}
+        for i, tok in enumerate(self.tokens):
+            got = positions.get(tok)
+            if got is None:
+                positions[tok] = [i]
+            else:
+                got.append(i)
+        self._positions = positions
         self._prefix_cache: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
+
+    @property
+    def word_positions(self) -> dict[str, list[int]]:
+        """Each distinct token and its positions (ascending), in order of first occurrence. Do not modify."""
+        return self._positions
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -134,31 +158,36 @@ class Query:
 
     def match(self, doc: TokenizedText) -> list[Span]:
         """Token spans where the query matches (empty list: no match)."""
+        return self.match_positions(doc.positions)
+
+    def match_positions(self, positions: Callable[[str], list[int]]) -> list[Span]:
+        """:meth:`match` given ``positions(word)``: the sorted token positions a pattern word matches (as
+        :meth:`TokenizedText.positions`; :class:`citybridge.enrich.query_set.QuerySet` precomputes them)."""
         if self.op == "phrase":
-            return _match_phrase(self.words, doc)
+            return _match_phrase(self.words, positions)
         if self.op == "or":
             found: set[Span] = set()
             for arg in self.args:
-                found.update(arg.match(doc))
+                found.update(arg.match_positions(positions))
             return sorted(found)[:MAX_SPANS]
         if self.op == "and":
             found = set()
             for arg in self.args:
-                got = arg.match(doc)
+                got = arg.match_positions(positions)
                 if not got:
                     return []
                 found.update(got)
             return sorted(found)[:MAX_SPANS]
         if self.op == "andnot":
-            left = self.args[0].match(doc)
-            if not left or any(arg.match(doc) for arg in self.args[1:]):
+            left = self.args[0].match_positions(positions)
+            if not left or any(arg.match_positions(positions) for arg in self.args[1:]):
                 return []
             return left
         # proximity, left-associative: (a W/n b) W/m c
-        left = self.args[0].match(doc)
+        left = self.args[0].match_positions(positions)
         if not left:
             return []
-        right = self.args[1].match(doc)
+        right = self.args[1].match_positions(positions)
         if not right:
             return []
         ordered = self.op == "pre"
@@ -185,23 +214,32 @@ class Query:
 
     def spans(self, doc: TokenizedText) -> list[tuple[int, int]]:
         """Character spans of the match, sorted, adjacent words merged; empty when it does not match."""
-        token_spans = sorted(set(self.match(doc)))
-        merged: list[Span] = []
-        for first, last in token_spans:
-            if merged and first <= merged[-1][1] + 1:  # overlapping or adjacent words: one quote
-                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-            else:
-                merged.append((first, last))
-        return [doc.char_span(f, la) for f, la in merged]
+        return char_spans(doc, self.match(doc))
 
 
-def _match_phrase(words: tuple[str, ...], doc: TokenizedText) -> list[Span]:
+def char_spans(doc: TokenizedText, matched: list[Span]) -> list[tuple[int, int]]:
+    """Character spans of token spans ``matched``, sorted, overlapping or adjacent ones merged."""
+    if not matched:
+        return []
+    token_spans = sorted(set(matched))
+    merged: list[Span] = []
+    for first, last in token_spans:
+        if merged and first <= merged[-1][1] + 1:  # overlapping or adjacent words: one quote
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return [doc.char_span(f, la) for f, la in merged]
+
+
+def _match_phrase(words: tuple[str, ...], positions: Callable[[str], list[int]]) -> list[Span]:
     if not words:
         return []
-    first = doc.positions(words[0])
+    first = positions(words[0])
     if len(words) == 1:
         return [(p, p) for p in first[:MAX_SPANS]]
-    rest = [set(doc.positions(w)) for w in words[1:]]
+    if not first:
+        return []
+    rest = [set(positions(w)) for w in words[1:]]
     return [(p, p + len(rest)) for p in first if all(p + i + 1 in s for i, s in enumerate(rest))][:MAX_SPANS]
 
 

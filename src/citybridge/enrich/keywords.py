@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,50 +103,66 @@ def extract_keywords(
     return out
 
 
+@lru_cache(maxsize=64)
+def _content_stems(lang: str) -> dict[str, str | None]:
+    """Per language: lower-cased word -> its stem, or None when it is not a content word. Filled lazily."""
+    return {}
+
+
 def _fast(text: str, lang: str, top_n: int, max_words: int) -> list[Keyword]:
     stop = stopwords(lang)
     stem = _stem_fn(lang)
+    content = _content_stems(lang)
+    if len(content) > 200_000:  # bound the memory a stream of new words can take
+        content.clear()
     runs: list[list[tuple[str, str, bool]]] = []  # (surface, stem, capitalised mid-sentence)
     run: list[tuple[str, str, bool]] = []
     sentence_start = True
-    for m in _TOKEN.finditer(text):
-        word = m.group("w")
-        if word is None:
+    for word, punct in _TOKEN.findall(text):  # (word, "") or ("", punctuation): no Match objects
+        if not word:
             if run:
                 runs.append(run)
                 run = []
-            sentence_start = m.group("p") in ".!?…"
+            sentence_start = punct in ".!?…"
             continue
         lower = word.lower()
-        if lower in stop or len(lower) < 2 or not any(c.isalpha() for c in lower) or lower.isdigit():
+        if lower in content:
+            st = content[lower]
+        else:
+            skip = lower in stop or len(lower) < 2 or not any(c.isalpha() for c in lower) or lower.isdigit()
+            st = content[lower] = None if skip else stem(lower)
+        if st is None:
             if run:
                 runs.append(run)
                 run = []
         else:
             cap = not sentence_start and word[0].isupper()
-            run.append((word, stem(lower), cap or (word.isupper() and len(word) > 1)))
+            run.append((word, st, cap or (word.isupper() and len(word) > 1)))
         sentence_start = False
     if run:
         runs.append(run)
     if not runs:
         return []
 
-    word_tf: Counter[str] = Counter()
-    capital: Counter[str] = Counter()
+    word_tf: dict[str, int] = {}
+    capital: dict[str, int] = {}
     for r in runs:
         for _, st, cap in r:
-            word_tf[st] += 1
-            capital[st] += cap
-    phrase_tf: Counter[tuple[str, ...]] = Counter()
+            word_tf[st] = word_tf.get(st, 0) + 1
+            capital[st] = capital.get(st, 0) + cap
+    phrase_tf: dict[tuple[str, ...], int] = {}
     first: dict[tuple[str, ...], tuple[int, int, int]] = {}  # key -> (position, run, offset)
     position = 0
     for ri, r in enumerate(runs):
         stems = [st for _, st, _ in r]
-        for i in range(len(r)):
-            for n in range(1, min(max_words, len(r) - i) + 1):
+        size = len(r)
+        for i in range(size):
+            for n in range(1, min(max_words, size - i) + 1):
                 key = tuple(stems[i : i + n])
-                phrase_tf[key] += 1
-                if key not in first:
+                if key in phrase_tf:
+                    phrase_tf[key] += 1
+                else:
+                    phrase_tf[key] = 1
                     first[key] = (position, ri, i)
             position += 1
     total = max(position, 1)
@@ -163,15 +178,22 @@ def _fast(text: str, lang: str, top_n: int, max_words: int) -> list[Keyword]:
 
     weights = {st: math.log2(1 + tf) * (1.3 if capital[st] * 2 >= tf else 1.0) for st, tf in word_tf.items()}
     scored: list[tuple[float, tuple[str, ...]]] = []
+    early_before = 0.15 * total
     for key, tf in phrase_tf.items():
         n = len(key)
-        if key in fragments or (n == 1 and len(runs[first[key][1]][first[key][2]][0]) < 3):
-            continue
-        early = first[key][0] < 0.15 * total
-        proper = all(capital[st] for st in key)
-        if n > 1 and tf == 1 and not early and not proper and any(word_tf[st] < 2 for st in key):
-            continue  # a one-off run of one-off words is a chance sequence, not a term
-        mean_w = sum(weights[st] for st in key) / n
+        pos, ri, i = first[key]
+        if n == 1:
+            if len(runs[ri][i][0]) < 3 or key in fragments:
+                continue
+            early = pos < early_before
+            mean_w = weights[key[0]]
+        else:
+            if key in fragments:
+                continue
+            early = pos < early_before
+            if tf == 1 and not early and not all(capital[st] for st in key) and any(word_tf[st] < 2 for st in key):
+                continue  # a one-off run of one-off words is a chance sequence, not a term
+            mean_w = sum(weights[st] for st in key) / n
         scored.append((tf**0.8 * mean_w * (1 + 0.35 * (n - 1)) * (1.2 if early else 1.0), key))
     scored.sort(key=lambda t: (-t[0], t[1]))
     chosen: list[tuple[float, tuple[str, ...], frozenset[str]]] = []

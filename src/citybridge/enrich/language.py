@@ -87,7 +87,13 @@ def _classify_short(ident: Any, text: str) -> tuple[str, float]:
     return lang, p / total
 
 
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+
+
 def _letters(text: str) -> int:
+    if text.isascii():  # the common case, counted in C without building a list of matches
+        data = text.encode("ascii")
+        return len(data) - len(data.translate(None, _ASCII_LETTERS))
     return len(_LETTER.findall(text))
 
 

@@ -34,15 +34,17 @@ from typing import Protocol
 import numpy as np
 
 from citybridge.enrich.aurora import Query, TokenizedText, parse_query
+from citybridge.enrich.query_set import QuerySet
 from citybridge.enrich.sdg_keywords import SDG_KEYWORDS
 from citybridge.enrich.sdg_knowledge import (
     GOALS,
+    LexicalProfiles,
     aurora_queries,
     code_key,
     embed,
     lexical_profiles,
     semantic_profiles,
-    stems,
+    stem_table,
     wordllama_model,
 )
 from citybridge.errors import Unavailable
@@ -136,10 +138,19 @@ class _AuroraHit:
 class _DocAnalysis:
     """What matched in one text, kept to quote as evidence."""
 
-    stems: list[str]
+    stems: dict[str, tuple[int, int]]  # stem -> (count, first token position)
     aurora: dict[str, list[_AuroraHit]]  # by goal
     keywords: dict[str, list[tuple[str, list[Span]]]]  # by goal: (pattern, spans)
-    terms: list[list[tuple[float, str]]]  # per goal: strongest (weight, stem) profile terms
+    nodes: dict[int, list[tuple[str, list[Span]]]]  # by node matcher: (pattern, spans)
+    profiles: LexicalProfiles
+    term_idx: np.ndarray  # the text's profile terms (ascending) and their TF-IDF weights
+    term_weights: np.ndarray
+
+    def terms(self, g: int) -> list[tuple[float, str]]:
+        """The goal's strongest (share of cosine, stem) profile terms in the text, at most 4."""
+        contrib = self.profiles.goal_weights[g, self.term_idx] * self.term_weights
+        top = np.argsort(-contrib, kind="stable")[:4]  # ties: first term of the vocabulary first
+        return [(float(contrib[j]), self.profiles.terms[self.term_idx[j]]) for j in top if contrib[j] > 0.02]
 
 
 @dataclass(frozen=True)
@@ -205,18 +216,42 @@ class Tagger:
             for goal, by_lang in SDG_KEYWORDS.items()
         }
 
+    @cached_property
+    def _query_set(self) -> tuple[QuerySet, list[tuple[str, int, str, str]]]:
+        """Every query the tagger runs, compiled together, and what each one is: ("aurora", -, goal, query
+        index), ("keyword", -, goal, pattern) or ("node", matcher index, -, pattern)."""
+        queries: list[Query] = []
+        meta: list[tuple[str, int, str, str]] = []
+        for k, q in enumerate(aurora_queries()):
+            queries.append(q.query)
+            meta.append(("aurora", k, q.goal, ""))
+        for goal, patterns in self._goal_keywords.items():
+            for pattern, query in patterns:
+                queries.append(query)
+                meta.append(("keyword", 0, goal, pattern))
+        for k, m in enumerate(self._matchers):
+            for pattern, query in m.patterns:
+                queries.append(query)
+                meta.append(("node", k, "", pattern))
+        return QuerySet(queries), meta
+
     # --- public API ---------------------------------------------------------------------------------------
 
-    def tag(self, texts: Sequence[str], *, lang: str | None = None) -> list[list[Label]]:
+    def tag(self, texts: Sequence[str], *, lang: str | None = None, langs: Sequence[str] | None = None,
+            vectors: np.ndarray | None = None) -> list[list[Label]]:
         """Labels of each text, best first. ``lang`` (ISO 639-1) skips language detection.
+
+        Args:
+            texts: the texts.
+            lang: the language of all texts, if known; or ``langs``: one code per text (e.g. from
+                :func:`citybridge.enrich.detect_languages`). Texts are detected one by one otherwise.
+            vectors: the texts' wordllama embeddings, if already computed (``embed(texts)``, one row per
+                text); saves embedding them again.
 
         Returns one list per input text; an empty or unrelated text gets an empty list.
         """
-        texts = [t if isinstance(t, str) else "" for t in texts]
-        langs = [lang or detect_language(t) for t in texts]
-        docs = [TokenizedText(t[:MAX_CHARS]) for t in texts]
-        vectors = self._embed_docs(docs) if self.embeddings and docs else None
-        features, analyses = self._goal_features(docs, langs, vectors)
+        texts, docs, langs_, vectors = self._prepare(texts, lang, langs, vectors)
+        features, analyses = self._goal_features(docs, langs_, vectors)
         probs = self.goal_scores(features)
         out: list[list[Label]] = []
         for i, (doc, found) in enumerate(zip(docs, analyses, strict=True)):
@@ -228,17 +263,16 @@ class Tagger:
                 labels.append(Label(SDG_SCHEME, goal, round(score, 4), _evidence(doc, found, g)))
                 if self._targets:
                     labels.extend(_target_labels(doc, goal, score, found.aurora.get(goal, [])))
-            labels.extend(self._node_labels(doc, None if vectors is None else vectors[i]))
+            labels.extend(self._node_labels(doc, found, None if vectors is None else vectors[i]))
             labels.sort(key=lambda lb: (-lb.score, lb.scheme, lb.code))
             out.append(labels)
         return out
 
-    def features(self, texts: Sequence[str], *, lang: str | None = None) -> np.ndarray:
+    def features(self, texts: Sequence[str], *, lang: str | None = None, langs: Sequence[str] | None = None,
+                 vectors: np.ndarray | None = None) -> np.ndarray:
         """The raw goal features, shape (n_texts, 17, 4) in :data:`FEATURES` order (for tuning)."""
-        texts = [t if isinstance(t, str) else "" for t in texts]
-        docs = [TokenizedText(t[:MAX_CHARS]) for t in texts]
-        vectors = self._embed_docs(docs) if self.embeddings and docs else None
-        return self._goal_features(docs, [lang or detect_language(t) for t in texts], vectors)[0]
+        texts, docs, langs_, vectors = self._prepare(texts, lang, langs, vectors)
+        return self._goal_features(docs, langs_, vectors)[0]
 
     def goal_scores(self, features: np.ndarray, weights: dict[str, float] | None = None) -> np.ndarray:
         """0..1 goal scores from :meth:`features` (``weights`` default to the shipped ones)."""
@@ -251,33 +285,58 @@ class Tagger:
 
     # --- internals ----------------------------------------------------------------------------------------
 
+    def _prepare(self, texts: Sequence[str], lang: str | None, langs: Sequence[str] | None,
+                 vectors: np.ndarray | None) -> tuple[list[str], list[TokenizedText], list[str], np.ndarray | None]:
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        if langs is not None and len(langs) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
+        if lang:
+            langs_ = [lang] * len(texts)
+        elif langs is not None:
+            # as detect_language: languages the knowledge does not cover are read as English
+            langs_ = [(code if code in _SUPPORTED_DETECT else "en") if code else detect_language(t)
+                      for t, code in zip(texts, langs, strict=True)]
+        else:
+            langs_ = [detect_language(t) for t in texts]
+        docs = [TokenizedText(t[:MAX_CHARS]) for t in texts]
+        if not self.embeddings or not docs:
+            vectors = None
+        elif vectors is None:
+            vectors = self._embed_docs(docs)
+        elif vectors.shape[0] != len(docs):
+            raise ValueError(f"{len(docs)} texts but {vectors.shape[0]} vectors")
+        return texts, docs, langs_, vectors
+
     def _goal_features(self, docs: list[TokenizedText], langs: list[str],
                        vectors: np.ndarray | None) -> tuple[np.ndarray, list[_DocAnalysis]]:
         feats = np.zeros((len(docs), len(GOALS), len(FEATURES)), dtype=np.float32)
         analyses: list[_DocAnalysis] = []
+        query_set, meta = self._query_set
+        sources = aurora_queries()
+        goal_row = {goal: g for g, goal in enumerate(GOALS)}
         for i, (doc, lang) in enumerate(zip(docs, langs, strict=True)):
             profiles = lexical_profiles(lang)
-            text_stems = stems(doc, lang)
-            contrib = profiles.goal_weights * profiles.query_vector(text_stems)  # each stem's share of cosine
-            feats[i, :, 0] = contrib.sum(axis=1)
-            terms = []
-            for g in range(len(GOALS)):
-                top = np.argsort(-contrib[g])[:4]
-                terms.append([(float(contrib[g, j]), profiles.terms[j]) for j in top if contrib[g, j] > 0.02])
+            table = stem_table(doc, lang)
+            idx, weights = profiles.sparse_query_vector(table)
+            if idx.size:  # each stem's share of the cosine, summed
+                feats[i, :, 0] = (profiles.goal_weights[:, idx] * weights).sum(axis=1)
             aurora: dict[str, list[_AuroraHit]] = {}
             keywords: dict[str, list[tuple[str, list[Span]]]] = {}
-            if doc.tokens:
-                for q in aurora_queries():
-                    if spans := q.query.spans(doc):
-                        aurora.setdefault(q.goal, []).append(_AuroraHit(q.target, q.source, spans))
-                for goal, patterns in self._goal_keywords.items():
-                    for pattern, query in patterns:
-                        if spans := query.spans(doc):
-                            keywords.setdefault(goal, []).append((pattern, spans))
-            for g, goal in enumerate(GOALS):
-                feats[i, g, 2] = math.log1p(len(aurora.get(goal, ())))
-                feats[i, g, 3] = math.log1p(len({p for p, _ in keywords.get(goal, ())}))
-            analyses.append(_DocAnalysis(text_stems, aurora, keywords, terms))
+            nodes: dict[int, list[tuple[str, list[Span]]]] = {}
+            for qi, spans in query_set.matches(doc):
+                kind, k, goal, pattern = meta[qi]
+                if kind == "aurora":
+                    q = sources[k]
+                    aurora.setdefault(goal, []).append(_AuroraHit(q.target, q.source, spans))
+                elif kind == "keyword":
+                    keywords.setdefault(goal, []).append((pattern, spans))
+                else:
+                    nodes.setdefault(k, []).append((pattern, spans))
+            for goal, hits in aurora.items():
+                feats[i, goal_row[goal], 2] = math.log1p(len(hits))
+            for goal, found in keywords.items():
+                feats[i, goal_row[goal], 3] = math.log1p(len({p for p, _ in found}))
+            analyses.append(_DocAnalysis(table, aurora, keywords, nodes, profiles, idx, weights))
         if vectors is not None:
             by_lang: dict[str, list[int]] = {}
             for i, lang in enumerate(langs):
@@ -289,15 +348,15 @@ class Tagger:
     def _embed_docs(self, docs: list[TokenizedText]) -> np.ndarray:
         return embed([d.text if d.tokens else " " for d in docs])
 
-    def _node_labels(self, doc: TokenizedText, vector: np.ndarray | None) -> list[Label]:
-        if not self._matchers or not doc.tokens:
+    def _node_labels(self, doc: TokenizedText, analysis: _DocAnalysis, vector: np.ndarray | None) -> list[Label]:
+        if not self._matchers or not doc.tokens or not analysis.nodes:
             return []
         sims = None
         if vector is not None:
             sims = _node_description_vectors(self._matchers) @ vector
         labels = []
         for k, m in enumerate(self._matchers):
-            found = [(p, spans) for p, q in m.patterns if (spans := q.spans(doc))]
+            found = analysis.nodes.get(k)
             if not found:
                 continue
             # One keyword: 0.5; each further distinct keyword halves the remaining doubt. Similarity to the
@@ -359,9 +418,10 @@ def _evidence(doc: TokenizedText, found: _DocAnalysis, g: int) -> tuple[Evidence
         add(*hit.spans[0], "aurora", f"{hit.target}: {hit.query}")
     for pattern, spans in found.keywords.get(goal, []):
         add(*spans[0], "keyword", pattern)
-    for _, stem in found.terms[g]:  # the first occurrence of each of the goal's strongest profile terms
-        idx = found.stems.index(stem)
-        add(doc.starts[idx], doc.ends[idx], "term", stem)
+    if len(out) < MAX_EVIDENCE:
+        for _, stem in found.terms(g):  # the first occurrence of each of the goal's strongest profile terms
+            idx = found.stems[stem][1]
+            add(doc.starts[idx], doc.ends[idx], "term", stem)
     return tuple(out)
 
 

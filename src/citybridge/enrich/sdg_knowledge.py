@@ -24,6 +24,7 @@ import numpy as np
 
 from citybridge.enrich.aurora import Query, TokenizedText, parse_query
 from citybridge.enrich.sdg_keywords import SDG_KEYWORDS
+from citybridge.enrich.wordllama_pool import ChunkedEncoder, chunked_encoder
 from citybridge.errors import Unavailable
 from citybridge.model.taxonomy import sdg_nodes, sdg_texts
 
@@ -106,6 +107,33 @@ def stems(doc: TokenizedText, lang: str) -> list[str]:
     return list(stemmer.stemWords(doc.tokens)) if stemmer is not None else list(doc.tokens)
 
 
+@lru_cache(maxsize=32)
+def _stem_cache(lang: str) -> dict[str, str]:
+    return {}
+
+
+def stem_table(doc: TokenizedText, lang: str) -> dict[str, tuple[int, int]]:
+    """Each distinct stem of a document: (number of tokens, position of the first token). Stems each distinct
+    token once, which is what :func:`stems` would give token by token."""
+    words = doc.word_positions
+    stemmer = stemmer_for(lang)
+    if stemmer is None:
+        stemmed = list(words)
+    else:
+        cache = _stem_cache(lang)
+        missing = [w for w in words if w not in cache]
+        if missing:
+            if len(cache) > 200_000:
+                cache.clear()
+            cache.update(zip(missing, stemmer.stemWords(missing), strict=True))
+        stemmed = [cache[w] for w in words]
+    out: dict[str, tuple[int, int]] = {}
+    for where, st in zip(words.values(), stemmed, strict=True):
+        got = out.get(st)
+        out[st] = (len(where), where[0]) if got is None else (got[0] + len(where), min(got[1], where[0]))
+    return out
+
+
 def _knowledge_texts(lang: str) -> dict[str, list[str]]:
     """Texts describing each goal or target code ('6', '6.1'), in one language."""
     src = profile_language(lang)
@@ -172,6 +200,16 @@ class LexicalProfiles:
                 ttf[row, self.vocab[w]] = n
         self.target_weights = _row_normalise(ttf * self.idf)
 
+    def sparse_query_vector(self, table: dict[str, tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`query_vector` of a :func:`stem_table` as (ascending term indexes, their nonzero weights)."""
+        vocab = self.vocab
+        pairs = sorted((i, n) for st, (n, _) in table.items() if (i := vocab.get(st)) is not None)
+        idx = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
+        vec = np.fromiter((n for _, n in pairs), dtype=np.float32, count=len(pairs))
+        vec *= self.idf[idx]
+        norm = float(np.linalg.norm(vec))
+        return idx, (vec / norm if norm > 0 else vec)
+
     def query_vector(self, text_stems: list[str]) -> np.ndarray:
         """The normalised TF-IDF vector of a text's stems (raw term counts, as the profiles)."""
         vec = np.zeros(len(self.vocab), dtype=np.float32)
@@ -216,10 +254,21 @@ def wordllama_model() -> Any:
     return WordLlama.load(cache_dir=os.path.dirname(wordllama.__file__), disable_download=True)
 
 
+@lru_cache(maxsize=1)
+def _encoder() -> ChunkedEncoder | None:
+    return chunked_encoder(wordllama_model())
+
+
 def embed(texts: list[str]) -> np.ndarray:
-    """L2-normalised wordllama embeddings (float32, one row per text)."""
-    model = wordllama_model()
-    return np.asarray(model.embed(texts, norm=True), dtype=np.float32)
+    """L2-normalised wordllama embeddings (float32, one row per text).
+
+    Same values as ``WordLlama.embed(texts, norm=True)`` up to float rounding, computed by
+    :mod:`citybridge.enrich.wordllama_pool` (about 5x faster on abstracts).
+    """
+    encoder = _encoder()
+    if encoder is None:
+        return np.asarray(wordllama_model().embed(texts, norm=True), dtype=np.float32)
+    return encoder.embed(list(texts))
 
 
 class SemanticProfiles:
