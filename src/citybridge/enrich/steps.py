@@ -31,6 +31,15 @@ def _evidence(spans: list[tuple[str, int, int]], text: str, start: int, end: int
     return ev
 
 
+def _main_languages(records: Sequence[Record], context: Context | None) -> list[str | None]:
+    """The main language of each record: detected by the language step in this batch, else as declared."""
+    out: list[str | None] = []
+    for i, rec in enumerate(records):
+        done = [a.label.split(":", 1)[1] for a in (context[i].get("language", []) if context else [])]
+        out.append(done[0] if done else (rec.languages[0] if rec.languages else None))
+    return out
+
+
 class LanguageStep:
     """Language(s) of each text field; mixed-language fields report every language with its share."""
 
@@ -96,7 +105,11 @@ class TaggingStep:
 
     def run(self, records: Sequence[Record], context: Context | None = None) -> list[StepOutput]:
         texts = [record_text(r, 20_000) for r in records]
-        labels = self.tagger.tag([t for t, _s in texts])
+        langs = _main_languages(records, context)
+        if all(langs):
+            labels = self.tagger.tag([t for t, _s in texts], langs=langs)  # type: ignore[arg-type]
+        else:
+            labels = self.tagger.tag([t for t, _s in texts])
         out = []
         for (text, spans), labs in zip(texts, labels, strict=True):
             anns = []
@@ -176,14 +189,8 @@ class KeywordsStep:
         from citybridge.enrich.language import detect_languages
 
         texts = [record_text(r, 20_000)[0] for r in records]
-        ctx = context or [{} for _ in records]
-        langs: list[str | None] = []
-        unknown: list[int] = []
-        for i, (rec, c) in enumerate(zip(records, ctx, strict=True)):
-            done = [a.label.split(":", 1)[1] for a in c.get("language", [])]
-            langs.append(done[0] if done else (rec.languages[0] if rec.languages else None))
-            if langs[-1] is None:
-                unknown.append(i)
+        langs = _main_languages(records, context)
+        unknown = [i for i, lang in enumerate(langs) if lang is None]
         if unknown:  # run alone (no language step in this batch): detect the main language here
             for i, res in zip(unknown, detect_languages([texts[i] for i in unknown]), strict=True):
                 langs[i] = None if res.lang in (None, "und") else res.lang
