@@ -130,10 +130,16 @@ class WordLlamaEmbedder:
             raise Unavailable(f"wordllama weights are not installed with the package ({e})") from e
         self.dim = dim
         self.model_id = f"wordllama/l2_supercat-{dim}"
+        from citybridge.enrich.wordllama_pool import chunked_encoder
+
+        # same vectors as wordllama's own embed, ~5x faster (see wordllama_pool); None if not applicable
+        self._fast = chunked_encoder(self._model) if dim == 256 else None
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._fast is not None:
+            return np.nan_to_num(self._fast.embed([t or " " for t in texts]), copy=False)
         # Sort by length so each padded batch wastes little work, then restore the order.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = self._model.embed([texts[i] or " " for i in order], norm=False, batch_size=batch_size)
