@@ -133,10 +133,6 @@ class RowError(Exception):
         self.field = field
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
 def _maybe_json(value: Any) -> Any:
     if isinstance(value, str):
         s = value.strip()
@@ -152,6 +148,9 @@ _BAD_CHARS = re.compile("[\udc80-\udcff\x00]")
 
 
 def _check_text(row: dict[str, Any]) -> None:
+    # one scan over all string cells; only on a hit look for the cell to name it
+    if not _BAD_CHARS.search("\x01".join(v for v in row.values() if isinstance(v, str))):
+        return
     for key, value in row.items():
         if isinstance(value, str) and (m := _BAD_CHARS.search(value)):
             ch = m.group()
@@ -181,7 +180,7 @@ def build_relation(row: dict[str, Any], provenance: Provenance | None = None) ->
     body: dict[str, Any] = {}
     attrs: dict[str, Any] = {}
     for key, value in row.items():
-        if _empty(value):
+        if value is None or (value.__class__ is str and not value.strip()):
             continue
         key = str(key).strip()
         if key == "kind":
@@ -223,7 +222,7 @@ def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None =
     attrs: dict[str, Any] = {}
     labels: dict[str, Any] = {}
     for key, value in row.items():
-        if _empty(value):
+        if value is None or (value.__class__ is str and not value.strip()):
             continue
         key = str(key).strip()
         if key == "kind":

@@ -145,7 +145,7 @@ class CsvSource(_FileSource):
                     yield SourceItem(where, rejection=Rejection(where, f"unreadable row: {exc}"))
                     continue
                 line = reader.line_num
-                if not cells or all(c.strip() == "" for c in cells):
+                if not cells or not "".join(cells).strip():
                     continue
                 if len(cells) > len(header):
                     extra = [c for c in cells[len(header):] if c.strip()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -51,14 +51,35 @@ def _select_in(conn: Connection, sql: str, ids: list[str]) -> Any:
     return conn.exec_driver_sql(sql.format(",".join([ph] * len(ids))), tuple(ids))
 
 
+def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Bind processing of a column, memoised: a batch shares a few timestamps, each formatted once."""
+    cache: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = proc(value)
+            return out
+        except TypeError:  # unhashable
+            return proc(value)
+
+    return run
+
+
 def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """executemany straight on the driver, with each column's own bind processing (e.g. SQLite datetimes)."""
     if not rows:
         return
     cols = list(rows[0])
-    procs = [table.c[c].type._cached_bind_processor(conn.dialect) for c in cols]
+    procs = [_memo(p) if p else None for p in (table.c[c].type._cached_bind_processor(conn.dialect) for c in cols)]
     ph = _placeholder(conn)
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+    if not any(procs):
+        conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+        return
     params = [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs, strict=True)) for r in rows]
     conn.exec_driver_sql(sql, params)
 
