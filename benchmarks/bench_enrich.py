@@ -66,10 +66,8 @@ def run(docs: list[Document], steps: list[str], workers: int, label: str) -> Non
         report = hub.enrich(steps, workers=workers)
         total = time.perf_counter() - t0
         hub.close()
-    print(
-        f"\n{label}: {len(docs):,} SciFact abstracts (avg {sum(len(d.description or '') for d in docs) / len(docs):,.0f}"
-        f" chars), {workers} worker process(es)"
-    )
+    avg = sum(len(d.description or "") for d in docs) / len(docs)
+    print(f"\n{label}: {len(docs):,} SciFact abstracts (avg {avg:,.0f} chars), {workers} worker process(es)")
     for name, rate in per_step.items():
         print(f"  {name:<22} {rate:9,.0f} abstracts/s")
     print(
