@@ -406,8 +406,9 @@ class Hub:
 
         t0 = _time.perf_counter()
         loaded = self.searcher.rebuild(progress=progress)
-        return {"documents": loaded.lexical.n_docs, "terms": len(loaded.lexical.vocab),
-                "vectors": loaded.vectors.n_docs if loaded.vectors is not None else 0,
+        main = loaded.main
+        return {"documents": main.lexical.n_docs, "terms": len(main.lexical.vocab),
+                "vectors": main.vectors.n_docs if main.vectors is not None else 0,
                 "seconds": round(_time.perf_counter() - t0, 2), "fingerprint": loaded.fingerprint}
 
     # ------------------------------------------------------------------ demo

@@ -131,3 +131,23 @@ def test_dense_mode_finds_paraphrases(shub: Hub) -> None:
     res = shub.search("cooling hot cities", mode="dense", per_page=3)
     assert set(ids(res)) & {"d_heat", "p_cool"}
     assert np.isfinite([r["score"] for r in res["results"]]).all()
+
+
+def test_changes_are_served_from_a_delta_without_a_full_rebuild(shub: Hub) -> None:
+    shub.reindex()
+    manifest = shub.settings.data_dir / "index" / "lexical" / "manifest.json"
+    built = manifest.stat().st_mtime_ns
+    shub.upsert([Document(id="d_delta", name="Bioswales in Curitiba", description="Curitiba builds bioswales.")])
+    shub.upsert([Document(id="d_flood", name="Water plazas in Rotterdam", doc_type="guideline",
+                          description="Rotterdam stores rain in public plazas.")])
+    res = shub.search("bioswales")
+    assert ids(res) == ["d_delta"]
+    assert ids(shub.search("plazas")) == ["d_flood"]
+    # the old version in the main index is masked: counted and returned once
+    res = shub.search("Rotterdam", {"kind": "document"}, mode="lexical")
+    assert res["total"] == 1 and ids(res) == ["d_flood"]
+    shub.store.delete_record("d_heat")
+    assert "d_heat" not in ids(shub.search("heat action plan", per_page=50))
+    assert manifest.stat().st_mtime_ns == built  # no full rebuild happened
+    everything = shub.search("", {"kind": "document"}, per_page=50, caller=CURATOR)
+    assert everything["total"] == len(shub.list("document", limit=100)) == 4

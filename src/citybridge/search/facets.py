@@ -58,8 +58,22 @@ class FacetBuilder:
                 bits |= 1 << PATHWAY_BITS[p]
         self.themes.append(bits)
 
-    def save(self, directory: str | os.PathLike[str], fingerprint: str) -> Facets:
+    def build(self) -> Facets:
+        """The facet columns in memory (for a delta segment that is never written)."""
+        arrays, vocab = self._arrays()
+        return Facets(arrays, vocab)
+
+    def save(self, directory: str | os.PathLike[str], fingerprint: str, built_at: Any = None) -> Facets:
+        """Write the columns atomically; the manifest records the store fingerprint and build time."""
+        arrays, vocab = self._arrays()
         w = ArtifactWriter(directory, FORMAT, VERSION)
+        for name, arr in arrays.items():
+            w.add(name, arr)
+        w.commit({"fingerprint": fingerprint, "vocab": vocab, "n_docs": len(self.years),
+                  "built_at": built_at.isoformat() if built_at is not None else None})
+        return Facets(arrays, vocab)
+
+    def _arrays(self) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
         arrays: dict[str, np.ndarray] = {}
         for name in CODED:
             dtype = np.uint8 if len(self.codes[name]) < 256 else (np.uint16 if len(self.codes[name]) < 65536
@@ -67,11 +81,8 @@ class FacetBuilder:
             arrays[name] = np.asarray(self.cols[name], dtype=dtype)
         arrays["year"] = np.asarray(self.years, dtype=np.int16)
         arrays["themes"] = np.asarray(self.themes, dtype=np.uint32)
-        for name, arr in arrays.items():
-            w.add(name, arr)
         vocab = {name: sorted(v, key=v.__getitem__) for name, v in self.codes.items()}
-        w.commit({"fingerprint": fingerprint, "vocab": vocab, "n_docs": len(self.years)})
-        return Facets(arrays, vocab)
+        return arrays, vocab
 
 
 class Facets:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,10 @@ from sqlalchemy import func, select
 
 from citybridge.errors import Invalid, NotFound
 from citybridge.model.access import ANONYMOUS, Caller, can_see
-from citybridge.model.entities import Record
-from citybridge.search.artifacts import IndexArtifactError
+from citybridge.model.entities import Record, record_to_dict
+from citybridge.search.artifacts import CorruptIndex, IndexArtifactError, StaleIndex
 from citybridge.search.facets import FacetBuilder, Facets
-from citybridge.search.fusion import HybridSearcher
+from citybridge.search.fusion import HybridSearcher, blend
 from citybridge.search.lexical import LexicalIndex
 from citybridge.search.query import Hits, parse_query
 from citybridge.search.snippets import snippet
@@ -55,21 +57,57 @@ def store_fingerprint(store: Store) -> str:
 
 
 @dataclass
-class Loaded:
-    fingerprint: str
+class Part:
+    """One searchable segment: the persisted main index, or the in-memory delta of recent changes."""
+
     lexical: LexicalIndex
     facets: Facets
     vectors: VectorIndex | None
     searcher: HybridSearcher
+    exclude: np.ndarray | None = None  # docs superseded by the delta (changed or deleted since the build)
+
+    def allow(self, caller: Caller, filters: dict[str, Any] | None) -> np.ndarray:
+        mask = self.facets.visible(caller)
+        fmask = self.facets.mask(filters or {})
+        if fmask is not None:
+            mask &= fmask
+        if self.exclude is not None:
+            mask &= ~self.exclude
+        return mask
+
+
+@dataclass
+class Loaded:
+    fingerprint: str
+    parts: list[Part]
+
+    @property
+    def main(self) -> Part:
+        return self.parts[0]
+
+
+@dataclass
+class _Corpus:
+    ids: list[str]
+    docs: list[dict[str, str]]
+    langs: list[str]
+    facets: FacetBuilder
 
 
 class SearchService:
-    """Builds, loads and queries the indexes of one store."""
+    """Builds, loads and queries the indexes of one store.
 
-    def __init__(self, store: Store, index_dir: Path, *, embedder: str | None = "wordllama") -> None:
+    The main index is persisted under ``index_dir``; records changed since it was built (up to
+    ``delta_limit``, or 5% of the index) are indexed in memory as a delta segment and searched beside it, so
+    imports and enrichment show up at once; beyond that the main index is rebuilt.
+    """
+
+    def __init__(self, store: Store, index_dir: Path, *, embedder: str | None = "wordllama",
+                 delta_limit: int = 5000) -> None:
         self.store = store
         self.dir = Path(index_dir)
         self.embedder_name = embedder
+        self.delta_limit = delta_limit
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
         self._checked_at = 0.0
@@ -84,7 +122,8 @@ class SearchService:
         return get_embedder(self.embedder_name)
 
     def current(self, *, max_age: float = 2.0) -> Loaded:
-        """The indexes for the store as it is now: loaded from disk, or rebuilt if missing/corrupt/stale."""
+        """The indexes for the store as it is now: loaded from disk plus a delta of recent changes, or
+        rebuilt when missing, corrupt or too far behind."""
         now = time.monotonic()
         fresh = now - self._checked_at < max_age and self._generation == self.store.generation
         if self._loaded is not None and fresh:
@@ -96,12 +135,20 @@ class SearchService:
             if self._loaded is not None and self._loaded.fingerprint == fp:
                 return self._loaded
             try:
-                self._loaded = self._load(fp)
+                main, built_fp, built_at = self._load_main()
+                if built_fp == fp:
+                    self._loaded = Loaded(fp, [main])
+                else:
+                    self._loaded = self._with_delta(fp, main, built_at)
             except IndexArtifactError:
                 self._loaded = self.rebuild(fingerprint=fp)
             return self._loaded
 
-    def _load(self, fp: str) -> Loaded:
+    def _load_main(self) -> tuple[Part, str, datetime]:
+        facets_meta = _manifest(self.dir / "facets")
+        fp, built_at = facets_meta.get("fingerprint"), facets_meta.get("built_at")
+        if not fp or not built_at:
+            raise StaleIndex("index manifest lacks fingerprint/built_at", where=str(self.dir))
         lexical = LexicalIndex.load(self.dir / "lexical", fingerprint=fp)
         facets = Facets.load(self.dir / "facets", fingerprint=fp)
         vectors = None
@@ -109,51 +156,101 @@ class SearchService:
         if emb is not None:
             vectors = VectorIndex.load(self.dir / f"vectors-{_safe(emb.model_id)}", model_id=emb.model_id,
                                        fingerprint=fp)
-        return Loaded(fp, lexical, facets, vectors, HybridSearcher(lexical, vectors, emb))
+        if lexical.n_docs != facets.n_docs or (vectors is not None and vectors.n_docs != lexical.n_docs):
+            raise CorruptIndex("index parts disagree on the number of documents", where=str(self.dir))
+        part = Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb))
+        return part, fp, datetime.fromisoformat(built_at)
 
-    def rebuild(self, *, fingerprint: str | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
-        """Build every index from the store and write it atomically (manifest last)."""
-        fp = fingerprint or store_fingerprint(self.store)
+    def _with_delta(self, fp: str, main: Part, built_at: datetime) -> Loaded:
+        changed = self._changed_since(built_at)
+        if len(changed) > max(self.delta_limit, main.lexical.n_docs // 20):
+            return self.rebuild(fingerprint=fp)
+        exclude = np.zeros(main.lexical.n_docs, dtype=bool)
+        for rid in changed:
+            with contextlib.suppress(KeyError, ValueError):
+                exclude[main.lexical.doc_number(rid)] = True
+        records = self.store.get_many(changed)
+        bodies = [record_to_dict(records[r]) for r in sorted(records)]
+        if not bodies:
+            main.exclude = exclude
+            return Loaded(fp, [main])
         es = EnrichmentStore(self.store)
-        enr = _enrichment_by_record(es)
-        ids: list[str] = []
-        docs: list[dict[str, str]] = []
-        langs: list[str] = []
-        fb = FacetBuilder()
+        annotations = ({**a, "record_id": rid} for rid, anns in es.annotations_for(records).items() for a in anns)
+        corpus = self._corpus(bodies, _enrichment_by_record(annotations))
+        delta = self._part(corpus, fp, es, None)
+        main.exclude = exclude
+        return Loaded(fp, [main, delta])
+
+    def _changed_since(self, when: datetime) -> list[str]:
+        r, s, h = t.records.c, t.enrich_state.c, t.history.c
+        out: set[str] = set()
+        with self.store.engine.connect() as conn:
+            out.update(x for (x,) in conn.execute(select(r.id).where(r.updated_at >= when)))
+            out.update(x for (x,) in conn.execute(select(s.record_id).where(s.done_at >= when).distinct()))
+            out.update(x for (x,) in conn.execute(select(h.entity_id).where(
+                h.entity == "record", h.change == "delete", h.changed_at >= when)))
+        return sorted(out)
+
+    def _corpus(self, bodies: Iterable[dict[str, Any]], enr: dict[str, _Enrichment]) -> _Corpus:
+        corpus = _Corpus([], [], [], FacetBuilder())
         gaz = _gazetteer()
-        for body in self.store.iter_record_dicts():
+        for body in bodies:
             rid = body["id"]
             info = enr.get(rid, _EMPTY)
-            ids.append(rid)
+            corpus.ids.append(rid)
             kws = list(info.keywords) + list(body.get("tags") or []) + list(body.get("aliases") or [])
             if body.get("acronym"):
                 kws.append(body["acronym"])
-            docs.append({"title": body.get("name") or "", "keywords": " ; ".join(kws),
-                         "abstract": body.get("description") or "", "body": (body.get("body") or "")[:BODY_CHARS]})
+            corpus.docs.append({"title": body.get("name") or "", "keywords": " ; ".join(kws),
+                                "abstract": body.get("description") or "",
+                                "body": (body.get("body") or "")[:BODY_CHARS]})
             lang = info.language or ((body.get("languages") or ["en"])[0])
-            langs.append(lang if lang in _LEXICAL_LANGS else "en")
+            corpus.langs.append(lang if lang in _LEXICAL_LANGS else "en")
             country = body.get("country")
             prov = body.get("provenance") or [{}]
-            fb.add(kind=body["kind"], subtype=_subtype(body), country=country,
-                   region=body.get("un_region") or (gaz.un_region(country) if gaz and country else None),
-                   language=info.language, year=_year(body), source=_source(prov[0].get("source")),
-                   visibility=body.get("visibility", "public"), owner=body.get("owner"),
-                   sdgs=info.sdgs, pathways=info.pathways)
-        tmp = self.dir.with_name(f"{self.dir.name}.building-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        lexical = LexicalIndex.build(docs, ids=ids, langs=langs, fingerprint=fp, progress=progress)
-        lexical.save(tmp / "lexical")
-        facets = fb.save(tmp / "facets", fp)
+            corpus.facets.add(
+                kind=body["kind"], subtype=_subtype(body), country=country,
+                region=body.get("un_region") or (gaz.un_region(country) if gaz and country else None),
+                language=info.language, year=_year(body), source=_source(prov[0].get("source")),
+                visibility=body.get("visibility", "public"), owner=body.get("owner"),
+                sdgs=info.sdgs, pathways=info.pathways)
+        return corpus
+
+    def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore, save_to: Path | None,
+              progress: Callable[[int], None] | None = None, built_at: datetime | None = None) -> Part:
+        lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
+                                     progress=progress)
         emb = self._embedder()
         vectors = None
         if emb is not None:
-            matrix = np.zeros((len(ids), emb.dim), dtype=np.float32)
-            pos = {rid: i for i, rid in enumerate(ids)}
-            for rid, _p, _f, _s, _e, vec in es.vectors(emb.model_id):
+            matrix = np.zeros((len(corpus.ids), emb.dim), dtype=np.float32)
+            pos = {rid: i for i, rid in enumerate(corpus.ids)}
+            wanted = None if save_to is not None else corpus.ids
+            for rid, _p, _f, _s, _e, vec in es.vectors(emb.model_id, wanted):
                 if rid in pos and len(vec) == emb.dim:
                     matrix[pos[rid]] = vec
             vectors = VectorIndex.build(matrix, emb.model_id, fingerprint=fp)
-            vectors.save(tmp / f"vectors-{_safe(emb.model_id)}")
+        if save_to is not None:
+            lexical.save(save_to / "lexical")
+            if vectors is not None:
+                vectors.save(save_to / f"vectors-{_safe(emb.model_id)}")
+            facets = corpus.facets.save(save_to / "facets", fp, built_at=built_at)
+        else:
+            facets = corpus.facets.build()
+        return Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb))
+
+    def rebuild(self, *, fingerprint: str | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
+        """Build the main index from the whole store and write it atomically (manifest last)."""
+        # everything changed at or after ``built_at`` lands in the next delta, so nothing is missed
+        # (store timestamps have whole seconds: floor the start of the build to its second)
+        built_at = datetime.now(UTC).replace(microsecond=0)
+        fp = fingerprint or store_fingerprint(self.store)
+        es = EnrichmentStore(self.store)
+        corpus = self._corpus(self.store.iter_record_dicts(), _enrichment_by_record(es.iter_annotations()))
+        tmp = self.dir.with_name(f"{self.dir.name}.building-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self._part(corpus, fp, es, tmp, progress, built_at=built_at)
+        del corpus
         # swap the new set in under a lock; readers holding the old mmaps keep them until they reload
         with _dir_lock(self.dir):
             old = self.dir.with_name(f"{self.dir.name}.old-{os.getpid()}")
@@ -161,8 +258,11 @@ class SearchService:
                 self.dir.rename(old)
             tmp.rename(self.dir)
             shutil.rmtree(old, ignore_errors=True)
-        del lexical, facets, vectors
-        return self._load(fp)
+        main, _fp, _at = self._load_main()
+        current = store_fingerprint(self.store)
+        if current != fp:  # written to while we built: serve the changes from a delta
+            return self._with_delta(current, main, _at)
+        return Loaded(fp, [main])
 
     # ------------------------------------------------------------------ querying
     def search(self, query: str, *, filters: dict[str, Any] | None = None, facets: tuple[str, ...] = FACETS,
@@ -179,43 +279,55 @@ class SearchService:
         if len(query) > 1000:
             raise Invalid("query longer than 1,000 characters", field="q")
         idx = self.current()
-        allow = idx.facets.visible(caller)
-        fmask = idx.facets.mask(filters or {})
-        if fmask is not None:
-            allow &= fmask
         k = page * per_page
         t0 = time.perf_counter()
-        if not query:
-            matched = np.flatnonzero(allow)
-            hits = Hits(matched[:k], np.zeros(min(k, len(matched)), dtype=np.float32))
-        else:
-            # exact terms first; typo tolerance only when the exact words find (almost) nothing
-            hits = self._rank(idx, query, k, allow, mode, fuzzy=False)
-            matched = self._matches(idx, query, allow, hits, fuzzy=False)
-            if len(matched) < 3:
-                hits = self._rank(idx, query, k, allow, mode, fuzzy="auto")
-                matched = self._matches(idx, query, allow, hits, fuzzy="auto")
+        allows = [part.allow(caller, filters) for part in idx.parts]
+
+        def run(fuzzy: bool | str) -> list[tuple[Part, Hits, np.ndarray]]:
+            out = []
+            for part, allow in zip(idx.parts, allows, strict=True):
+                if not query:
+                    matched = np.flatnonzero(allow)
+                    hits = Hits(matched[:k], np.zeros(min(k, len(matched)), dtype=np.float32))
+                else:
+                    hits = self._rank(part, query, k, allow, mode, fuzzy=fuzzy)
+                    matched = self._matches(part, query, allow, hits, fuzzy=fuzzy)
+                out.append((part, hits, matched))
+            return out
+
+        # exact terms first; typo tolerance only when the exact words find (almost) nothing anywhere
+        runs = run(False)
+        if query and sum(len(m) for _p, _h, m in runs) < 3:
+            runs = run("auto")
+        ranked: list[tuple[float, str]] = []
+        total = 0
+        counts: dict[str, dict[str, int]] = {}
+        for part, hits, matched in runs:
+            total += len(matched)
+            ranked.extend((float(s), part.lexical.doc_id(int(d))) for d, s in zip(hits.docs, hits.scores,
+                                                                                 strict=True))
+            if facets:
+                _add_counts(counts, part.facets.counts(matched, facets))
+        ranked.sort(key=lambda x: (-x[0], x[1]))
+        window = ranked[(page - 1) * per_page: k]
         elapsed = time.perf_counter() - t0
-        window = hits.docs[(page - 1) * per_page: k]
-        scores = hits.scores[(page - 1) * per_page: k]
-        results = self._results(idx, query, window, scores, caller, snippets)
+        results = self._results(query, window, caller, snippets)
         return {
-            "query": query, "mode": mode, "total": int(len(matched)), "page": page, "per_page": per_page,
-            "results": results, "facets": idx.facets.counts(matched, facets) if facets else {},
-            "took_ms": round(elapsed * 1000, 2),
+            "query": query, "mode": mode, "total": int(total), "page": page, "per_page": per_page,
+            "results": results, "facets": counts, "took_ms": round(elapsed * 1000, 2),
         }
 
-    def _rank(self, idx: Loaded, query: str, k: int, allow: np.ndarray, mode: str, fuzzy: bool | str) -> Hits:
-        if mode == "lexical" or idx.vectors is None:
-            return idx.lexical.search(query, k, allow=allow, fuzzy=fuzzy)
+    def _rank(self, part: Part, query: str, k: int, allow: np.ndarray, mode: str, fuzzy: bool | str) -> Hits:
+        if mode == "lexical" or part.vectors is None:
+            return part.lexical.search(query, k, allow=allow, fuzzy=fuzzy)
         if mode == "dense":
-            qvec = idx.searcher.embedder.embed([query])[0]
-            return idx.vectors.search(qvec, k, allow=allow)
-        return idx.searcher.search(query, k, allow=allow, fuzzy=fuzzy)
+            qvec = part.searcher.embedder.embed([query])[0]
+            return part.vectors.search(qvec, k, allow=allow)
+        return part.searcher.search(query, k, allow=allow, fuzzy=fuzzy)
 
-    def _matches(self, idx: Loaded, query: str, allow: np.ndarray, hits: Hits, fuzzy: bool | str) -> np.ndarray:
+    def _matches(self, part: Part, query: str, allow: np.ndarray, hits: Hits, fuzzy: bool | str) -> np.ndarray:
         """Every allowed document matching the query lexically (for totals and facet counts), plus the hits."""
-        lex = idx.lexical
+        lex = part.lexical
         parsed = parse_query(query)
         if parsed.phrases:
             found: np.ndarray | None = None
@@ -230,14 +342,14 @@ class SearchService:
             docs = docs[allow[docs]] if len(docs) else docs
         return np.union1d(docs.astype(np.int64), hits.docs)
 
-    def _results(self, idx: Loaded, query: str, docs: np.ndarray, scores: np.ndarray, caller: Caller,
+    def _results(self, query: str, ranked: list[tuple[float, str]], caller: Caller,
                  with_snippets: bool) -> list[dict[str, Any]]:
-        ids = [idx.lexical.doc_id(int(d)) for d in docs]
+        ids = [rid for _s, rid in ranked]
         records = self.store.get_many(ids)
         es = EnrichmentStore(self.store)
         tags = es.annotations_for(ids, steps=("tags",))
         out = []
-        for rid, score in zip(ids, scores, strict=True):
+        for score, rid in ranked:
             rec = records.get(rid)
             if rec is None or not can_see(rec.visibility, rec.owner, caller):
                 continue  # deleted since the index was built, or visibility changed: never leak it
@@ -258,31 +370,53 @@ class SearchService:
         if not can_see(rec.visibility, rec.owner, caller):
             raise NotFound(f"no record with id '{record_id}'")
         idx = self.current()
-        try:
-            me = idx.lexical.doc_number(rec.id)
-        except (KeyError, ValueError):
-            raise NotFound(f"record '{record_id}' is not indexed yet") from None
-        allow = idx.facets.visible(caller)
-        fmask = idx.facets.mask(filters or {})
-        if fmask is not None:
-            allow &= fmask
-        allow[me] = False
+        qvec = None
+        for part in reversed(idx.parts):  # the delta holds the newest version of a record
+            try:
+                me = part.lexical.doc_number(rec.id)
+            except (KeyError, ValueError):
+                continue
+            if part.vectors is not None and np.any(part.vectors.vectors[me]):
+                qvec = np.asarray(part.vectors.vectors[me])
+            break
         es = EnrichmentStore(self.store)
         kws = [a["label"][3:] for a in es.annotations_of(rec.id, "keywords")][:8]
         text = " ".join([rec.name, *kws]) if kws else " ".join([rec.name, (rec.description or "")[:300]])
-        lex = idx.lexical.search(text, limit * 5, allow=allow, fuzzy=False)
-        docs, scores = lex.docs, lex.scores
-        if idx.vectors is not None and np.any(idx.vectors.vectors[me]):
-            dense = idx.vectors.search(np.asarray(idx.vectors.vectors[me]), limit * 5, allow=allow)
-            from citybridge.search.fusion import blend
+        ranked: list[tuple[float, str]] = []
+        for part in idx.parts:
+            allow = part.allow(caller, filters)
+            with contextlib.suppress(KeyError, ValueError):
+                allow[part.lexical.doc_number(rec.id)] = False
+            lex = part.lexical.search(text, limit * 5, allow=allow, fuzzy=False)
+            docs, scores = lex.docs, lex.scores
+            if qvec is not None and part.vectors is not None:
+                dense = part.vectors.search(qvec, limit * 5, allow=allow)
+                cand = np.union1d(docs, dense.docs)
+                weights = part.lexical.query_terms(parse_query(text))
+                fused = blend(cand, part.lexical.score_docs(weights, cand), part.vectors.score_docs(qvec, cand),
+                              alpha=0.5, limit=limit)
+                docs, scores = fused.docs, fused.scores
+            ranked.extend((float(s), part.lexical.doc_id(int(d))) for d, s in zip(docs, scores, strict=True))
+        ranked.sort(key=lambda x: (-x[0], x[1]))
+        return {"record": rec.id, "results": self._results("", ranked[:limit], caller, False)}
 
-            cand = np.union1d(docs, dense.docs)
-            weights = idx.lexical.query_terms(parse_query(text))
-            fused = blend(cand, idx.lexical.score_docs(weights, cand),
-                          idx.vectors.score_docs(np.asarray(idx.vectors.vectors[me]), cand), alpha=0.5, limit=limit)
-            docs, scores = fused.docs, fused.scores
-        results = self._results(idx, "", docs[:limit], scores[:limit], caller, False)
-        return {"record": rec.id, "results": results}
+
+def _add_counts(total: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> None:
+    for name, values in more.items():
+        acc = total.setdefault(name, {})
+        for key, n in values.items():
+            acc[key] = acc.get(key, 0) + n
+    for name, values in total.items():
+        total[name] = dict(sorted(values.items(), key=lambda kv: -kv[1]))
+
+
+def _manifest(directory: Path) -> dict[str, Any]:
+    try:
+        return json.loads((directory / "manifest.json").read_text("utf-8"))
+    except FileNotFoundError:
+        raise CorruptIndex("no manifest.json: the index was never built", where=str(directory)) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptIndex(f"unreadable manifest.json ({exc})", where=str(directory)) from None
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -300,9 +434,9 @@ class _Enrichment:
 _EMPTY = _Enrichment()
 
 
-def _enrichment_by_record(es: EnrichmentStore) -> dict[str, _Enrichment]:
+def _enrichment_by_record(annotations: Iterable[dict[str, Any]]) -> dict[str, _Enrichment]:
     acc: dict[str, dict[str, Any]] = {}
-    for a in es.iter_annotations():
+    for a in annotations:
         entry = acc.setdefault(a["record_id"], {"language": None, "lang_score": -1.0, "sdgs": [], "pathways": [],
                                                 "keywords": []})
         label: str = a["label"]
