@@ -1,9 +1,10 @@
 """The arrays peer-city similarity runs on, built once from the store (and rebuilt when it changes).
 
 Per city (a ``place`` record of type city): country, UN sub-region and macro region, latitude, population;
-sparse rows of its SDG/pathway profile, of the organisations taking part in its projects (projects
-``about`` the city, and projects of organisations ``located_in`` it) and of the networks its local-government
-organisations are ``member_of``.
+sparse rows of its SDG/pathway profile, of its partners - the organisations taking part in its projects
+(projects ``about`` the city, and projects of its local government, i.e. ``local_government`` organisations
+``located_in`` it; the local government itself is not counted) - and of the networks its local governments
+are ``member_of``.
 """
 
 from __future__ import annotations
@@ -130,17 +131,7 @@ class CityIndex:
                 members[row.target_id].add(row.source_id)
             elif row.type == "member_of" and row.source_id in org_index and row.target_id in org_index:
                 member_of[row.source_id].add(row.target_id)
-        for prj, orgs in members.items():
-            for o in orgs:
-                if o in located:
-                    city_projects[located[o]].add(prj)
-        pr, pc = [], []
-        for ci, prjs in city_projects.items():
-            for prj in prjs:
-                for o in members.get(prj, ()):
-                    pr.append(ci)
-                    pc.append(org_index[o])
-        city_orgs: dict[int, list[str]] = defaultdict(list)
+        city_orgs: dict[int, list[str]] = defaultdict(list)  # the city's own local governments
         nr, nc = [], []
         for o, ci in located.items():
             if org_type.get(o) == "local_government":
@@ -148,6 +139,20 @@ class CityIndex:
                 for net in member_of.get(o, ()):
                     nr.append(ci)
                     nc.append(org_index[net])
+        # a city's projects: those about it and those its local government takes part in; its partners: the
+        # other organisations in them (a university of the city is a partner, the city itself is not)
+        for prj, orgs in members.items():
+            for o in orgs:
+                if o in located and org_type.get(o) == "local_government":
+                    city_projects[located[o]].add(prj)
+        pr, pc = [], []
+        for ci, prjs in city_projects.items():
+            own = set(city_orgs.get(ci, ()))
+            for prj in prjs:
+                for o in members.get(prj, ()):
+                    if o not in own:
+                        pr.append(ci)
+                        pc.append(org_index[o])
         n = len(ids)
         # SDG/pathway profiles of the cities (built by the enrichment step from linked projects and documents)
         labels: dict[str, int] = {}

@@ -204,7 +204,7 @@ def compute_signals(graph: PartnerGraph, query: PartnerQuery, *, half_life: floa
     members = max(sum(countries.values()), 1)
     for k, c in enumerate(graph.countries):
         share[k] = countries.get(c, 0) / members
-        balance[k] = 0.0 if c in countries else 1.0
+        balance[k] = 0.0 if c in countries or not countries else 1.0  # no consortium yet: nothing to balance
     values["geo_home"] = share[graph.org_country]
     values["geo_balance"] = balance[graph.org_country]
 
