@@ -122,15 +122,15 @@ class CityIndex:
         located: dict[str, int] = {}
         members: dict[str, set[str]] = defaultdict(set)  # project -> orgs
         member_of: dict[str, set[str]] = defaultdict(set)  # org -> networks
-        for row in rels:
-            if row.type == "located_in" and row.target_id in index and row.source_id in org_index:
-                located[row.source_id] = index[row.target_id]
-            elif row.type == "about" and row.target_id in index and row.source_id in projects:
-                city_projects[index[row.target_id]].add(row.source_id)
-            elif row.type in ("partner_in", "leads") and row.source_id in org_index and row.target_id in projects:
-                members[row.target_id].add(row.source_id)
-            elif row.type == "member_of" and row.source_id in org_index and row.target_id in org_index:
-                member_of[row.source_id].add(row.target_id)
+        for rel in rels:
+            if rel.type == "located_in" and rel.target_id in index and rel.source_id in org_index:
+                located[rel.source_id] = index[rel.target_id]
+            elif rel.type == "about" and rel.target_id in index and rel.source_id in projects:
+                city_projects[index[rel.target_id]].add(rel.source_id)
+            elif rel.type in ("partner_in", "leads") and rel.source_id in org_index and rel.target_id in projects:
+                members[rel.target_id].add(rel.source_id)
+            elif rel.type == "member_of" and rel.source_id in org_index and rel.target_id in org_index:
+                member_of[rel.source_id].add(rel.target_id)
         city_orgs: dict[int, list[str]] = defaultdict(list)  # the city's own local governments
         nr, nc = [], []
         for o, ci in located.items():

@@ -75,7 +75,7 @@ class Signals:
     ref_year: int
 
 
-def _cache(graph: PartnerGraph) -> dict[str, Any]:
+def _cache(graph: PartnerGraph) -> dict[Any, Any]:
     cache = graph.__dict__.setdefault("_signal_cache", {})
     if not cache:
         from scipy import sparse

@@ -42,16 +42,17 @@ def graph_from_store(store: Store, caller: Caller = ANONYMOUS) -> PartnerGraph:
             if org_type == "other" and "public body" in (json.loads(row.data).get("tags") or []):
                 org_type = "public_body"  # CORDIS PUB
             orgs[row.id] = {"name": row.name, "country": row.country, "type": org_type}
-        q = select(r.id, r.name, r.year, r.visibility, r.owner, r.data).where(r.kind == "project")
-        for row in conn.execute(q):
-            if visible(row.visibility, row.owner, key):
-                projects[row.id] = {"name": row.name, "year": row.year, "parts": project_parts(json.loads(row.data))}
+        pq = select(r.id, r.name, r.year, r.visibility, r.owner, r.data).where(r.kind == "project")
+        for prow in conn.execute(pq):
+            if visible(prow.visibility, prow.owner, key):
+                projects[prow.id] = {"name": prow.name, "year": prow.year,
+                                     "parts": project_parts(json.loads(prow.data))}
         c = t.relations.c
-        q = select(c.type, c.source_id, c.target_id, c.role, c.visibility, c.owner).where(
+        rq = select(c.type, c.source_id, c.target_id, c.role, c.visibility, c.owner).where(
             c.type.in_(["partner_in", "leads"]))
-        links = [Participation(row.source_id, row.target_id, "coordinator" if row.type == "leads" else row.role)
-                 for row in conn.execute(q)
-                 if row.source_id in orgs and row.target_id in projects and visible(row.visibility, row.owner, key)]
+        links = [Participation(rel.source_id, rel.target_id, "coordinator" if rel.type == "leads" else rel.role)
+                 for rel in conn.execute(rq)
+                 if rel.source_id in orgs and rel.target_id in projects and visible(rel.visibility, rel.owner, key)]
     graph = PartnerGraph.build(links, orgs=orgs, projects=projects)
     _attach_profiles(store, graph)
     return graph
@@ -60,7 +61,7 @@ def graph_from_store(store: Store, caller: Caller = ANONYMOUS) -> PartnerGraph:
 def project_parts(body: Mapping[str, Any]) -> list[str]:
     """Programme parts of a stored project (CORDIS ``programme_parts`` codes), else its programme."""
     attrs = body.get("attributes") or {}
-    codes = [p.get("code") for p in attrs.get("programme_parts") or () if isinstance(p, dict) and p.get("code")]
+    codes = [str(p["code"]) for p in attrs.get("programme_parts") or () if isinstance(p, dict) and p.get("code")]
     if codes:
         return codes
     return [body["programme"]] if body.get("programme") else []
