@@ -411,6 +411,41 @@ class Hub:
                 "vectors": main.vectors.n_docs if main.vectors is not None else 0,
                 "seconds": round(_time.perf_counter() - t0, 2), "fingerprint": loaded.fingerprint}
 
+    # ------------------------------------------------------------------ linking
+    def suggest_partners(self, text: str | None = None, project: str | None = None,
+                         current_partners: Iterable[str] = (), constraints: Any = None, *,
+                         weights: dict[str, float] | None = None, caller: Caller = ANONYMOUS) -> list[Any]:
+        """Organisations that would complete a consortium, best first, each with a score, its signal
+        components and a plain-language explanation from real records (``PartnerSuggestion``).
+
+        Args:
+            text: a call or project description (tagged for SDGs/pathways/keywords, matched to profiles).
+            project: a stored project (id or ``cordis:<rcn>``): its partners, programme and tags are used.
+            current_partners: organisation ids (or ``pic:...``, ``ror:...``) already in the consortium.
+            constraints: ``PartnerConstraints`` or a dict: countries, exclude_countries, org_types, exclude,
+                min_projects, max_results.
+            weights: signal -> weight (collab, network, expertise, type_fit, geo_home, geo_balance,
+                experience, coordination, recent).
+
+        >>> hub.suggest_partners("urban heat adaptation", current_partners=["pic:999"],
+        ...                      constraints={"countries": ["PT"], "max_results": 5})   # doctest: +SKIP
+        """
+        from citybridge.link.partner_store import suggest_for_store
+
+        return suggest_for_store(self, text=text, project=project, current_partners=current_partners,
+                                 constraints=constraints, weights=weights, caller=caller)
+
+    def peer_cities(self, city: str, *, weights: dict[str, float] | None = None, limit: int = 10,
+                    caller: Caller = ANONYMOUS) -> list[Any]:
+        """Cities most similar to ``city`` (a city place id, ``simplemaps:<id>``, or a local-government
+        organisation located in a city), each with its score, every component and the reasons
+        (``PeerCity``). ``weights`` overrides the defaults of population, country, region, climate,
+        profile, partners and networks.
+        """
+        from citybridge.link.peer_cities import peer_cities_for_store
+
+        return peer_cities_for_store(self, city, weights=weights, limit=limit, caller=caller)
+
     # ------------------------------------------------------------------ demo
     def demo_dir(self) -> Path:
         return Path(self.settings.demo_dir) if self.settings.demo_dir else REPO_ROOT / "data" / "demo"
