@@ -145,19 +145,47 @@ class EnrichReport:
 
 _WORKER_STEPS: list[Step] = []
 
+#: (step, record indices it ran on, one output per such record)
+BatchResult = list[tuple[str, list[int], list[StepOutput]]]
+
+
+def needs_text(step: Step, record: Record) -> bool:
+    """Steps marked ``text_only`` skip records that have nothing but a name (language and key phrases of a
+    bare name are noise); they are still marked done for the record."""
+    if not getattr(step, "text_only", False):
+        return True
+    return bool(getattr(record, "description", None) or getattr(record, "body", None))
+
+
+def run_steps(steps: Sequence[Step], records: list[Record], todo: list[set[str]]) -> BatchResult:
+    """Run the steps in order over one batch; ``todo[i]`` names the steps record ``i`` still needs.
+    Earlier steps' annotations reach later ones as ``context``. Pure: no store access."""
+    context: Context = [{} for _ in records]
+    out: BatchResult = []
+    for step in steps:
+        idx = [i for i, r in enumerate(records) if step.name in todo[i] and needs_text(step, r)]
+        outs = step.run([records[i] for i in idx], [context[i] for i in idx]) if idx else []
+        for i, o in zip(idx, outs, strict=True):
+            context[i][step.name] = o.annotations
+        out.append((step.name, idx, outs))
+    return out
+
 
 def _worker_init(steps: list[Step]) -> None:
     global _WORKER_STEPS
     _WORKER_STEPS = steps
 
 
-def _worker_run(step_name: str, bodies: list[dict[str, Any]], context: Context | None) -> list[StepOutput]:
-    step = next(s for s in _WORKER_STEPS if s.name == step_name)
-    return step.run([record_from_dict(b) for b in bodies], context)
+def _worker_batch(bodies: list[dict[str, Any]], todo: list[set[str]]) -> BatchResult:
+    return run_steps(_WORKER_STEPS, [record_from_dict(b) for b in bodies], todo)
 
 
 class StepRunner:
-    """Runs steps over record batches in this process or in a pool of worker processes."""
+    """Runs whole batches (every step, in order) in this process or in worker processes.
+
+    With workers, batches are submitted ahead (``submit``) and collected in order (``result``), so the
+    workers compute the next batches while the caller writes the current one.
+    """
 
     def __init__(self, steps: list[Step], workers: int | None = None) -> None:
         self.steps = steps
@@ -184,15 +212,16 @@ class StepRunner:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def run(self, step: Step, records: list[Record], context: Context | None = None) -> list[StepOutput]:
-        if self._pool is None or len(records) < 64:
-            return step.run(records, context)
-        bodies = [record_to_dict(r) for r in records]
-        size = -(-len(bodies) // self.workers)
-        futures = [self._pool.submit(_worker_run, step.name, bodies[i:i + size],
-                                     context[i:i + size] if context else None)
-                   for i in range(0, len(bodies), size)]
-        out: list[StepOutput] = []
-        for fut in futures:
-            out.extend(fut.result())
-        return out
+    @property
+    def ahead(self) -> int:
+        """How many batches to keep in flight."""
+        return 1 if self._pool is None else self.workers + 1
+
+    def submit(self, records: list[Record], todo: list[set[str]]) -> Any:
+        if self._pool is None:
+            return run_steps(self.steps, records, todo)
+        return self._pool.submit(_worker_batch, [record_to_dict(r) for r in records], todo)
+
+    @staticmethod
+    def result(handle: Any) -> BatchResult:
+        return handle if isinstance(handle, list) else handle.result()

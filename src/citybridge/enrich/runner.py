@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,46 +56,39 @@ class Enricher:
         report = EnrichReport(steps={s.name: 0 for s in self.steps})
         todo = self.plan()
         ids = sorted(todo)
+        batches = [ids[i:i + self.batch_size] for i in range(0, len(ids), self.batch_size)]
         with StepRunner(self.steps, self.workers) as runner:
-            for i in range(0, len(ids), self.batch_size):
-                batch = ids[i : i + self.batch_size]
-                self._batch(runner, batch, todo, report)
-                if self.progress:
-                    self.progress(len(batch))
+            inflight: deque[tuple[list[Record], Any]] = deque()
+            for batch in batches:
+                found = self.store.get_many(batch)
+                records = [found[rid] for rid in batch if rid in found]
+                inflight.append((records, runner.submit(records, [{s.name for s in todo[r.id]} for r in records])))
+                if len(inflight) >= runner.ahead:
+                    self._write(*inflight.popleft(), runner, todo, report)
+            while inflight:
+                self._write(*inflight.popleft(), runner, todo, report)
         report.seconds = time.perf_counter() - t0
         return report, set(ids)
 
-    def _batch(self, runner: StepRunner, batch: list[str], todo: dict[str, list[Step]], report: EnrichReport) -> None:
-        found = self.store.get_many(batch)
-        records = [found[rid] for rid in batch if rid in found]
-        context: list[dict[str, list[Annotation]]] = [{} for _ in records]
-        results: list[tuple[Step, list[Record], list[StepOutput]]] = []
-        for step in self.steps:
-            idx = [j for j, r in enumerate(records) if step in todo.get(r.id, ())]
-            if not idx:
-                continue
-            subset = [records[j] for j in idx]
-            outs = runner.run(step, subset, [context[j] for j in idx])
-            for j, out in zip(idx, outs, strict=True):
-                context[j][step.name] = out.annotations
-            results.append((step, subset, outs))
+    def _write(self, records: list[Record], handle: Any, runner: StepRunner, todo: dict[str, list[Step]],
+               report: EnrichReport) -> None:
+        results = runner.result(handle)
+        by_name = {s.name: s for s in self.steps}
         with self.store.engine.begin() as conn:
             hashes = self.es.hashes([r.id for r in records], conn)
-            for step, subset, outs in results:
+            for name, idx, outs in results:
+                step = by_name[name]
+                subset = [r for r in records if step in todo.get(r.id, ())]
+                ran = {records[i].id: out for i, out in zip(idx, outs, strict=True)}
                 ann_rows: dict[str, list[dict[str, Any]]] = {}
                 vec_rows: dict[str, list[dict[str, Any]]] = {}
                 rels: list[Relation] = []
                 model = None
-                for rec, out in zip(subset, outs, strict=True):
-                    ann_rows[rec.id] = [
-                        {
-                            "label": a.label[:512],
-                            "target_id": a.target_id,
-                            "score": float(a.score),
-                            "evidence": json.dumps(list(a.evidence), ensure_ascii=False) if a.evidence else None,
-                        }
-                        for a in out.annotations
-                    ]
+                for rec in subset:
+                    out = ran.get(rec.id, StepOutput())
+                    ann_rows[rec.id] = [{"label": a.label[:512], "target_id": a.target_id, "score": float(a.score),
+                                         "evidence": json.dumps(list(a.evidence), ensure_ascii=False)
+                                         if a.evidence else None} for a in out.annotations]
                     rels.extend(_derived_relations(step.name, rec.id, out.annotations))
                     if out.vectors is not None:
                         model = out.vectors.model
@@ -102,15 +96,16 @@ class Enricher:
                 report.annotations += self.es.replace_annotations(conn, step.name, ann_rows)
                 if model is not None:
                     report.vectors += self.es.replace_vectors(conn, model, vec_rows)
-                outcomes = (
-                    self.store.upsert_relations(rels, changed_by=derived_role(step.name), conn=conn) if rels else []
-                )
+                outcomes = (self.store.upsert_relations(rels, changed_by=derived_role(step.name), conn=conn)
+                            if rels else [])
                 kept = {o.id for o in outcomes if o.status != "rejected" and o.id}
                 report.relations += sum(1 for o in outcomes if o.status in ("created", "updated"))
                 stale = self.es.stale_derived_relations(conn, derived_role(step.name), [r.id for r in subset], kept)
                 self.es.delete_relations(conn, stale)
                 self.es.mark_done(conn, step.name, step.version, {r.id: hashes[r.id] for r in subset if r.id in hashes})
                 report.steps[step.name] = report.steps.get(step.name, 0) + len(subset)
+        if self.progress:
+            self.progress(len(records))
 
 
 def _derived_relations(step: str, record_id: str, annotations: list[Annotation]) -> list[Relation]:

@@ -45,6 +45,7 @@ class LanguageStep:
 
     name = "language"
     kinds: frozenset[Kind] | None = TEXT_KINDS
+    text_only = True  # a bare name says little about the language of a record
 
     @property
     def version(self) -> str:
@@ -176,6 +177,7 @@ class KeywordsStep:
 
     name = "keywords"
     kinds: frozenset[Kind] | None = TEXT_KINDS
+    text_only = True  # the key phrase of a bare name is the name
 
     def __init__(self, top_n: int = 10) -> None:
         self.top_n = top_n
