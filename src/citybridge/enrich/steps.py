@@ -173,7 +173,6 @@ class KeywordsStep:
 
     def run(self, records: Sequence[Record], context: Context | None = None) -> list[StepOutput]:
         from citybridge.enrich.keywords import extract_keywords
-
         from citybridge.enrich.language import detect_languages
 
         texts = [record_text(r, 20_000)[0] for r in records]
