@@ -50,7 +50,10 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     if isinstance(exc, RequestValidationError):
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
+        raw = list(first.get("loc", ()))
+        if raw and raw[0] == "query":  # a repeated query parameter is named without its position
+            raw = [p for p in raw if not isinstance(p, int)]
+        loc = [str(p) for p in raw if p not in ("body", "query", "path", "header", "cookie")]
         field = ".".join(loc) or None
         msg = str(first.get("msg", "invalid request"))
         message = f"{field}: {msg}" if field else msg

@@ -79,8 +79,13 @@ class VisibleReads:
             for kind, subtype, n in conn.execute(q):
                 kinds.setdefault(kind, {})[subtype or "-"] = n
             rel = t.relations.c
-            rels = dict(conn.execute(select(rel.type, func.count()).where(visible_clause(t.relations, caller))
-                                     .group_by(rel.type)).all())
+            q = select(rel.type, func.count()).where(visible_clause(t.relations, caller)).group_by(rel.type)
+            if not caller.curator:  # a relation counts only when both of its ends are visible too
+                src, dst = t.records.alias("src"), t.records.alias("dst")
+                q = (q.select_from(t.relations.join(src, src.c.id == rel.source_id)
+                                   .join(dst, dst.c.id == rel.target_id))
+                     .where(visible_clause(src, caller)).where(visible_clause(dst, caller)))
+            rels = dict(conn.execute(q).all())
             countries = conn.execute(select(func.count(func.distinct(r.country)))
                                      .where(visible_clause(t.records, caller))).scalar_one()
         return {
