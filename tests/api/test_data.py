@@ -131,5 +131,7 @@ def test_map_layers_and_filters(client):
     assert client.get("/api/v1/map", params={"sdg": "1"}).json()["projects"] == []
     nature = client.get("/api/v1/map", params={"pathway": "nature-based", "layer": "city"}).json()
     assert [c["id"] for c in nature["cities"]] == ["plc_lisbon"]  # the tagged document is about Lisbon
+    both = client.get("/api/v1/map", params={"sdg": "11", "pathway": "nature-based"}).json()
+    assert [c["id"] for c in both["cities"]] == ["plc_lisbon"] and both["projects"] == []  # prj_cool: no pathway
     assert_error(client.get("/api/v1/map", params={"layer": "river"}), 422, "invalid", "layer")
     assert_error(client.get("/api/v1/map", params={"sdg": "eleven"}), 422, "invalid", "sdg")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import union
+
 from citybridge.model.access import Caller
 from citybridge.store.repository import Store
 from citybridge.store.visible import VisibleReads
@@ -25,13 +27,13 @@ def map_layers(store: Store, caller: Caller, *, layers: tuple[str, ...] = LAYERS
     agents = reads.partners_in(tagged) if tagged is not None else None
     out: dict[str, Any] = {"cities": [], "organizations": [], "projects": [], "truncated": []}
     if "city" in layers:
-        sources = tagged.union(agents) if tagged is not None and agents is not None else None
+        sources = union(tagged, agents) if tagged is not None and agents is not None else None
         rows = reads.linked_places(caller, tagged=sources, limit=limit)
         out["cities"] = [_point(r, n=int(r["n"])) for r in rows]
         if len(rows) >= limit:
             out["truncated"].append("city")
     if "organization" in layers:
-        ids = tagged.union(agents) if tagged is not None and agents is not None else None
+        ids = union(tagged, agents) if tagged is not None and agents is not None else None
         rows = reads.located(caller, "organization", subtype=org_type, ids=ids, limit=limit)
         out["organizations"] = [_point(r, subtype=r["subtype"]) for r in rows]
         if len(rows) >= limit:

@@ -210,7 +210,13 @@ class VisibleReads:
         queries = [select(a.record_id).where(or_(a.label == lab, a.label.like(lab + ".%"))) for lab in labels]
         if not queries:
             return select(a.record_id).where(false())
-        return queries[0] if len(queries) == 1 else queries[0].intersect(*queries[1:])
+        if len(queries) == 1:
+            return queries[0]
+        # AND as chained IN conditions, not INTERSECT: SQLite refuses a compound select nested in a UNION
+        q = select(t.records.c.id)
+        for sub in queries:
+            q = q.where(t.records.c.id.in_(sub))
+        return q
 
     @staticmethod
     def partners_in(projects: Any) -> Any:
