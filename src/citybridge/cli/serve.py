@@ -13,9 +13,17 @@ from citybridge.errors import Invalid, Unavailable
 
 def app_factory():  # type: ignore[no-untyped-def]
     """Build the ASGI app from the environment (uvicorn calls this in each worker process)."""
-    from citybridge.api import create_app
+    import threading
 
-    return create_app()
+    from citybridge.api import create_app
+    from citybridge.model.access import ANONYMOUS
+
+    app = create_app()
+    hub, cache = app.state.hub, app.state.cache
+    # compute the home page's counts in the background: startup stays fast, the first visitor does not wait
+    threading.Thread(target=lambda: cache.get(("overview", ANONYMOUS), lambda: hub.overview(ANONYMOUS)),
+                     name="citybridge-warm", daemon=True).start()
+    return app
 
 
 @app.command()

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from citybridge.api.deps import web_caller
 from citybridge.hub import Hub
@@ -22,7 +23,16 @@ from citybridge.web.messages import pick_language, translator
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(present=present)
+
+
+@pass_context
+def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
+    """Root-relative links (``/entity/x``), so pages work behind any host name or proxy."""
+    request: Request = context["request"]
+    return str(request.scope.get("root_path", "")) + str(request.app.url_path_for(name, **params))
+
+
+templates.env.globals.update(present=present, url_for=_url_for)
 templates.env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
 
 #: top navigation: (endpoint name, message key); pages added later append here

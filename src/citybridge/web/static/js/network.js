@@ -11,13 +11,13 @@
   function rnd() { seed = (seed * 16807) % 2147483647; return (seed - 1) / 2147483646; }
   nodes.forEach(function (n, i) {
     index[n.id] = i;
-    var a = rnd() * 2 * Math.PI, r = n.depth === 0 ? 0 : 60 + n.depth * 110 + rnd() * 40;
+    var a = rnd() * 2 * Math.PI, r = n.depth === 0 ? 0 : n.depth * 70 + rnd() * 30;
     n.x = W / 2 + r * Math.cos(a); n.y = H / 2 + r * Math.sin(a); n.deg = 0;
   });
   var edges = g.edges.filter(function (e) { return e.source in index && e.target in index; })
     .map(function (e) { var s = nodes[index[e.source]], t = nodes[index[e.target]]; s.deg++; t.deg++; return { s: s, t: t, e: e }; });
   // Fruchterman-Reingold with a cooling schedule; O(n^2) per step is fine for <= 400 nodes
-  var area = W * H, kk = Math.sqrt(area / Math.max(nodes.length, 1)) * 0.75, temp = W / 8;
+  var area = W * H, kk = Math.min(80, Math.sqrt(area / Math.max(nodes.length, 1)) * 0.5), temp = W / 10;
   for (var it = 0; it < 300; it++) {
     nodes.forEach(function (n) { n.dx = 0; n.dy = 0; });
     for (var i = 0; i < nodes.length; i++) for (var j = i + 1; j < nodes.length; j++) {
@@ -48,6 +48,13 @@
     el("line", { x1: l.s.x.toFixed(1), y1: l.s.y.toFixed(1), x2: l.t.x.toFixed(1), y2: l.t.y.toFixed(1),
                  "class": "edge e-" + l.e.type + (l.e.role === "coordinator" ? " lead" : "") }, ge);
   });
+  // fit the picture: the viewBox becomes the nodes' bounding box plus room for labels
+  var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  nodes.forEach(function (n) { x0 = Math.min(x0, n.x); y0 = Math.min(y0, n.y); x1 = Math.max(x1, n.x); y1 = Math.max(y1, n.y); });
+  var pad = 40, bw = Math.max(x1 - x0, 200) + 2 * pad + 160, bh = Math.max(y1 - y0, 150) + 2 * pad;
+  if (bw / bh < 1.5) bw = bh * 1.5; else bh = bw / 1.5;
+  var cx = (x0 + x1) / 2 + 60, cy = (y0 + y1) / 2;
+  svg.setAttribute("viewBox", [(cx - bw / 2).toFixed(1), (cy - bh / 2).toFixed(1), bw.toFixed(1), bh.toFixed(1)].join(" "));
   nodes.forEach(function (n) {
     var a = el("a", { href: "/entity/" + encodeURIComponent(n.id), tabindex: "-1", "class": "node k-" + n.kind + (n.depth === 0 ? " center" : "") }, gn);
     var r = n.depth === 0 ? 12 : Math.min(10, 4 + Math.sqrt(n.deg) * 1.5);
