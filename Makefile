@@ -1,23 +1,24 @@
 # citybridge: the two commands a fresh machine needs (see README.md).
 #   make demo  - create .venv, install, load the demo knowledge pack and run the main job
+#   make serve - the demo's web UI and REST API on http://127.0.0.1:8000/
 #   make test  - create .venv with the test extras and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export CITYBRIDGE_DATA_DIR ?= $(CURDIR)/citybridge-data
 
-.PHONY: demo test install install-test lint bench clean
+.PHONY: demo serve test install install-test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[web]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet -e '.[test,postgres,web]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -27,6 +28,9 @@ demo: install
 	$(BIN)/citybridge demo --fresh
 	$(BIN)/citybridge stats
 	$(BIN)/citybridge list --kind organization --subtype local_government -n 10
+
+serve: install
+	$(BIN)/citybridge serve --host 127.0.0.1 --port 8000
 
 test: install-test
 	$(BIN)/python -m pytest

@@ -58,3 +58,17 @@ class Unavailable(CitybridgeError):
 
     code = "unavailable"
     status = 503
+
+
+class Unauthorized(CitybridgeError):
+    """The caller did not prove who they are (missing or unknown token) for something that needs it."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class TooLarge(CitybridgeError):
+    """An upload or request body is larger than the configured limit."""
+
+    code = "too_large"
+    status = 413

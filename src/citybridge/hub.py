@@ -14,7 +14,7 @@ from citybridge.ingest.export import Exporter, Format
 from citybridge.ingest.mapping import Mapping
 from citybridge.ingest.pipeline import Importer, ImportReport
 from citybridge.ingest.tabular import open_tabular
-from citybridge.model.access import ANONYMOUS, Caller
+from citybridge.model.access import ANONYMOUS, Caller, can_see
 from citybridge.model.entities import Kind, Record
 from citybridge.model.relations import Relation
 from citybridge.model.taxonomy import builtin_themes
@@ -58,25 +58,37 @@ class Hub:
         return importer.run(_ListSource("taxonomy", builtin_themes()))
 
     # ------------------------------------------------------------------ reading
-    def get(self, record_id: str) -> Record:
-        """The record with this id (or an external id written ``scheme:value``, e.g. ``ror:05abc``)."""
+    def get(self, record_id: str, *, caller: Caller | None = None) -> Record:
+        """The record with this id (or an external id written ``scheme:value``, e.g. ``ror:05abc``).
+
+        With a ``caller``, a record they may not see is reported as not found (its existence is not revealed);
+        without one (the local CLI) everything is visible.
+        """
         try:
-            return self.store.get(record_id)
+            record = self.store.get(record_id)
         except NotFound:
             scheme, sep, value = record_id.partition(":")
-            if sep and value:
-                return self.store.find_by_external(scheme, value)
-            raise
+            if not (sep and value):
+                raise
+            record = self.store.find_by_external(scheme, value)
+        if caller is not None and not can_see(record.visibility, record.owner, caller):
+            raise NotFound(f"no record with id '{record_id}'")
+        return record
 
-    def show(self, record_id: str) -> dict[str, Any]:
-        """A record with its relations (and the names of the records at their other ends) and history."""
-        record = self.get(record_id)
-        rels = self.store.relations_of(record.id, limit=500)
+    def relations(self, record_id: str, *, caller: Caller | None = None, rel_type: str | None = None,
+                  limit: int = 500) -> list[dict[str, Any]]:
+        """A record's relations, each with the id, name and kind of the record at its other end; relations
+        (or other ends) the caller may not see are left out."""
+        record = self.get(record_id, caller=caller)
+        rels = self.store.relations_of(record.id, rel_type=rel_type, limit=limit)
         others = self.store.get_many({r.target if r.source == record.id else r.source for r in rels})
         relations = []
         for rel in rels:
             outgoing = rel.source == record.id
             other = others.get(rel.target if outgoing else rel.source)
+            if caller is not None and not (can_see(rel.visibility, rel.owner, caller) and other is not None
+                                           and can_see(other.visibility, other.owner, caller)):
+                continue
             relations.append({
                 "id": rel.id, "type": rel.type.value, "direction": "out" if outgoing else "in",
                 "role": rel.role, "other_id": other.id if other else None,
@@ -84,12 +96,25 @@ class Hub:
                 "start_date": rel.start_date.isoformat() if rel.start_date else None,
                 "end_date": rel.end_date.isoformat() if rel.end_date else None,
             })
+        return relations
+
+    def show(self, record_id: str, *, caller: Caller | None = None) -> dict[str, Any]:
+        """A record with its relations (and the names of the records at their other ends), annotations with
+        evidence, and history; with a ``caller``, only what they may see."""
+        record = self.get(record_id, caller=caller)
+        relations = self.relations(record.id, caller=caller)
         anns = self.annotations(record.id)
         targets = self.store.get_many({a["target_id"] for v in anns.values() for a in v if a["target_id"]})
-        for items in anns.values():
+        for step, items in list(anns.items()):
+            kept = []
             for a in items:
                 target = targets.get(a["target_id"]) if a["target_id"] else None
+                if caller is not None and target is not None and not can_see(target.visibility, target.owner,
+                                                                             caller):
+                    continue
                 a["name"] = target.name if target else a["label"].split(":", 1)[1]
+                kept.append(a)
+            anns[step] = kept
         return {
             "record": record,
             "version": self.store.version_of(record.id),
@@ -102,15 +127,59 @@ class Hub:
         }
 
     def list(self, kind: str | None = None, *, subtype: str | None = None, country: str | None = None,
-             after: str | None = None, limit: int = 50) -> list[Record]:
+             after: str | None = None, limit: int = 50, caller: Caller | None = None) -> list[Record]:
+        """Records ordered by id (cursor pagination: pass the last id as ``after``), only those ``caller``
+        may see when one is given."""
         if kind is not None and kind not in {k.value for k in Kind}:
             raise Invalid(f"unknown kind '{kind}' (one of: {', '.join(k.value for k in Kind)})", field="kind")
         if not 1 <= limit <= 1000:
             raise Invalid("limit must be between 1 and 1000", field="limit")
+        if caller is not None:
+            from citybridge.store.visible import VisibleReads
+
+            return VisibleReads(self.store).list_records(caller, kind, subtype=subtype, country=country,
+                                                         after=after, limit=limit)
         return self.store.list_records(kind, subtype=subtype, country=country, after=after, limit=limit)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, *, caller: Caller | None = None) -> dict[str, Any]:
+        """Counts of records by kind and subtype and of relations by type (what ``caller`` may see)."""
+        if caller is not None:
+            from citybridge.store.visible import VisibleReads
+
+            return VisibleReads(self.store).stats(caller)
         return self.store.stats()
+
+    def overview(self, caller: Caller, *, latest: int = 10) -> dict[str, Any]:
+        """Home-page numbers: records by kind, SDG goal and UN region, and the latest additions."""
+        from citybridge.analyze.overview import overview
+
+        return overview(self.store, caller, latest=latest)
+
+    def map_layers(self, caller: Caller, *, layers: Iterable[str] = ("city", "organization", "project"),
+                   labels: Iterable[str] = (), org_type: str | None = None, limit: int = 3000) -> dict[str, Any]:
+        """Map points (cities, organisations, projects at their partners' places), filtered by SDG/pathway
+        labels such as ``sdg:11``; see :func:`citybridge.analyze.geo.map_layers`."""
+        from citybridge.analyze.geo import LAYERS, map_layers
+
+        chosen = tuple(layers)
+        bad = [x for x in chosen if x not in LAYERS]
+        if bad:
+            raise Invalid(f"unknown map layer '{bad[0]}' (one of: {', '.join(LAYERS)})", field="layer")
+        return map_layers(self.store, caller, layers=chosen, labels=tuple(labels), org_type=org_type, limit=limit)
+
+    def network(self, record_id: str, *, caller: Caller, depth: int = 2, max_nodes: int = 150) -> dict[str, Any]:
+        """The collaboration graph around a record; see :func:`citybridge.analyze.network.collaboration_graph`."""
+        from citybridge.analyze.network import collaboration_graph
+
+        if not 1 <= depth <= 3:
+            raise Invalid("depth must be 1, 2 or 3", field="depth")
+        record = self.get(record_id, caller=caller)
+        return collaboration_graph(self.store, caller, record.id, depth=depth, max_nodes=max_nodes)
+
+    def taxonomy(self, scheme: str | None = None) -> list[Record]:
+        """Theme records (SDGs, pathways, user taxonomies), optionally of one scheme, ordered by scheme."""
+        themes = [r for r in self.store.iter_records("theme") if scheme is None or r.scheme == scheme]  # type: ignore[attr-defined]
+        return sorted(themes, key=lambda r: (r.scheme, _code_key(r.code)))  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ writing
     def import_files(
@@ -144,12 +213,69 @@ class Hub:
         importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by or "api")
         return importer.run(_ListSource("api", list(relations)))
 
-    def delete(self, record_id: str, *, changed_by: str | None = None) -> None:
-        self.store.delete_record(self.get(record_id).id, changed_by=changed_by)
+    def save(self, record: Record, *, caller: Caller | None = None, changed_by: str | None = None
+             ) -> tuple[str, str]:
+        """Create or update one record (matched by id, then external ids); returns ``(status, id)``.
 
-    def export(self, out: IO[str], fmt: Format = "jsonl", *, kind: str | None = None) -> int:
-        """Stream the store to ``out`` as jsonl, csv or jsonld; returns the number of items."""
-        return Exporter(self.store).write(out, fmt, kind=kind)
+        Raises Invalid with the reason when the store rejects it. With a non-curator ``caller``, a record
+        they may not see is never changed: its id is not found, and its external ids are a conflict.
+        """
+        import io
+        import json
+
+        if caller is not None and not caller.curator:
+            if record.id and self.store.exists(record.id):
+                self.get(record.id, caller=caller)
+            pairs = list(record.external_ids.items())
+            matches = self.store.resolve_external(pairs) if pairs else {}
+            for (scheme, _value), rid in matches.items():
+                other = self.store.get(rid)
+                if not can_see(other.visibility, other.owner, caller):
+                    from citybridge.errors import Conflict
+
+                    raise Conflict(f"external id {scheme} is already held by another record",
+                                   field=f"external_ids.{scheme}")
+
+        log = io.StringIO()
+        importer = Importer(self.store, batch_size=1, changed_by=changed_by or "api", row_log=log)
+        report = importer.run(_ListSource("api", [record]))
+        if report.rejected:
+            rej = report.rejections[0]
+            raise Invalid(rej["reason"] or "rejected", field=rej.get("field"))
+        entry = json.loads(log.getvalue().splitlines()[-1])
+        return entry["status"], entry["id"]
+
+    def unrelate(self, relation_id: str, *, caller: Caller | None = None, changed_by: str | None = None) -> None:
+        """Delete one relation (kept in history); one the caller may not see is not found."""
+        from citybridge.store.visible import VisibleReads
+
+        rel = VisibleReads(self.store).get_relation(relation_id)
+        if caller is not None:
+            for end in (rel.source, rel.target):
+                self.get(end, caller=caller)
+            if not can_see(rel.visibility, rel.owner, caller):
+                raise NotFound(f"no relation with id '{relation_id}'", field="relation_id")
+        self.store.delete_relation(rel.id, changed_by=changed_by)
+
+    def delete(self, record_id: str, *, changed_by: str | None = None, caller: Caller | None = None) -> None:
+        self.store.delete_record(self.get(record_id, caller=caller).id, changed_by=changed_by)
+
+    def export(self, out: IO[str], fmt: Format = "jsonl", *, kind: str | None = None,
+               caller: Caller | None = None) -> int:
+        """Stream the store to ``out`` as jsonl, csv or jsonld (only what ``caller`` may see, when given);
+        returns the number of items."""
+        keep = None
+        if caller is not None and not caller.curator:
+            from citybridge.store.visible import VisibleReads
+
+            hidden = VisibleReads(self.store).hidden_ids(caller)
+
+            def keep(body: dict[str, Any]) -> bool:
+                if not can_see(body.get("visibility", "public"), body.get("owner"), caller):
+                    return False
+                return body.get("kind") != "relation" or not ({body.get("source"), body.get("target")} & hidden)
+
+        return Exporter(self.store, keep=keep).write(out, fmt, kind=kind)
 
     # ------------------------------------------------------------------ intake: documents, dumps, APIs, feeds
     def _importer(self, changed_by: str, progress: Callable[[int], None] | None = None,
@@ -459,6 +585,10 @@ class Hub:
         report = self.init()
         report.merge(self.import_files(files, progress=progress, changed_by="citybridge:demo"))
         return report
+
+
+def _code_key(code: str) -> tuple[Any, ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in code.split("."))
 
 
 class _ListSource:

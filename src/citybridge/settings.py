@@ -12,7 +12,22 @@ CITYBRIDGE_MAX_FIELD_CHARS   longest accepted text field                        
 CITYBRIDGE_DEMO_DIR          folder of the demo knowledge pack                              <repo>/data/demo
 CITYBRIDGE_ENRICH_STEPS      JSON list of enrichment steps run by default                   all built-ins
 CITYBRIDGE_WORKERS           processes for enrichment                                       number of cores
+CITYBRIDGE_TOKENS            JSON: API token -> caller, e.g. (see "API callers" below)       {}
+CITYBRIDGE_MAX_UPLOAD_BYTES  largest file accepted by the import upload (API and web)         52428800 (50 MiB)
+CITYBRIDGE_REQUEST_TIMEOUT   seconds a served request may take before it is cut off           120
 ==========================  ============================================================  ===================
+
+API callers: the REST API and the web pages see an anonymous caller unless a bearer token (header
+``Authorization: Bearer TOKEN``; the web pages also accept the token as a sign-in cookie) maps to one.
+``CITYBRIDGE_WRITE_TOKEN`` maps to a curator who may write. ``CITYBRIDGE_TOKENS`` adds more callers::
+
+    CITYBRIDGE_TOKENS='{"tok-alice-0123456789": {"user": "alice", "groups": ["lisbon-lab"], "member": true},
+                        "tok-bob-0123456789ab": {"user": "bob", "curator": true, "write": true}}'
+
+``member`` callers see ``network`` records, owners (user or group) see their ``private`` ones, curators
+see everything; ``write`` lets a caller create, change and delete records and relations (imports need a
+curator with ``write``). In development with no token configured at all, writes are accepted from
+127.0.0.1 only, as a local curator, and every such response says so in the ``X-Citybridge-Dev-Write`` header.
 """
 
 from __future__ import annotations
@@ -20,10 +35,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citybridge.errors import Invalid
+
+
+class TokenGrant(BaseModel):
+    """What a bearer token stands for: a caller (see :class:`citybridge.model.access.Caller`) and write rights."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str | None = None
+    groups: list[str] = Field(default_factory=list)
+    member: bool = False
+    curator: bool = False
+    write: bool = False
 
 
 class Settings(BaseSettings):
@@ -44,6 +71,9 @@ class Settings(BaseSettings):
     search_embedder: str | None = Field(default="wordllama", description="embedder of the semantic index; "
                                         "none for lexical only")
     workers: int | None = Field(default=None, ge=1, le=64, description="processes for enrichment (default: cores)")
+    tokens: dict[str, TokenGrant] = Field(default_factory=dict, description="API token -> caller (JSON)")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="largest accepted upload")
+    request_timeout: float = Field(default=120.0, gt=0, le=3600, description="seconds per served request")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
@@ -52,6 +82,8 @@ class Settings(BaseSettings):
             raise Invalid(
                 "production needs CITYBRIDGE_WRITE_TOKEN set to a secret of 16+ characters", field="write_token"
             )
+        if self.environment == "production" and any(len(tok) < 16 for tok in self.tokens):
+            raise Invalid("production needs every CITYBRIDGE_TOKENS token to be 16+ characters", field="tokens")
         return self
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal
 
 from citybridge.errors import Invalid
@@ -113,10 +113,17 @@ def _csv_value(value: Any) -> str:
 class Exporter:
     """Streams the store in one of the export formats."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, keep: Callable[[dict[str, Any]], bool] | None = None) -> None:
         self.store = store
+        self.keep = keep  # e.g. a caller's visibility filter; None keeps everything
 
     def _bodies(self, kind: str | None) -> Iterator[dict[str, Any]]:
+        if self.keep is None:
+            yield from self._all_bodies(kind)
+        else:
+            yield from filter(self.keep, self._all_bodies(kind))
+
+    def _all_bodies(self, kind: str | None) -> Iterator[dict[str, Any]]:
         if kind not in (None, "relation"):
             if kind not in {k.value for k in Kind}:
                 raise Invalid(f"unknown kind '{kind}'", field="kind")

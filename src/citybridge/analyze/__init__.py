@@ -1,0 +1,7 @@
+"""Analyses over the store: overview counts, map layers, collaboration networks (gaps and trends later)."""
+
+from citybridge.analyze.geo import map_layers
+from citybridge.analyze.network import collaboration_graph
+from citybridge.analyze.overview import overview, un_regions
+
+__all__ = ["collaboration_graph", "map_layers", "overview", "un_regions"]

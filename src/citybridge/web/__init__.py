@@ -1,0 +1,26 @@
+"""The web UI: server-rendered pages (Jinja2) over :class:`citybridge.hub.Hub`, with a few small scripts
+for the map and the network view. Everything it needs is served by the app itself (no CDN).
+
+:func:`mount_web` adds the page routers in :data:`ROUTERS` and the ``/static`` files to an app.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from citybridge.web.pages import router as pages_router
+
+#: page routers, in order; search and link pages are added here as one more router each
+ROUTERS: list[APIRouter] = [pages_router]
+
+
+def mount_web(app: FastAPI) -> None:
+    from citybridge.web.views import HERE
+
+    for router in ROUTERS:
+        app.include_router(router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+
+__all__ = ["ROUTERS", "mount_web"]

@@ -1,0 +1,205 @@
+"""The pages: home, browse, one page per record kind, map, collaboration network, import, sign-in."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
+
+from citybridge.api.auth import grant_for, write_grant
+from citybridge.api.deps import TOKEN_COOKIE
+from citybridge.api.routes.common import ID_PATTERN, subtypes
+from citybridge.errors import CitybridgeError, Forbidden, Invalid
+from citybridge.model.entities import Kind, OrganizationType, record_to_dict
+from citybridge.model.taxonomy import PATHWAYS, sdg_nodes
+from citybridge.web import basemap
+from citybridge.web.views import caller_of, hub_of, render
+
+router = APIRouter()
+IdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+BROWSE_KINDS = ("organization", "person", "project", "document", "opportunity", "place")
+MAP_POINTS = 800
+
+
+def _cached(request: Request, key: Any, compute: Any) -> Any:
+    return request.app.state.cache.get(key, compute)
+
+
+@router.get("/", response_class=HTMLResponse, name="home")
+def home(request: Request) -> HTMLResponse:
+    caller = caller_of(request)
+    data = _cached(request, ("overview", caller), lambda: hub_of(request).overview(caller))
+    return render(request, "home.html", caller=caller, data=data,
+                  kinds=[k for k in BROWSE_KINDS if data["by_kind"].get(k)],
+                  top_sdg=max((s["count"] for s in data["by_sdg"]), default=0),
+                  top_region=max(data["by_region"].values(), default=0))
+
+
+@router.get("/browse", response_class=HTMLResponse, name="browse")
+def browse(
+    request: Request, kind: Annotated[Kind | None, Query()] = None,
+    subtype: Annotated[str | None, Query(max_length=64)] = None,
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$|^$")] = None,
+    after: Annotated[str | None, Query(max_length=256)] = None,
+) -> HTMLResponse:
+    kind_value = kind.value if kind else None
+    subtype = subtype or None
+    if subtype and subtype not in subtypes(kind_value):
+        raise Invalid(f"unknown type '{subtype}'", field="subtype")
+    rows = hub_of(request).list(kind_value, subtype=subtype, country=country or None, after=after or None,
+                                limit=50, caller=caller_of(request))
+    params = {k: v for k, v in {"kind": kind_value, "subtype": subtype, "country": country}.items() if v}
+    next_url = f"?{urlencode({**params, 'after': rows[-1].id})}" if len(rows) == 50 else None
+    first_url = f"?{urlencode(params)}" if after else None
+    return render(request, "browse.html", rows=rows, kind=kind_value, subtype=subtype, country=country or "",
+                  kinds=BROWSE_KINDS, subtypes=sorted(subtypes(kind_value)), next_url=next_url, first_url=first_url)
+
+
+@router.get("/entity/{entity_id}", response_class=HTMLResponse, name="entity")
+def entity(request: Request, entity_id: IdPath) -> HTMLResponse:
+    hub, caller = hub_of(request), caller_of(request)
+    data = hub.show(entity_id, caller=caller)
+    record = data["record"]
+    marks = data["tags"] + data["places"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rel in data["relations"]:
+        groups.setdefault(rel["type"], []).append(rel)
+    texts = []
+    if record.description:
+        texts.append(("entity.description", present_highlight(record.description, marks, "description")))
+    body = getattr(record, "body", None)
+    if body:
+        texts.append(("entity.excerpt", present_highlight(body, marks, "body", 3000)))
+    return render(request, f"entity_{record.kind.value}.html", record=record, data=data, relation_groups=groups,
+                  texts=texts, body=record_to_dict(record), has_marks=any(m for m in marks),
+                  mappable=getattr(record, "lat", None) is not None and getattr(record, "lon", None) is not None)
+
+
+def present_highlight(text: str, marks: list[dict[str, Any]], field: str, limit: int = 4000) -> Markup:
+    from citybridge.web.present import evidence_spans, highlight
+
+    return highlight(text, evidence_spans(marks, field), limit)
+
+
+@router.get("/map", response_class=HTMLResponse, name="map_page")
+def map_page(
+    request: Request,
+    layer: Annotated[list[str] | None, Query()] = None,
+    sdg: Annotated[str | None, Query(pattern=r"^\d{1,2}$|^$")] = None,
+    pathway: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,40}$|^$")] = None,
+    org_type: Annotated[str | None, Query(max_length=40)] = None,
+    focus: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+) -> HTMLResponse:
+    hub, caller = hub_of(request), caller_of(request)
+    layers = tuple(layer or ("city", "organization", "project"))
+    if org_type and org_type not in {t.value for t in OrganizationType}:
+        raise Invalid(f"unknown organisation type '{org_type}'", field="org_type")
+    labels = tuple(x for x in (f"sdg:{sdg}" if sdg else None, f"pathway:{pathway}" if pathway else None) if x)
+    key = ("map", caller, layers, labels, org_type or None, MAP_POINTS)
+    points = _cached(request, key, lambda: hub.map_layers(caller, layers=layers, labels=labels,
+                                                          org_type=org_type or None, limit=MAP_POINTS))
+    drawn = {name: [(*basemap.project(p["lon"], p["lat"]), p) for p in points[name]]
+             for name in ("cities", "organizations", "projects")}
+    focus_point = None
+    if focus:
+        rec = hub.get(focus, caller=caller)
+        if getattr(rec, "lat", None) is not None and getattr(rec, "lon", None) is not None:
+            focus_point = (*basemap.project(rec.lon, rec.lat), rec)  # type: ignore[attr-defined]
+    goals = [n for n in sdg_nodes() if n.level == "goal"]
+    return render(request, "map.html", countries=basemap.countries(), graticule=basemap.graticule(),
+                  outline=basemap.outline(), width=basemap.WIDTH, height=basemap.HEIGHT, drawn=drawn,
+                  points=points, layers=layers, sdg=sdg or "", pathway=pathway or "", org_type=org_type or "",
+                  goals=goals, pathways=PATHWAYS, org_types=[t.value for t in OrganizationType],
+                  focus=focus_point, total=sum(len(v) for v in drawn.values()))
+
+
+@router.get("/network/{entity_id}", response_class=HTMLResponse, name="network_page")
+def network_page(request: Request, entity_id: IdPath) -> HTMLResponse:
+    hub, caller = hub_of(request), caller_of(request)
+    record = hub.get(entity_id, caller=caller)
+    graph = hub.network(record.id, caller=caller)
+    return render(request, "network.html", record=record, graph=graph,
+                  graph_json=Markup(json.dumps(graph).replace("</", "<\\/")))
+
+
+# ------------------------------------------------------------------ import (curators)
+def _import_grant(request: Request) -> Any:
+    hub = hub_of(request)
+    host = request.client.host if request.client else None
+    return write_grant(hub.settings, request.cookies.get(TOKEN_COOKIE), host, curator=True)
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse cross-site form posts (the dev localhost allowance has no cookie to protect it)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin and not origin.startswith(str(request.base_url).rstrip("/")):
+        raise Forbidden("cross-site form posts are not accepted", field="origin")
+
+
+@router.get("/import", response_class=HTMLResponse, name="import_page")
+def import_page(request: Request) -> HTMLResponse:
+    try:
+        grant = _import_grant(request)
+    except CitybridgeError:
+        return render(request, "import.html", allowed=False, status_code=403)
+    return render(request, "import.html", allowed=True, dev_local=grant.dev_local, kinds=BROWSE_KINDS,
+                  limit=hub_of(request).settings.max_upload_bytes)
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_post(request: Request) -> HTMLResponse:
+    from citybridge.api.routes.data import import_upload
+
+    _same_origin(request)
+    grant = _import_grant(request)
+    hub = hub_of(request)
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    kind = form.get("kind") or None
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        raise Invalid("choose a file to import", field="file")
+    try:
+        report = await run_in_threadpool(import_upload, hub, upload.filename, upload.file,
+                                         kind=str(kind) if kind else None,
+                                         changed_by=f"web-import:{grant.caller.user}")
+    finally:
+        await upload.close()
+    request.app.state.cache.clear()
+    return render(request, "import.html", allowed=True, dev_local=grant.dev_local, kinds=BROWSE_KINDS,
+                  limit=hub.settings.max_upload_bytes, report=report.to_dict())
+
+
+# ------------------------------------------------------------------ sign-in
+@router.get("/signin", response_class=HTMLResponse, name="signin")
+def signin_page(request: Request) -> HTMLResponse:
+    return render(request, "signin.html")
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request) -> Any:
+    _same_origin(request)
+    form = await request.form(max_files=0, max_fields=5)
+    token = str(form.get("token") or "").strip()
+    try:
+        grant = grant_for(hub_of(request).settings, token) if token else None
+    except CitybridgeError:
+        grant = None
+    if grant is None:
+        return render(request, "signin.html", bad=True, status_code=401)
+    resp = RedirectResponse("/", status_code=303)
+    resp.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                    max_age=60 * 60 * 24 * 14)
+    return resp
+
+
+@router.post("/signout", name="signout")
+async def signout(request: Request) -> RedirectResponse:
+    _same_origin(request)
+    resp = RedirectResponse("/", status_code=303)
+    resp.delete_cookie(TOKEN_COOKIE)
+    return resp

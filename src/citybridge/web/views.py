@@ -1,0 +1,62 @@
+"""What every page shares: the template environment, the navigation, the caller, and ``render``.
+
+A new page family (e.g. search, links) is one module with an ``APIRouter`` whose handlers call
+:func:`render`, its templates extending ``base.html``, an entry in ``NAV`` and one line in
+:data:`citybridge.web.ROUTERS`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+
+from citybridge.api.deps import web_caller
+from citybridge.hub import Hub
+from citybridge.model.access import Caller
+from citybridge.web import present
+from citybridge.web.messages import pick_language, translator
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+@pass_context
+def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
+    """Root-relative links (``/entity/x``), so pages work behind any host name or proxy."""
+    request: Request = context["request"]
+    return str(request.scope.get("root_path", "")) + str(request.app.url_path_for(name, **params))
+
+
+templates.env.globals.update(present=present, url_for=_url_for)
+templates.env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
+
+#: top navigation: (endpoint name, message key); pages added later append here
+NAV: list[tuple[str, str]] = [("home", "nav.home"), ("browse", "nav.browse"), ("map_page", "nav.map"),
+                              ("import_page", "nav.import")]
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub  # type: ignore[no-any-return]
+
+
+def caller_of(request: Request) -> Caller:
+    return web_caller(request)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page with the shared context: ``_`` (UI strings), ``lang``, ``caller``, ``nav``."""
+    lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    caller = context.pop("caller", None) or caller_of(request)
+    base = {"_": translator(lang), "lang": lang, "caller": caller, "nav": NAV,
+            "active": request.scope.get("route").name if request.scope.get("route") else None}
+    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
+
+
+def error_page(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:
+    """The HTML twin of the API's error schema (same status, code and message)."""
+    return render(request, "error.html", status_code=status, error=body)

@@ -1,0 +1,99 @@
+"""End to end in headless Chromium (Debian's, driven by Playwright): open the main pages, click through,
+pan/zoom, take screenshots into test-artifacts/, and check accessibility with axe-core (vendored)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from web.conftest import shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+AXE = Path(__file__).parent / "assets" / "axe.min.js"
+
+
+def test_home_then_click_through_to_an_entity(page):
+    page.goto("/")
+    assert page.locator("h1").inner_text() == "What the network knows"
+    shot(page, "home")
+    page.get_by_role("link", name="Heat action plan for school streets").first.click()
+    page.wait_for_url("**/entity/doc_heat")
+    assert page.locator("mark", has_text="urban heat island").count() == 1
+    shot(page, "entity-document")
+    page.get_by_role("link", name="Ana Silva").first.click()
+    page.wait_for_url("**/entity/per_ana")
+    page.get_by_role("link", name="University of Porto").first.click()
+    page.wait_for_url("**/entity/org_porto_uni")
+    shot(page, "entity-organisation")
+
+
+def test_keyboard_skip_link_and_navigation(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def _viewbox(page) -> list[float]:  # type: ignore[no-untyped-def]
+    return [round(float(v), 1) for v in page.get_attribute("svg#map", "viewBox").split()]
+
+
+def test_map_draws_points_zooms_and_links(page):
+    page.goto("/map")
+    assert page.locator("svg#map .land path").count() > 150
+    assert page.locator("svg#map .pt").count() >= 7
+    before = _viewbox(page)
+    page.get_by_role("button", name="Zoom in").click()
+    assert _viewbox(page) != before
+    page.get_by_role("button", name="Reset view").click()
+    assert _viewbox(page) == before
+    page.locator("#map-frame").focus()
+    page.keyboard.press("+")
+    page.keyboard.press("ArrowRight")
+    assert _viewbox(page) != before
+    page.get_by_role("button", name="Reset view").click()
+    shot(page, "map")
+    page.locator('svg#map a[href="/entity/prj_cool"] .pt').dispatch_event("click")
+    page.wait_for_url("**/entity/prj_cool")
+    page.goto("/map?focus=org_lisbon")
+    shot(page, "map-focus-lisbon")
+
+
+def test_network_is_drawn_and_clickable(page):
+    page.goto("/network/org_porto_uni")
+    page.wait_for_selector("svg#network .node circle")
+    assert page.locator("svg#network .node").count() >= 5
+    assert page.locator("svg#network line.edge").count() >= 4
+    shot(page, "network")
+    page.get_by_role("button", name="Zoom in").click()
+    page.locator('svg#network a[href="/entity/prj_cool"]').dispatch_event("click")
+    page.wait_for_url("**/entity/prj_cool")
+
+
+def test_import_page_upload_and_report(page, tmp_path):
+    page.goto("/import")
+    data = tmp_path / "orgs.csv"
+    data.write_text("name,kind,country\nSetubal Council,organization,PT\nNo Country,organization,Atlantis\n")
+    page.get_by_label("File", exact=True).set_input_files(str(data))
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_selector("#report")
+    status = page.get_by_role("status").inner_text()
+    assert "created" in status and "rejected" in status
+    shot(page, "import-report")
+
+
+@pytest.mark.parametrize("path", ["/", "/entity/doc_heat", "/entity/org_lisbon", "/map", "/network/org_porto_uni",
+                                  "/browse", "/import"])
+def test_accessibility(page, path):
+    page.goto(path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
