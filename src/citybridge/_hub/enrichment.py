@@ -1,0 +1,88 @@
+"""Hub methods for enrichment: steps, runs, tags, annotations, profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from citybridge.model.access import Caller
+
+if TYPE_CHECKING:
+    from citybridge.model.entities import Record
+    from citybridge.settings import Settings
+    from citybridge.store import Store
+
+
+class EnrichMixin:
+    """Enrichment services. Mixed into :class:`citybridge.hub.Hub`."""
+
+    store: Store
+    settings: Settings
+    _search: Any
+
+    def get(self, record_id: str, *, caller: Caller | None = None) -> Record: ...  # provided by Hub
+
+    # ------------------------------------------------------------------ enrichment
+    def enrichment_steps(self, names: Iterable[str] | None = None) -> list[Any]:
+        """The configured steps; the tagging step also learns the user taxonomies stored as themes."""
+        from citybridge.enrich.pipeline import make_steps
+        from citybridge.enrich.steps import TaggingStep
+
+        steps = make_steps(names or self.settings.enrich_steps)
+        user = [t for t in self.store.iter_records("theme") if t.scheme not in ("sdg", "pathway")]  # type: ignore[attr-defined]
+        return [TaggingStep(user) if isinstance(s, TaggingStep) else s for s in steps]
+
+    def enrich(self, steps: Iterable[str] | None = None, *, workers: int | None = None,
+               progress: Callable[[int], None] | None = None, profiles: bool = True) -> Any:
+        """Run the enrichment steps over every record they have not seen in their current version, then
+        update the expertise profiles that depend on what changed. Returns an ``EnrichReport``.
+
+        CLI: ``citybridge enrich [--step tags --step places] [--workers 2] [--json]``.
+        """
+        from citybridge.enrich.profiles import build_profiles, dirty_entities
+        from citybridge.enrich.runner import Enricher
+
+        enricher = Enricher(self.store, self.enrichment_steps(steps), workers=workers or self.settings.workers,
+                            progress=progress)
+        report, touched = enricher.run()
+        if profiles and touched:
+            model = next((s.embedder.model_id for s in enricher.steps if getattr(s, "model", None)), None)
+            everything = len(touched) > 20_000
+            report.profiles = build_profiles(self.store, None if everything else dirty_entities(self.store, touched),
+                                             model=model)
+        return report
+
+    def pending_enrichment(self) -> dict[str, int]:
+        """How many records each configured step still has to process."""
+        from citybridge.enrich.runner import Enricher
+
+        plan = Enricher(self.store, self.enrichment_steps()).plan()
+        counts: dict[str, int] = {}
+        for steps in plan.values():
+            for step in steps:
+                counts[step.name] = counts.get(step.name, 0) + 1
+        return counts
+
+    def tag(self, texts: Iterable[str], *, lang: str | None = None) -> list[list[Any]]:
+        """SDG/pathway/user-taxonomy labels with scores and evidence for free texts; nothing is stored."""
+        from citybridge.enrich.steps import TaggingStep
+
+        step = self.enrichment_steps(["tags"])[0]
+        assert isinstance(step, TaggingStep)
+        return step.tagger.tag(list(texts), lang=lang)
+
+    def annotations(self, record_id: str) -> dict[str, list[dict[str, Any]]]:
+        """A record's enrichment results by step (language, tags, places, keywords)."""
+        from citybridge.store.enrichment import EnrichmentStore
+
+        out: dict[str, list[dict[str, Any]]] = {}
+        for ann in EnrichmentStore(self.store).annotations_of(self.get(record_id).id):
+            out.setdefault(ann["step"], []).append(ann)
+        return out
+
+    def profile(self, entity_id: str) -> dict[str, Any] | None:
+        """The expertise profile of a person, organisation or city, or None if nothing is linked to it."""
+        from citybridge.store.enrichment import EnrichmentStore
+
+        return EnrichmentStore(self.store).profile(self.get(entity_id).id)
+
