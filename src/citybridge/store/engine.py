@@ -30,6 +30,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # a larger page cache keeps the B-trees of a growing store in memory during bulk imports
+            cur.execute("PRAGMA cache_size=-131072")
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         return engine

@@ -37,7 +37,8 @@ _CHUNK = 900  # ids per IN (...) query, safe for every SQLite build
 # Bulk paths talk to the DBAPI driver directly: SQLAlchemy's per-row parameter processing
 # otherwise costs more than SQLite's own work on large imports.
 _SEL_KINDS = "SELECT id, kind FROM records WHERE id IN ({})"
-_SEL_EXT = "SELECT scheme, value, record_id FROM external_ids WHERE value IN ({})"
+# scheme first: the primary key (scheme, value) serves the lookup (value alone would scan the table)
+_SEL_EXT = "SELECT scheme, value, record_id FROM external_ids WHERE scheme = {ph} AND value IN ({{}})"
 _SEL_EXISTING = "SELECT id, kind, data, hash, version FROM records WHERE id IN ({})"
 _SEL_REL_EXISTING = "SELECT id, data, hash, version FROM relations WHERE id IN ({})"
 
@@ -206,16 +207,17 @@ class Store:
     def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None
                          ) -> dict[tuple[str, str], str]:
         """Map (scheme, value) pairs to record ids where known."""
-        wanted = list(dict.fromkeys(pairs))
-        by_value: dict[str, set[str]] = {}
-        for scheme, value in wanted:
-            by_value.setdefault(value, set()).add(scheme)
+        by_scheme: dict[str, list[str]] = {}
+        for scheme, value in dict.fromkeys(pairs):
+            by_scheme.setdefault(scheme, []).append(value)
         out: dict[tuple[str, str], str] = {}
 
         def run(c: Connection) -> None:
-            for chunk in _chunks(list(by_value)):
-                for row in _select_in(c, _SEL_EXT, chunk):
-                    if row.scheme in by_value.get(row.value, ()):
+            ph = _placeholder(c)
+            for scheme, values in by_scheme.items():
+                for chunk in _chunks(values):
+                    sql = _SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk)))
+                    for row in c.exec_driver_sql(sql, (scheme, *chunk)):
                         out[(row.scheme, row.value)] = row.record_id
 
         if conn is not None:
