@@ -225,14 +225,15 @@ class Match:
     volume: np.ndarray
 
 
-def semantic_scores(index: ProfileIndex, vector: np.ndarray | None, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+def semantic_scores(index: ProfileIndex, vector: np.ndarray | None, rows: np.ndarray,
+                    cosine: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(adjusted, raw) cosine of ``vector`` with the profiles at ``rows``, adjusted per kind against the median
-    profile of that kind (see the module docstring)."""
+    profile of that kind (see the module docstring); ``cosine``: the raw cosines of every profile, if known."""
     raw = np.zeros(len(rows), np.float32)
     adj = np.zeros(len(rows), np.float32)
     if vector is None or index.vector_model is None or len(vector) != index.vectors.shape[1] or not len(rows):
         return adj, raw
-    raw = index.vectors[rows] @ vector.astype(np.float32)
+    raw = (cosine if cosine is not None else index.vectors @ vector.astype(np.float32))[rows]
     has = index.has_vector[rows]
     kinds = index.kind[rows]
     for k in np.unique(kinds):
@@ -245,21 +246,34 @@ def semantic_scores(index: ProfileIndex, vector: np.ndarray | None, rows: np.nda
     return adj, raw
 
 
+class Scores:
+    """Theme, keyword and cosine scores of one challenge against *every* profile, computed once with three
+    matrix-vector products and shared by the sections (sub-setting rows of a sparse matrix would copy it)."""
+
+    def __init__(self, index: ProfileIndex, labels: dict[str, float], terms: Iterable[str],
+                 vector: np.ndarray | None) -> None:
+        n = len(index.ids)
+        tq = index.theme_query(labels)
+        themes = np.asarray(index.themes @ tq).ravel() if tq.any() else np.zeros(n, np.float32)
+        # a cosine of 1 from one record tagged by its name alone is weak: shrink by the evidence behind the themes
+        self.themes = np.clip(themes * (1.0 - np.exp(-index.theme_mass / 3.0)), 0, 1).astype(np.float32)
+        kq = index.term_query(terms)
+        kw = np.asarray(index.terms @ kq).ravel() if kq.any() else np.zeros(n, np.float32)
+        self.keywords = np.clip(kw, 0, 1).astype(np.float32)
+        usable = vector is not None and index.vector_model is not None and len(vector) == index.vectors.shape[1]
+        self.cosine = index.vectors @ vector.astype(np.float32) if usable else None  # type: ignore[union-attr]
+        self.vector = vector if usable else None
+
+
 def match(index: ProfileIndex, rows: np.ndarray, *, labels: dict[str, float], terms: Iterable[str],
-          vector: np.ndarray | None, ref_year: int) -> Match:
+          vector: np.ndarray | None, ref_year: int, scores: Scores | None = None) -> Match:
     """Theme, semantic, keyword, recency and volume scores of a challenge against the profiles at ``rows``."""
-    tq = index.theme_query(labels)
-    themes = np.asarray(index.themes[rows] @ tq).ravel() if tq.any() else np.zeros(len(rows), np.float32)
-    # a cosine of 1 from one record tagged by its name alone is weak: shrink by the evidence behind the themes
-    themes = themes * (1.0 - np.exp(-index.theme_mass[rows] / 3.0))
-    kq = index.term_query(terms)
-    keywords = np.asarray(index.terms[rows] @ kq).ravel() if kq.any() else np.zeros(len(rows), np.float32)
-    semantic, cosine = semantic_scores(index, vector, rows)
+    s = scores or Scores(index, labels, terms, vector)
+    semantic, cosine = semantic_scores(index, s.vector, rows, s.cosine)
     last = index.last_year[rows]
     recency = np.where(last < 0, 0.0, np.clip(1.0 - (ref_year - 2 - last) / 12.0, 0.0, 1.0)).astype(np.float32)
     volume = np.clip(np.log1p(index.n_records[rows]) / np.log1p(30.0), 0.0, 1.0).astype(np.float32)
-    return Match(np.clip(themes, 0, 1).astype(np.float32), semantic, cosine, np.clip(keywords, 0, 1), recency,
-                 volume)
+    return Match(s.themes[rows], semantic, cosine, s.keywords[rows], recency, volume)
 
 
-__all__ = ["KINDS", "Match", "ProfileIndex", "is_theme", "key_terms", "match", "semantic_scores"]
+__all__ = ["KINDS", "Match", "ProfileIndex", "Scores", "is_theme", "key_terms", "match", "semantic_scores"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from citybridge.link._derived import cached, label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
-from citybridge.link.profile_index import ProfileIndex, is_theme, key_terms, match
+from citybridge.link.profile_index import ProfileIndex, Scores, is_theme, key_terms, match
 from citybridge.link.search_sections import LinkItem, quote, shared_themes, term_coverage, themes_reason
 from citybridge.model.access import Caller, can_see
 from citybridge.store import tables as t
@@ -52,8 +52,10 @@ def _candidates(idx: ProfileIndex, kind: str, challenge: Challenge, caller: Call
         wanted = {countries} if isinstance(countries, str) else set(countries)
         mask &= np.array([c in wanted for c in idx.country], bool)
     rows = np.flatnonzero(mask)
+    if challenge.scores is None:
+        challenge.scores = Scores(idx, challenge.labels, challenge.terms, challenge.vector)
     m = match(idx, rows, labels=challenge.labels, terms=challenge.terms, vector=challenge.vector,
-              ref_year=today.year)
+              ref_year=today.year, scores=challenge.scores)
     rel = PROFILE_WEIGHTS["themes"] * m.themes + PROFILE_WEIGHTS["semantic"] * m.semantic + \
         PROFILE_WEIGHTS["keywords"] * m.keywords
     keep = np.flatnonzero(rel > 0)
@@ -77,11 +79,13 @@ def _verbs(hub: Any, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]
     c = t.relations.c
     with hub.store.engine.connect() as conn:
         for ent in entities:
-            q = select(c.type, c.source_id, c.target_id).where((c.source_id == ent) | (c.target_id == ent))
-            for row in conn.execute(q):
-                other = row.target_id if row.source_id == ent else row.source_id
-                if (ent, other) in wanted:
-                    out.setdefault((ent, other), row.type)
+            others = [r for e, r in pairs if e == ent]
+            for q in (select(c.type, c.source_id, c.target_id).where(c.source_id == ent, c.target_id.in_(others)),
+                      select(c.type, c.source_id, c.target_id).where(c.target_id == ent, c.source_id.in_(others))):
+                for row in conn.execute(q):
+                    other = row.target_id if row.source_id == ent else row.source_id
+                    if (ent, other) in wanted:
+                        out.setdefault((ent, other), row.type)
     return out
 
 
@@ -104,7 +108,10 @@ def explain_profiles(hub: Any, ids: list[str], challenge: Challenge, caller: Cal
                         key=lambda x: -x[1]["sum"] * challenge.labels[x[0]])[:2]
         kws = [lab[3:] for lab, e in sorted(labels.items(), key=lambda x: -x[1]["sum"])
                if lab.startswith("kw:") and wanted_terms & set(key_terms(lab[3:]))][:4]
-        recs = list(dict.fromkeys(r for _lab, e in labels.items() for r in e.get("records", [])))[:40]
+        # the records that can be named: those behind the shared themes and keywords, then the strongest others
+        named = [lab for lab, _e in shared] + [f"kw:{k}" for k in kws]
+        recs = list(dict.fromkeys([r for lab in named for r in labels.get(lab, {}).get("records", [])[:4]]
+                                  + [r for _lab, e in labels.items() for r in e.get("records", [])[:1]]))[:16]
         plan[eid] = {"shared": shared, "kws": kws, "recs": recs, "data": prof["data"]}
         record_ids.update(recs)
     records = {r.id: r for r in hub.store.get_many(record_ids).values() if can_see(r.visibility, r.owner, caller)}
@@ -262,7 +269,7 @@ def peer_city_section(hub: Any, challenge: Challenge, *, filters: dict[str, Any]
     peers: dict[str, Any] = {}
     focus = challenge.focus
     if focus is not None:
-        found = hub.peer_cities(focus.id, limit=max(50, limit * 5), caller=caller)
+        found = hub.peer_cities(focus.id, limit=max(15, limit * 3), caller=caller)
         top = max((p.score for p in found), default=1.0) or 1.0
         for p in found:
             if p.id in challenge.exclude:

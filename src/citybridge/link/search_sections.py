@@ -71,18 +71,20 @@ def shared_themes(challenge: Challenge, anns: list[dict[str, Any]], idf: Callabl
 
 def term_coverage(hub: Any, challenge: Challenge, matched: set[str]) -> float:
     """Share of the challenge's key-term weight (idf in the search index) that a hit's passage matched."""
-    lexical = hub.searcher.current().main.lexical
-    n = max(lexical.n_docs, 1)
-    total = got = 0.0
-    for term in challenge.terms:
-        try:
-            df = lexical.df(lexical.term_id(term))
-        except (KeyError, ValueError):
-            df = 0
-        w = math.log(1.0 + n / (df + 1.0))
-        total += w
-        got += w if term in matched else 0.0
-    return got / total if total else 0.0
+    weights: dict[str, float] | None = challenge.__dict__.get("_term_weights")
+    if weights is None:
+        lexical = hub.searcher.current().main.lexical
+        n = max(lexical.n_docs, 1)
+        weights = {}
+        for term in challenge.terms:
+            try:
+                df = lexical.df(lexical.term_id(term))
+            except (KeyError, ValueError):
+                df = 0
+            weights[term] = math.log(1.0 + n / (df + 1.0))
+        challenge.__dict__["_term_weights"] = weights
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in matched) / total if total else 0.0
 
 
 def themes_reason(shared: list[tuple[str, float, str]], names: dict[str, str]) -> str:
@@ -100,7 +102,7 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         own = set(SEARCH_SECTIONS[section].get("subtype") or ())
         user = filters["subtype"] if isinstance(filters["subtype"], list) else [filters["subtype"]]  # type: ignore[index]
         wanted["subtype"] = [s for s in user if not own or s in own] or ["-none-"]
-    res = hub.searcher.search(challenge.text, filters=wanted, facets=(), per_page=min(100, max(limit * 4, 20)),
+    res = hub.searcher.search(challenge.text, filters=wanted, facets=(), per_page=min(100, max(limit * 3, 12)),
                               caller=caller, fuzzy=False)
     hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
     if not hits:
