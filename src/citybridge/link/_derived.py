@@ -4,6 +4,7 @@ from the store that is dropped as soon as the store changes."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,9 +14,11 @@ from citybridge.model.access import Caller, visible_levels
 from citybridge.model.taxonomy import builtin_nodes
 from citybridge.store import tables as t
 from citybridge.store.repository import Store
+from citybridge.store.state import change_token
 
 _LOCK = threading.Lock()
 _MAX_ENTRIES = 8
+_RECHECK_SECONDS = 2.0  # without a cheap change signal (PostgreSQL), re-read the fingerprint this often
 
 
 def fingerprint(store: Store) -> tuple[Any, ...]:
@@ -26,6 +29,23 @@ def fingerprint(store: Store) -> tuple[Any, ...]:
             n, last = conn.execute(select(func.count(), func.max(table.c.updated_at))).one()
             out += [n, str(last)]
     return tuple(out)
+
+
+def current_fingerprint(holder: Any, store: Store) -> tuple[Any, ...]:
+    """:func:`fingerprint`, re-read only when the store's change token moved (or, without a token, at most
+    every 2 seconds, like the search indexes)."""
+    token = change_token(store)
+    generation = getattr(store, "generation", 0)
+    memo = holder.__dict__.get("_link_fingerprint")
+    now = time.monotonic()
+    if memo is not None:
+        last_token, last_generation, last_at, fp = memo
+        same = token == last_token and generation == last_generation
+        if same and (token is not None or now - last_at < _RECHECK_SECONDS):
+            return fp  # type: ignore[no-any-return]
+    fp = fingerprint(store)
+    holder.__dict__["_link_fingerprint"] = (token, generation, now, fp)
+    return fp
 
 
 def caller_key(caller: Caller) -> tuple[Any, ...]:
@@ -41,7 +61,7 @@ def visible(visibility: str, owner: str | None, key: tuple[Any, ...]) -> bool:
 def cached(holder: Any, name: str, store: Store, caller: Caller, build: Callable[[], Any]) -> Any:
     """``build()`` once per (name, caller visibility, store state); kept on ``holder`` (the Hub)."""
     cache: dict[Any, Any] = holder.__dict__.setdefault("_link_cache", {})
-    key = (name, caller_key(caller), fingerprint(store))
+    key = (name, caller_key(caller), current_fingerprint(holder, store))
     with _LOCK:
         hit = cache.get(key)
     if hit is not None:

@@ -38,6 +38,7 @@ from citybridge.search.vector import VectorIndex
 from citybridge.store import tables as t
 from citybridge.store.enrichment import EnrichmentStore
 from citybridge.store.repository import Store
+from citybridge.store.state import change_token
 
 FACETS = ("kind", "subtype", "sdg", "pathway", "country", "region", "language", "year", "source")
 MAX_PAGE_SIZE = 100
@@ -112,6 +113,7 @@ class SearchService:
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._generation = -1
+        self._token: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def _embedder(self) -> Any:
@@ -125,13 +127,16 @@ class SearchService:
         """The indexes for the store as it is now: loaded from disk plus a delta of recent changes, or
         rebuilt when missing, corrupt or too far behind."""
         now = time.monotonic()
-        fresh = now - self._checked_at < max_age and self._generation == self.store.generation
+        token = change_token(self.store)  # SQLite: moves on any commit; skips the ~100 ms fingerprint
+        fresh = (token is not None and token == self._token) or (
+            now - self._checked_at < max_age and self._generation == self.store.generation)
         if self._loaded is not None and fresh:
             return self._loaded
         with self._lock:
             fp = store_fingerprint(self.store)
             self._checked_at = time.monotonic()
             self._generation = self.store.generation
+            self._token = token
             if self._loaded is not None and self._loaded.fingerprint == fp:
                 return self._loaded
             try:
@@ -267,8 +272,9 @@ class SearchService:
     # ------------------------------------------------------------------ querying
     def search(self, query: str, *, filters: dict[str, Any] | None = None, facets: tuple[str, ...] = FACETS,
                page: int = 1, per_page: int = 10, caller: Caller = ANONYMOUS, mode: str = "hybrid",
-               snippets: bool = True) -> dict[str, Any]:
-        """Ranked, filtered, faceted results for ``query`` that ``caller`` may see."""
+               snippets: bool = True, fuzzy: bool = True) -> dict[str, Any]:
+        """Ranked, filtered, faceted results for ``query`` that ``caller`` may see (``fuzzy=False``: no
+        typo-tolerant retry when the exact words find almost nothing)."""
         if not 1 <= per_page <= MAX_PAGE_SIZE:
             raise Invalid(f"per_page must be between 1 and {MAX_PAGE_SIZE}", field="per_page")
         if page < 1 or page * per_page > 10_000:
@@ -297,7 +303,7 @@ class SearchService:
 
         # exact terms first; typo tolerance only when the exact words find (almost) nothing anywhere
         runs = run(False)
-        if query and sum(len(m) for _p, _h, m in runs) < 3:
+        if fuzzy and query and sum(len(m) for _p, _h, m in runs) < 3:
             runs = run("auto")
         ranked: list[tuple[float, str]] = []
         total = 0

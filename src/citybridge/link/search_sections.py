@@ -1,0 +1,171 @@
+"""Sections found through the search service (visibility enforced inside it): research and reports
+(``evidence``), case studies, guidelines, manuals and policies (``practice``), ``projects`` and open
+``opportunities``. Each hit is re-scored with components and explained by its matching passage and by the
+themes it shares with the challenge, quoting the passages of the record that carry them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from citybridge.link._derived import label_name, label_names
+from citybridge.link.challenge import Challenge, profile_index
+from citybridge.link.profile_index import is_theme, key_terms
+from citybridge.model.access import Caller
+from citybridge.store.enrichment import EnrichmentStore
+
+SEARCH_SECTIONS: dict[str, dict[str, Any]] = {
+    "evidence": {"kind": "document", "subtype": ["paper", "report", "dataset"]},
+    "practice": {"kind": "document", "subtype": ["case_study", "guideline", "manual", "policy"]},
+    "projects": {"kind": "project"},
+    "opportunities": {"kind": "opportunity"},
+}
+#: weights of the components of a search-section item (each component in 0..1)
+SEARCH_WEIGHTS = {"match": 0.55, "themes": 0.3, "place": 0.1, "recency": 0.05}
+
+
+@dataclass
+class LinkItem:
+    """One suggestion in a section."""
+
+    id: str
+    kind: str
+    subtype: str | None
+    name: str
+    score: float
+    components: dict[str, float]
+    explanation: str
+    reasons: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "subtype": self.subtype, "name": self.name, "score": self.score,
+                "components": self.components, "explanation": self.explanation, "reasons": self.reasons,
+                "evidence": self.evidence}
+
+
+def quote(text: str, n: int = 160) -> str:
+    text = " ".join(text.split())
+    return f"“{text[:n].rstrip()}{'…' if len(text) > n else ''}”"
+
+
+def shared_themes(challenge: Challenge, anns: list[dict[str, Any]], idf: Callable[[str], float] | None = None
+                  ) -> tuple[float, list[tuple[str, float, str]]]:
+    """(overlap in 0..1, [(label, score, a passage of the record carrying it)]) of a record's tags with the
+    challenge's themes; overlap = idf-weighted sum of min scores over the challenge's idf-weighted total (a
+    theme nearly everything has, like SDG 11 here, counts for little)."""
+    w = idf or (lambda _lab: 1.0)
+    total = sum(s * w(lab) for lab, s in challenge.labels.items())
+    shared = []
+    for a in anns:
+        lab = a["label"]
+        if a["step"] == "tags" and is_theme(lab) and lab in challenge.labels:
+            passage = next((e.get("text", "") for e in a["evidence"] if e.get("text")), "")
+            shared.append((lab, min(float(a["score"]), challenge.labels[lab]), passage))
+    shared.sort(key=lambda x: -x[1] * w(x[0]))
+    return (min(1.0, sum(s * w(lab) for lab, s, _p in shared) / total) if total else 0.0), shared
+
+
+def term_coverage(hub: Any, challenge: Challenge, matched: set[str]) -> float:
+    """Share of the challenge's key-term weight (idf in the search index) that a hit's passage matched."""
+    weights: dict[str, float] | None = challenge.__dict__.get("_term_weights")
+    if weights is None:
+        lexical = hub.searcher.current().main.lexical
+        n = max(lexical.n_docs, 1)
+        weights = {}
+        for term in challenge.terms:
+            try:
+                df = lexical.df(lexical.term_id(term))
+            except (KeyError, ValueError):
+                df = 0
+            weights[term] = math.log(1.0 + n / (df + 1.0))
+        challenge.__dict__["_term_weights"] = weights
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in matched) / total if total else 0.0
+
+
+def themes_reason(shared: list[tuple[str, float, str]], names: dict[str, str]) -> str:
+    parts = []
+    for lab, _s, passage in shared[:3]:
+        parts.append(label_name(lab, names) + (f" ({quote(passage, 60)})" if passage else ""))
+    return "shares " + "; ".join(parts) + " with the challenge"
+
+
+def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dict[str, Any] | None, limit: int,
+                   caller: Caller, today: date) -> list[LinkItem]:
+    """One search-backed section, re-scored and explained; items without real evidence are left out."""
+    wanted = {**(filters or {}), **SEARCH_SECTIONS[section]}
+    if "subtype" in (filters or {}):  # the user's subtype filter narrows the section's own subtypes
+        own = set(SEARCH_SECTIONS[section].get("subtype") or ())
+        user = filters["subtype"] if isinstance(filters["subtype"], list) else [filters["subtype"]]  # type: ignore[index]
+        wanted["subtype"] = [s for s in user if not own or s in own] or ["-none-"]
+    res = hub.searcher.search(challenge.text, filters=wanted, facets=(), per_page=min(100, max(limit * 3, 12)),
+                              caller=caller, fuzzy=False)
+    hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
+    if not hits:
+        return []
+    ids = [h["id"] for h in hits]
+    anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places"))
+    records = hub.store.get_many(ids) if section == "opportunities" else {}
+    names = label_names()
+    idf = profile_index(hub).theme_idf_of
+    top = max(h["score"] for h in hits) or 1.0
+    focus = challenge.focus
+    lang = challenge.language or "en"
+    items = []
+    for h in hits:
+        reasons: list[str] = []
+        evidence: dict[str, Any] = {}
+        if section == "opportunities":
+            rec = records.get(h["id"])
+            deadline = getattr(rec, "deadline", None)
+            if deadline is not None and deadline < today:
+                continue  # closed
+            evidence["deadline"] = deadline.isoformat() if deadline else None
+        snip = h.get("snippet") or {}
+        hl_terms = {t for s, e in snip.get("highlights", []) for t in key_terms(snip["text"][s:e], [lang])}
+        overlap, shared = shared_themes(challenge, anns.get(h["id"], []), idf)
+        # a hit counts when its passage carries half the challenge's key-term weight, or a fifth of it and
+        # a good part of its themes (matching only "urban" and sharing only SDG 11 is not a match)
+        coverage = term_coverage(hub, challenge, hl_terms)
+        if not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)):
+            continue
+        comps = {"match": round(min(1.0, h["score"] / top), 4), "themes": round(overlap, 4), "place": 0.0,
+                 "recency": 0.0}
+        if hl_terms:
+            where = "" if snip.get("field") in (None, "description", "body") else f" ({snip['field']})"
+            n_terms = len(set(challenge.terms))
+            reasons.append(f"matches {len(hl_terms & set(challenge.terms))} of {n_terms} key terms "
+                           f"({', '.join(sorted(hl_terms))}){where}: {quote(snip['text'])}")
+            evidence["passage"] = {"field": snip.get("field"), "start": snip.get("start"), "end": snip.get("end"),
+                                   "terms": sorted(hl_terms), "coverage": round(coverage, 3)}
+        if shared:
+            reasons.append(themes_reason(shared, names))
+            evidence["shared_themes"] = [lab for lab, _s, _p in shared]
+        if focus is not None:
+            places = {a["target_id"] for a in anns.get(h["id"], []) if a["step"] == "places"}
+            if focus.id in places:
+                comps["place"] = 1.0
+                reasons.append(f"about {focus.name}")
+            elif focus.country and h.get("country") == focus.country:
+                comps["place"] = 0.5
+                reasons.append(f"from {focus.country}, the country of {focus.name}")
+        year = h.get("year")
+        if year:
+            comps["recency"] = round(max(0.0, min(1.0, 1.0 - (today.year - 2 - int(year)) / 12.0)), 4)
+        if section == "opportunities":
+            reasons.append(f"deadline {evidence['deadline']}" if evidence["deadline"] else "no deadline given")
+        score = sum(SEARCH_WEIGHTS[c] * v for c, v in comps.items())
+        head = f"{h['subtype'] or h['kind']}{f', {year}' if year else ''}"
+        items.append(LinkItem(id=h["id"], kind=h["kind"], subtype=h.get("subtype"), name=h["name"],
+                              score=round(score, 4), components=comps,
+                              explanation=f"{head}: " + "; ".join(reasons), reasons=reasons, evidence=evidence))
+    items.sort(key=lambda x: (-x.score, x.id))
+    return items[:limit]
+
+
+__all__ = ["LinkItem", "SEARCH_SECTIONS", "SEARCH_WEIGHTS", "quote", "search_section", "shared_themes",
+           "themes_reason"]
