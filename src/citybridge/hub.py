@@ -280,39 +280,6 @@ class Hub(IntakeMixin, EnrichMixin, QueryMixin):
 
         return Exporter(self.store, keep=keep).write(out, fmt, kind=kind)
 
-    def link(self, text: str | None = None, entity: str | None = None, *, place: str | None = None,
-             filters: dict[str, Any] | None = None, want: str | Iterable[str] | None = None, limit: int = 5,
-             caller: Caller = ANONYMOUS) -> Any:
-        """Matchmaking: ranked, explained sections for a challenge (``LinkResult``).
-
-        Args:
-            text: a free-text challenge in any supported language (tagged, keyword-extracted, embedded).
-            entity: a stored city, organisation, person, project, call or document (id or ``scheme:value``):
-                its tags, keywords, vector and profile are used; a call alone asks who should hear of it.
-            place: a city (id, ``simplemaps:<id>``, a local government, or a name) that focuses geography.
-            filters: search filters (country, sdg, pathway, year_from, ...) applied to every section.
-            want: sections, any of evidence, practice, experts, organisations, peer_cities, opportunities,
-                projects (a list or comma-separated); default all.
-            limit: items per section (1-50).
-
-        Every item has ``score``, ``components`` and an ``explanation`` made of real records.
-
-        >>> hub.link("reduce urban heat in dense neighbourhoods", place="Lisbon").sections["evidence"]  # doctest: +SKIP
-        """
-        from citybridge.link.matchmaking import link
-
-        return link(self, text, entity, place=place, filters=filters, want=want, limit=limit, caller=caller)
-
-    def fit(self, entity_id: str, text: str, *, caller: Caller = ANONYMOUS) -> Any:
-        """How well one person, organisation or city fits one text: ``Fit`` with a score in 0..1, its components
-        (labels, vector, keywords, recency, volume) and an explanation citing the entity's records.
-
-        >>> hub.fit("per_123", "heatwave early warning for older residents").score   # doctest: +SKIP
-        """
-        from citybridge.link.matchmaking import fit
-
-        return fit(self, entity_id, text, caller=caller)
-
     # ------------------------------------------------------------------ demo
     def demo_dir(self) -> Path:
         return Path(self.settings.demo_dir) if self.settings.demo_dir else REPO_ROOT / "data" / "demo"
