@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from citybridge.search import FieldSpec, LexicalIndex, get_analyzer
+from citybridge.search import FieldSpec, LexicalIndex, get_analyzer, parse_query
 
 
 def reference_bm25(corpus: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
@@ -39,12 +39,7 @@ def test_scores_match_reference_bm25(docs):
         got[hits.docs] = hits.scores
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(
-            idx.score_docs(
-                idx.query_terms(
-                    __import__("citybridge.search", fromlist=["parse_query"]).parse_query(q), fuzzy=False
-                ),
-                np.arange(len(docs)),
-            ),
+            idx.score_docs(idx.query_terms(parse_query(q), fuzzy=False), np.arange(len(docs))),
             ref,
             rtol=1e-5,
             atol=1e-6,
@@ -136,7 +131,6 @@ def test_empty_and_unknown_queries(docs):
 
 
 def test_maxscore_pruning_returns_the_exact_top_k():
-    from citybridge.search import parse_query
     from citybridge.search.query import top_k
 
     rng = np.random.default_rng(3)

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from citybridge.search.query import Hits, QueryWord, as_allow_mask, parse_query, top_k
+from citybridge.search.analysis import _WORD
+from citybridge.search.query import Hits, ParsedQuery, QueryWord, as_allow_mask, parse_query, top_k
 
 if TYPE_CHECKING:
     from citybridge.enrich.embed import Embedder
@@ -232,11 +233,9 @@ class HybridSearcher:
         )
 
 
-def _without_phrases(parsed):  # type: ignore[no-untyped-def]
+def _without_phrases(parsed: ParsedQuery) -> ParsedQuery:
     """The phrase constraint is already in the mask; keep phrase words as scoring terms."""
-    from citybridge.search.query import ParsedQuery
-
     words = list(parsed.words)
     for p in parsed.phrases:
-        words.extend(QueryWord(w) for w in p.split())
+        words.extend(QueryWord(w) for w in _WORD.findall(p))
     return ParsedQuery(words, [])

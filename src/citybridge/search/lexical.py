@@ -99,6 +99,11 @@ class _TermTable:
         return out, np.bincount(owner, weights=e_len, minlength=len(texts)).astype(np.int64)
 
 
+def _scatter_add(acc: np.ndarray, docs: np.ndarray, impacts: np.ndarray, w: float) -> None:
+    """``acc[docs] += w * impacts`` (np.add.at has a fast path in numpy 2 that beats fancy-index +=)."""
+    np.add.at(acc, docs, impacts if w == 1.0 else impacts * np.float32(w))
+
+
 def _max_per_term(impacts: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     """Largest impact in each posting list (0 for empty lists): MaxScore's upper bounds."""
     out = np.zeros(len(indptr) - 1, dtype=np.float32)
@@ -474,8 +479,7 @@ class LexicalIndex:
         ess = [sp for sp in spans if sp not in noness]
         acc = np.zeros(self.n_docs, dtype=np.float32)
         for lo, hi, w, _ in ess:
-            # doc numbers are unique within a posting list, so fancy-index += is exact here
-            acc[self.postings[lo:hi]] += self.impacts[lo:hi] * np.float32(w)
+            _scatter_add(acc, self.postings[lo:hi], self.impacts[lo:hi], w)
         if allow is not None:
             acc *= allow
         cut = np.float32((theta - cum) * (1 - 1e-5))  # float32 sums differ by order: keep a margin
@@ -486,7 +490,7 @@ class LexicalIndex:
             if len(cand) * 16 < hi - lo:
                 lookup[t] = w
             else:
-                acc[self.postings[lo:hi]] += self.impacts[lo:hi] * np.float32(w)
+                _scatter_add(acc, self.postings[lo:hi], self.impacts[lo:hi], w)
         sc = acc[cand]
         if lookup:
             sc = sc + self.score_docs(lookup, cand)
