@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from beir import DEFAULT_DATA, Beir, load_beir  # noqa: E402
 
 from citybridge.errors import Unavailable  # noqa: E402
-from citybridge.search import FusionConfig, Hits, LexicalIndex, fuse, fusion_for  # noqa: E402
+from citybridge.search import FusionConfig, Hits, LexicalIndex, fuse, fusion_for, parse_query  # noqa: E402
 from citybridge.search.metrics import ndcg_at_k, recall_at_k  # noqa: E402
 
 DEPTH = 200  # lexical/dense list length kept per query (>= recall@100 and every fusion depth)
@@ -119,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     lex_runs, weights = {}, {}
     for q in qids:
         lex_runs[q] = lex_index.search(b.queries[q], DEPTH)
-        weights[q] = lex_index.query_terms(
-            __import__("citybridge.search.query", fromlist=["x"]).parse_query(b.queries[q])
-        )
+        weights[q] = lex_index.query_terms(parse_query(b.queries[q]))
     q_s = time.perf_counter() - t
     nd, rc = evaluate(b.qrels, lex_runs, b.ids)
     results["lexical (BM25F)"] = {"ndcg@10": nd, "recall@100": rc, "build_s": build_s, "query_s": q_s}

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from citybridge.search import FieldSpec, LexicalIndex, get_analyzer
+from citybridge.search import FieldSpec, LexicalIndex, get_analyzer, parse_query
 
 
 def reference_bm25(corpus: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
@@ -39,12 +39,7 @@ def test_scores_match_reference_bm25(docs):
         got[hits.docs] = hits.scores
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(
-            idx.score_docs(
-                idx.query_terms(
-                    __import__("citybridge.search", fromlist=["parse_query"]).parse_query(q), fuzzy=False
-                ),
-                np.arange(len(docs)),
-            ),
+            idx.score_docs(idx.query_terms(parse_query(q), fuzzy=False), np.arange(len(docs))),
             ref,
             rtol=1e-5,
             atol=1e-6,
@@ -133,3 +128,25 @@ def test_empty_and_unknown_queries(docs):
     assert len(idx.search("")) == 0
     assert len(idx.search("zzzzqqq")) == 0
     assert len(LexicalIndex.build([]).search("x")) == 0
+
+
+def test_maxscore_pruning_returns_the_exact_top_k():
+    from citybridge.search.query import top_k
+
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(300)]
+    p = 1 / np.arange(1, 301)
+    p /= p.sum()
+    docs = [{"abstract": " ".join(rng.choice(vocab, size=rng.integers(5, 60), p=p))} for _ in range(3000)]
+    idx = LexicalIndex.build(docs)
+    allow = rng.random(3000) < 0.5
+    for _ in range(40):
+        q = " ".join(rng.choice(vocab, size=rng.integers(2, 8), p=p))
+        weights = idx.query_terms(parse_query(q), fuzzy=False)
+        for mask in (None, allow):
+            full = top_k(*idx._accumulate(weights, mask, 10, prune=False), 10)
+            pruned = top_k(*idx._accumulate(weights, mask, 10, prune=True), 10)
+            np.testing.assert_allclose(pruned.scores, full.scores, rtol=1e-5)
+            assert set(pruned.docs.tolist()) == set(full.docs.tolist()) or np.allclose(
+                np.sort(pruned.scores), np.sort(full.scores), rtol=1e-5
+            )

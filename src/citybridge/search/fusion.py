@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from citybridge.search.query import Hits, QueryWord, as_allow_mask, parse_query, top_k
+from citybridge.search.analysis import _WORD
+from citybridge.search.query import Hits, ParsedQuery, QueryWord, as_allow_mask, parse_query, top_k
 
 if TYPE_CHECKING:
     from citybridge.enrich.embed import Embedder
@@ -93,10 +94,13 @@ class FusionConfig:
     depth: int = 100
 
 
-#: Per embedder, chosen by nDCG@10 on SciFact train (benchmarks/eval_retrieval.py --tune).
+#: Per embedder: the best nDCG@10 of a 222-config grid on SciFact *train* (benchmarks/eval_retrieval.py
+#: --tune; 2-fold cross-validated held-out nDCG@10 in brackets). wordllama: blend 0.7204 [0.7168] vs
+#: rerank 0.7197, rrf 0.7088, lexical alone 0.7031. minilm: blend 0.7377 [0.7359] vs rerank 0.7367,
+#: rrf 0.7276. ``rerank`` is the near-tie that needs no vector search, if latency matters more.
 DEFAULT_FUSION: dict[str, FusionConfig] = {
-    "wordllama": FusionConfig("rerank", alpha=0.3, norm="minmax", depth=100),
-    "minilm": FusionConfig("blend", alpha=0.5, norm="minmax", depth=100),
+    "wordllama": FusionConfig("blend", alpha=0.3, norm="minmax", depth=100),
+    "minilm": FusionConfig("blend", alpha=0.6, norm="zscore", depth=200),
 }
 
 
@@ -229,11 +233,9 @@ class HybridSearcher:
         )
 
 
-def _without_phrases(parsed):  # type: ignore[no-untyped-def]
+def _without_phrases(parsed: ParsedQuery) -> ParsedQuery:
     """The phrase constraint is already in the mask; keep phrase words as scoring terms."""
-    from citybridge.search.query import ParsedQuery
-
     words = list(parsed.words)
     for p in parsed.phrases:
-        words.extend(QueryWord(w) for w in p.split())
+        words.extend(QueryWord(w) for w in _WORD.findall(p))
     return ParsedQuery(words, [])

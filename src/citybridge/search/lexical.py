@@ -20,6 +20,7 @@ weight 1 this is exactly Lucene's/bm25s' BM25.
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -53,33 +54,72 @@ DEFAULT_FIELDS: dict[str, FieldSpec] = {
 }
 
 
+# Bytes-level pre-tokenisation: ASCII punctuation -> space, ASCII upper -> lower (bytes.translate is a
+# C loop, ~3x faster than the unicode regex). Each *distinct* raw token is then analysed once with the
+# same regex the query side uses, so both sides produce identical terms.
+_BYTE_TABLE = bytes(
+    32 if chr(c) in string.punctuation else (c + 32 if 65 <= c <= 90 else c) for c in range(256)
+)
+
+
 class _TermTable:
-    """Word -> provisional term id, per language, growing while documents are added."""
+    """Raw token -> term ids (per language), growing while documents are added."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
-        self._by_lang: dict[str, tuple[Analyzer, dict[str, int]]] = {}
+        self._langs: dict[str, tuple[dict[bytes, int], list[int], list[int], list[int]]] = {}
 
-    def encoder(self, lang: str) -> Callable[[str], list[int]]:
-        if lang not in self._by_lang:
-            self._by_lang[lang] = (get_analyzer(lang), {})
-        analyzer, words = self._by_lang[lang]
-        ids = self.ids
+    def encode_many(self, lang: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Term ids of all texts concatenated (stopwords dropped) and the number of ids per text."""
+        tokmap, offs, lens_e, flat_ids = self._langs.setdefault(lang, ({}, [], [], []))
+        flat: list[bytes] = []
+        lens = np.zeros(len(texts), dtype=np.int64)
+        for i, t in enumerate(texts):
+            if t:
+                w = t.encode("utf-8", "ignore").translate(_BYTE_TABLE).split()
+                flat += w
+                lens[i] = len(w)
+        new = set(flat).difference(tokmap)
+        if new:
+            analyzer, ids = get_analyzer(lang), self.ids
+            for tok in new:
+                tids = []
+                for word in _WORD.findall(tok.decode("utf-8", "replace").lower()):
+                    term = analyzer.term(word)
+                    if term is not None:
+                        tids.append(ids.setdefault(term, len(ids)))
+                tokmap[tok] = len(lens_e)
+                offs.append(len(flat_ids))
+                lens_e.append(len(tids))
+                flat_ids.extend(tids)
+        entry = np.fromiter(map(tokmap.__getitem__, flat), dtype=np.int64, count=len(flat))
+        e_len = np.asarray(lens_e, dtype=np.int64)[entry]
+        out = np.asarray(flat_ids, dtype=np.int64)[_ranges(np.asarray(offs, dtype=np.int64)[entry], e_len)]
+        owner = np.repeat(np.arange(len(texts)), lens)
+        return out, np.bincount(owner, weights=e_len, minlength=len(texts)).astype(np.int64)
 
-        def encode(text: str) -> list[int]:
-            out = []
-            get = words.get
-            for w in _WORD.findall(text.lower()):
-                i = get(w)
-                if i is None:
-                    t = analyzer.term(w)
-                    i = -1 if t is None else ids.setdefault(t, len(ids))
-                    words[w] = i
-                if i >= 0:
-                    out.append(i)
-            return out
 
-        return encode
+def _scatter_add(acc: np.ndarray, docs: np.ndarray, impacts: np.ndarray, w: float) -> None:
+    """``acc[docs] += w * impacts`` (np.add.at has a fast path in numpy 2 that beats fancy-index +=)."""
+    np.add.at(acc, docs, impacts if w == 1.0 else impacts * np.float32(w))
+
+
+def _max_per_term(impacts: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Largest impact in each posting list (0 for empty lists): MaxScore's upper bounds."""
+    out = np.zeros(len(indptr) - 1, dtype=np.float32)
+    nonempty = np.flatnonzero(np.diff(indptr) > 0)
+    if len(nonempty):
+        out[nonempty] = np.maximum.reduceat(impacts, indptr[nonempty])
+    return out
+
+
+def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + l)`` for each (s, l), vectorised."""
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    excl = np.cumsum(lens) - lens
+    return np.repeat(starts - excl, lens) + np.arange(total, dtype=np.int64)
 
 
 class LexicalIndex:
@@ -97,6 +137,7 @@ class LexicalIndex:
         self.indptr = arrays["indptr"]
         self.postings = arrays["postings"]
         self.impacts = arrays["impacts"]
+        self.max_impact = arrays["max_impact"]
         self.doc_ids = arrays["doc_ids"]
         self.tokens = arrays.get("tokens")
         self.tok_offsets = arrays.get("tok_offsets")
@@ -141,9 +182,7 @@ class LexicalIndex:
         fields = dict(fields or DEFAULT_FIELDS)
         names = list(fields)
         table = _TermTable()
-        per_doc_lang = not isinstance(langs, str)
-        enc_default = table.encoder(langs) if isinstance(langs, str) else None
-        encoders: dict[str, Callable[[str], list[int]]] = {}
+        nf = len(names)
         pair_docs, pair_terms, pair_tf, flens, tok_chunks, tok_lens = [], [], [], [], [], []
         it = iter(docs)
         base = 0
@@ -153,49 +192,59 @@ class LexicalIndex:
             if not chunk:
                 break
             m = len(chunk)
-            flat: list[list[int]] = [[] for _ in names]
-            lens = np.zeros((m, len(names)), dtype=np.int32)
-            stream: list[int] = []
-            slen = np.zeros(m, dtype=np.int64)
-            for j, doc in enumerate(chunk):
-                if per_doc_lang:
-                    lang = langs[base + j]  # type: ignore[index]
-                    used_langs.add(lang)
-                    enc = encoders.get(lang) or encoders.setdefault(lang, table.encoder(lang))
-                else:
-                    enc = enc_default  # type: ignore[assignment]
-                before = len(stream)
-                for fi, name in enumerate(names):
-                    text = doc.get(name)
-                    if not text:
-                        continue
-                    tids = enc(text)
-                    flat[fi].extend(tids)
-                    lens[j, fi] = len(tids)
-                    if positions:
-                        stream.extend(tids)
-                        stream.append(-1)
-                slen[j] = len(stream) - before
-            keys, fidx_bounds = [], [0]
-            for fi in range(len(names)):
-                arr = np.asarray(flat[fi], dtype=np.int64)
-                d = np.repeat(np.arange(base, base + m, dtype=np.int64), lens[:, fi])
-                keys.append((d << 32) | arr)
-                fidx_bounds.append(fidx_bounds[-1] + len(arr))
-            allkeys = np.concatenate(keys)
-            uniq, inv = np.unique(allkeys, return_inverse=True)
-            tf = np.zeros((len(uniq), len(names)), dtype=np.uint16)
-            for fi in range(len(names)):
-                seg = inv[fidx_bounds[fi] : fidx_bounds[fi + 1]]
+            if isinstance(langs, str):
+                groups = {langs: np.arange(m)}
+            else:
+                chunk_langs = list(langs[base : base + m])
+                used_langs.update(chunk_langs)
+                groups = {}
+                for j, lang in enumerate(chunk_langs):
+                    groups.setdefault(lang, []).append(j)
+                groups = {k: np.asarray(v) for k, v in groups.items()}
+            lens = np.zeros((m, nf), dtype=np.int64)
+            field_ids = []
+            for fi, name in enumerate(names):
+                texts = [d.get(name) or "" for d in chunk]
+                parts = []
+                for lang, idx in groups.items():
+                    sub = [texts[i] for i in idx] if len(groups) > 1 else texts
+                    ids_g, lens_g = table.encode_many(lang, sub)
+                    lens[idx, fi] = lens_g
+                    parts.append((idx, ids_g, lens_g))
+                if len(parts) == 1:
+                    flat = parts[0][1]
+                else:  # reorder the per-language concatenation into doc order
+                    g_docs = np.concatenate([p[0] for p in parts])
+                    g_ids = np.concatenate([p[1] for p in parts])
+                    g_lens = np.concatenate([p[2] for p in parts])
+                    g_starts = np.cumsum(g_lens) - g_lens
+                    order = np.argsort(g_docs, kind="stable")
+                    flat = g_ids[_ranges(g_starts[order], g_lens[order])]
+                field_ids.append(flat)
+            keys = [(np.repeat(np.arange(base, base + m, dtype=np.int64), lens[:, fi]) << 32) | field_ids[fi]
+                    for fi in range(nf)]
+            bounds = np.cumsum([0] + [len(k) for k in keys])
+            uniq, inv = np.unique(np.concatenate(keys), return_inverse=True)
+            tf = np.zeros((len(uniq), nf), dtype=np.uint16)
+            for fi in range(nf):
+                seg = inv[bounds[fi] : bounds[fi + 1]]
                 if len(seg):
                     tf[:, fi] = np.minimum(np.bincount(seg, minlength=len(uniq)), 65535)
             pair_docs.append((uniq >> 32).astype(np.int32))
             pair_terms.append((uniq & 0xFFFFFFFF).astype(np.int32))
             pair_tf.append(tf)
-            flens.append(lens)
+            flens.append(lens.astype(np.int32))
             if positions:
-                tok_chunks.append(np.asarray(stream, dtype=np.int32))
-                tok_lens.append(slen)
+                # stream per doc: field0 tokens, -1, field1 tokens, -1, ... (fields never join into phrases)
+                per_doc = lens.sum(axis=1) + nf
+                doc_start = np.cumsum(per_doc) - per_doc
+                stream = np.full(int(per_doc.sum()), -1, dtype=np.int32)
+                field_off = doc_start.copy()
+                for fi in range(nf):
+                    stream[_ranges(field_off, lens[:, fi])] = field_ids[fi]
+                    field_off += lens[:, fi] + 1
+                tok_chunks.append(stream)
+                tok_lens.append(per_doc)
             base += m
             if progress:
                 progress(base)
@@ -238,6 +287,7 @@ class LexicalIndex:
             "indptr": indptr,
             "postings": postings.astype(np.int32),
             "impacts": impacts,
+            "max_impact": _max_per_term(impacts, indptr),
             "doc_ids": _ids_array(ids, n),
         }
         if positions:
@@ -265,7 +315,8 @@ class LexicalIndex:
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the index to ``directory`` (atomically per file, manifest last)."""
         w = ArtifactWriter(directory, FORMAT, VERSION)
-        for name in ("vocab", "indptr", "postings", "impacts", "doc_ids", "tokens", "tok_offsets"):
+        names = ("vocab", "indptr", "postings", "impacts", "max_impact", "doc_ids", "tokens", "tok_offsets")
+        for name in names:
             arr = getattr(self, name)
             if arr is not None:
                 w.add(name, arr)
@@ -391,18 +442,18 @@ class LexicalIndex:
         return out
 
     def _accumulate(
-        self, weights: Mapping[int, float], allow: np.ndarray | None, k: int
+        self, weights: Mapping[int, float], allow: np.ndarray | None, k: int, prune: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate docs and their scores (a superset of the top ``k``)."""
-        spans = [(int(self.indptr[t]), int(self.indptr[t + 1]), w) for t, w in weights.items()]
+        """Candidate docs and their exact scores (a superset of the top ``k``)."""
+        spans = [(int(self.indptr[t]), int(self.indptr[t + 1]), w, t) for t, w in weights.items()]
         spans = [s for s in spans if s[1] > s[0]]
         if not spans:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        total = sum(hi - lo for lo, hi, _ in spans)
+        total = sum(hi - lo for lo, hi, _, _ in spans)
         if total * 8 < self.n_docs:
             # Few postings: aggregate them directly, cost O(P log P) independent of corpus size.
-            ids = np.concatenate([self.postings[lo:hi] for lo, hi, _ in spans])
-            sc = np.concatenate([self.impacts[lo:hi] * np.float32(w) for lo, hi, w in spans])
+            ids = np.concatenate([self.postings[lo:hi] for lo, hi, _, _ in spans])
+            sc = np.concatenate([self.impacts[lo:hi] * np.float32(w) for lo, hi, w, _ in spans])
             if allow is not None:
                 keep = allow[ids]
                 ids, sc = ids[keep], sc[keep]
@@ -410,21 +461,69 @@ class LexicalIndex:
                 return ids.astype(np.int64), sc
             uniq, inv = np.unique(ids, return_inverse=True)
             return uniq.astype(np.int64), np.bincount(inv, weights=sc).astype(np.float32)
+
+        # MaxScore, vectorised: a lower bound theta on the k-th best score (from fully scoring a few
+        # promising docs) lets the terms whose summed upper bounds stay below theta skip the scatter:
+        # a doc matching only those cannot reach the top k, so they are only looked up for survivors.
+        ub = {t: float(self.max_impact[t]) * w for _, _, w, t in spans}
+        theta = 0.0
+        if prune and len(spans) > 1:
+            theta = self._theta(spans, ub, weights, allow, k)
+        noness: list[tuple[int, int, float, int]] = []
+        cum = 0.0
+        for sp in sorted(spans, key=lambda s: ub[s[3]]):
+            if cum + ub[sp[3]] >= theta:
+                break
+            cum += ub[sp[3]]
+            noness.append(sp)
+        ess = [sp for sp in spans if sp not in noness]
         acc = np.zeros(self.n_docs, dtype=np.float32)
-        for lo, hi, w in spans:
-            # doc numbers are unique within a posting list, so fancy-index += is exact here
-            acc[self.postings[lo:hi]] += self.impacts[lo:hi] * np.float32(w)
+        for lo, hi, w, _ in ess:
+            _scatter_add(acc, self.postings[lo:hi], self.impacts[lo:hi], w)
         if allow is not None:
             acc *= allow
-        # Lower bound on the k-th best score from the shortest list's docs (their scores are final),
-        # so we only scan survivors instead of partitioning the whole corpus.
-        lo, hi, _ = min(spans, key=lambda s: s[1] - s[0])
-        sample = acc[self.postings[lo:hi]]
-        theta = np.float32(0)
-        if len(sample) >= k:
-            theta = np.partition(sample, len(sample) - k)[len(sample) - k]
-        cand = np.flatnonzero(acc >= theta) if theta > 0 else np.flatnonzero(acc)
-        return cand, acc[cand]
+        cut = np.float32((theta - cum) * (1 - 1e-5))  # float32 sums differ by order: keep a margin
+        cand = np.flatnonzero(acc >= cut) if cut > 0 else np.flatnonzero(acc)
+        # Each non-essential term: binary-search the survivors if that is cheaper than a scatter.
+        lookup = {}
+        for lo, hi, w, t in noness:
+            if len(cand) * 16 < hi - lo:
+                lookup[t] = w
+            else:
+                _scatter_add(acc, self.postings[lo:hi], self.impacts[lo:hi], w)
+        sc = acc[cand]
+        if lookup:
+            sc = sc + self.score_docs(lookup, cand)
+        if theta > 0:
+            keep = sc >= np.float32(theta * (1 - 1e-5))
+            cand, sc = cand[keep], sc[keep]
+        return cand, sc
+
+    def _theta(
+        self,
+        spans: list[tuple[int, int, float, int]],
+        ub: dict[int, float],
+        weights: Mapping[int, float],
+        allow: np.ndarray | None,
+        k: int,
+    ) -> float:
+        """k-th best full score among the top-impact docs of the strongest short lists (0 if too few)."""
+        short = [s for s in spans if s[1] - s[0] <= max(self.n_docs // 20, 4 * k)]
+        if not short:
+            return 0.0
+        picks = []
+        for lo, hi, _, _ in sorted(short, key=lambda s: -ub[s[3]])[:2]:
+            imp = self.impacts[lo:hi]
+            m = min(4 * k, len(imp))
+            top = np.argpartition(-imp, m - 1)[:m] if len(imp) > m else np.arange(len(imp))
+            picks.append(np.asarray(self.postings[lo:hi][top], dtype=np.int64))
+        sample = np.unique(np.concatenate(picks))
+        if allow is not None:
+            sample = sample[allow[sample]]
+        if len(sample) < k:
+            return 0.0
+        full = self.score_docs(weights, sample)
+        return float(np.partition(full, len(full) - k)[len(full) - k])
 
     def phrase_docs(
         self, phrase: str, *, lang: str | None = None, allow: np.ndarray | None = None
