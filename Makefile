@@ -1,5 +1,5 @@
 # citybridge: the two commands a fresh machine needs (see README.md).
-#   make demo  - create .venv, install, load the demo knowledge pack and run the main job
+#   make demo  - create .venv, install, load + enrich + index the demo pack, then serve the web UI
 #   make serve - the demo's web UI and REST API on http://127.0.0.1:8000/
 #   make test  - create .venv with the test extras and run the whole test suite
 PYTHON ?= python3
@@ -26,8 +26,10 @@ install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/citybridge demo --fresh
+	$(BIN)/citybridge enrich
+	$(BIN)/citybridge reindex
 	$(BIN)/citybridge stats
-	$(BIN)/citybridge list --kind organization --subtype local_government -n 10
+	$(BIN)/citybridge serve --host 127.0.0.1 --port 8000
 
 serve: install
 	$(BIN)/citybridge serve --host 127.0.0.1 --port 8000
