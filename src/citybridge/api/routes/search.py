@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from citybridge.api.deps import CallerDep, HubDep
 from citybridge.api.routes.common import errors, subtypes
@@ -23,6 +23,8 @@ MAX_VALUES = 30  # values per repeatable filter
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+#: a year; empty (an HTML form's blank field) means no bound
+Year = Annotated[Annotated[int, Field(ge=1, le=9999)] | None, BeforeValidator(lambda v: None if v == "" else v)]
 FILTERS = ("kind", "subtype", "sdg", "pathway", "country", "region", "language", "source", "year_from", "year_to")
 
 
@@ -67,8 +69,8 @@ def search_params(
                                                      max_length=MAX_VALUES)] = None,
     source: Annotated[list[Name] | None, Query(description="where records came from, as in the source facet",
                                                max_length=MAX_VALUES)] = None,
-    year_from: Annotated[int | None, Query(ge=1, le=9999, description="first year (inclusive)")] = None,
-    year_to: Annotated[int | None, Query(ge=1, le=9999, description="last year (inclusive)")] = None,
+    year_from: Annotated[Year, Query(description="first year (inclusive)")] = None,
+    year_to: Annotated[Year, Query(description="last year (inclusive)")] = None,
     page: Annotated[int, Query(ge=1, le=1000, description="1-based page (at most the first 10,000 results)")] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 10,
     mode: Annotated[SearchMode, Query(description="hybrid (default), lexical or dense ranking")] = SearchMode.hybrid,
