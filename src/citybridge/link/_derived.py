@@ -4,6 +4,7 @@ from the store that is dropped as soon as the store changes."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from citybridge.store.repository import Store
 
 _LOCK = threading.Lock()
 _MAX_ENTRIES = 8
+FINGERPRINT_MAX_AGE = 2.0  # seconds a fingerprint is reused while nothing was written through the store
 
 
 def fingerprint(store: Store) -> tuple[Any, ...]:
@@ -38,10 +40,24 @@ def visible(visibility: str, owner: str | None, key: tuple[Any, ...]) -> bool:
     return visibility in key[0] or (owner is not None and owner in key[1])
 
 
+def recent_fingerprint(holder: Any, store: Store) -> tuple[Any, ...]:
+    """:func:`fingerprint`, reused for up to :data:`FINGERPRINT_MAX_AGE` s unless something was written
+    through ``store`` since (its ``generation``): the scan costs ~0.1 s on a large store, and a web page
+    asks for it on every peer-cities or partners answer. Other processes' writes show within that age."""
+    now = time.monotonic()
+    memo = holder.__dict__.get("_link_fingerprint")
+    if memo is not None and memo[0] == store.generation and now - memo[1] < FINGERPRINT_MAX_AGE:
+        return memo[2]  # type: ignore[no-any-return]
+    generation = store.generation
+    fp = fingerprint(store)
+    holder.__dict__["_link_fingerprint"] = (generation, now, fp)
+    return fp
+
+
 def cached(holder: Any, name: str, store: Store, caller: Caller, build: Callable[[], Any]) -> Any:
     """``build()`` once per (name, caller visibility, store state); kept on ``holder`` (the Hub)."""
     cache: dict[Any, Any] = holder.__dict__.setdefault("_link_cache", {})
-    key = (name, caller_key(caller), fingerprint(store))
+    key = (name, caller_key(caller), recent_fingerprint(holder, store))
     with _LOCK:
         hit = cache.get(key)
     if hit is not None:

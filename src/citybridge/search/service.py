@@ -125,24 +125,36 @@ class SearchService:
         """The indexes for the store as it is now: loaded from disk plus a delta of recent changes, or
         rebuilt when missing, corrupt or too far behind."""
         now = time.monotonic()
-        fresh = now - self._checked_at < max_age and self._generation == self.store.generation
-        if self._loaded is not None and fresh:
+        same_generation = self._generation == self.store.generation
+        if self._loaded is not None and same_generation and now - self._checked_at < max_age:
             return self._loaded
-        with self._lock:
-            fp = store_fingerprint(self.store)
-            self._checked_at = time.monotonic()
-            self._generation = self.store.generation
-            if self._loaded is not None and self._loaded.fingerprint == fp:
+        if self._loaded is not None and same_generation:
+            # only the periodic check for other processes' writes is due: one thread makes it (the
+            # fingerprint scans tables), the others keep serving what is loaded instead of queueing behind it
+            if not self._lock.acquire(blocking=False):
                 return self._loaded
-            try:
-                main, built_fp, built_at = self._load_main()
-                if built_fp == fp:
-                    self._loaded = Loaded(fp, [main])
-                else:
-                    self._loaded = self._with_delta(fp, main, built_at)
-            except IndexArtifactError:
-                self._loaded = self.rebuild(fingerprint=fp)
+        else:
+            self._lock.acquire()  # written through this store: wait, so a caller reads its own writes
+        try:
+            return self._refresh()
+        finally:
+            self._lock.release()
+
+    def _refresh(self) -> Loaded:
+        fp = store_fingerprint(self.store)
+        self._checked_at = time.monotonic()
+        self._generation = self.store.generation
+        if self._loaded is not None and self._loaded.fingerprint == fp:
             return self._loaded
+        try:
+            main, built_fp, built_at = self._load_main()
+            if built_fp == fp:
+                self._loaded = Loaded(fp, [main])
+            else:
+                self._loaded = self._with_delta(fp, main, built_at)
+        except IndexArtifactError:
+            self._loaded = self.rebuild(fingerprint=fp)
+        return self._loaded
 
     def _load_main(self) -> tuple[Part, str, datetime]:
         facets_meta = _manifest(self.dir / "facets")

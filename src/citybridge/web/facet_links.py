@@ -109,7 +109,7 @@ def label(name: str, value: str, _: Callable[..., str]) -> str:
 
 
 def groups(counts: dict[str, dict[str, int]], pairs: Pairs, _: Callable[..., str], *, shown: int = 8,
-           most: int = 30) -> list[FacetGroup]:
+           most: int = 20) -> list[FacetGroup]:
     """Facet groups for the page: the first ``shown`` values, then up to ``most`` behind a "more" toggle.
     A selected value is always listed, even with no count."""
     active = set(pairs)
