@@ -18,7 +18,8 @@ def test_schema_documents_every_route(client):
     for path in ("/api/v1/entities", "/api/v1/entities/{entity_id}", "/api/v1/entities/{entity_id}/relations",
                  "/api/v1/entities/{entity_id}/network", "/api/v1/relations", "/api/v1/relations/{relation_id}",
                  "/api/v1/stats", "/api/v1/export", "/api/v1/import", "/api/v1/taxonomy", "/api/v1/tag",
-                 "/api/v1/map"):
+                 "/api/v1/map", "/api/v1/search", "/api/v1/entities/{entity_id}/similar",
+                 "/api/v1/peer-cities/{city_id}", "/api/v1/partners"):
         assert path in paths, path
     comps = schema["components"]["schemas"]
     assert {"ErrorOut", "OrganizationRecord", "ProjectRecord", "PlaceRecord", "EntityDetail"} <= set(comps)
@@ -69,7 +70,8 @@ def test_no_server_errors(api_schema):  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {CURATOR_TOKEN}"}
     failures: list[str] = []
     operations = [op.ok() for op in api_schema.get_all_operations()]
-    assert len(operations) >= 12
+    assert len(operations) >= 16
+    assert {f"/api/v1/{p}" for p in ("search", "partners", "peer-cities/{city_id}")} <= {op.path for op in operations}
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -3,6 +3,7 @@ pan/zoom, take screenshots into test-artifacts/, and check accessibility with ax
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,8 +85,56 @@ def test_import_page_upload_and_report(page, tmp_path):
     shot(page, "import-report")
 
 
+def test_search_type_filter_page_and_open(page):
+    page.goto("/")
+    page.get_by_role("searchbox", name="Search the site").fill("lisbon")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=lisbon")
+    assert page.locator(".result").count() == 4
+    # the main form keeps the other parameters (here 2 per page) when the query changes
+    page.goto("/search?per_page=2")
+    page.get_by_role("searchbox", name="Words to search for").fill("urban")
+    page.get_by_role("button", name="Search", exact=True).last.click()
+    page.wait_for_url("**q=urban**")
+    assert "of 7" in page.get_by_role("status").inner_text()
+    shot(page, "search-results")
+    page.locator(".facet").filter(has_text="Kind").get_by_role("link", name=re.compile("Themes")).click()
+    page.wait_for_url("**kind=theme**")
+    assert "of 4" in page.get_by_role("status").inner_text()
+    assert page.locator(".facet-link.selected").count() == 1
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_url("**page=2**")
+    assert "Results 3–4 of 4" in page.get_by_role("status").inner_text()
+    shot(page, "search-facet-page2")
+    # keyboard: tab to the first result title and open it
+    first = page.locator(".result-title a").first
+    name = first.inner_text()
+    first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/entity/thm_*")
+    assert page.locator("h1").inner_text() == name
+
+
+def test_similar_peers_and_partners(page):
+    page.goto("/entity/plc_lisbon")
+    assert page.get_by_role("heading", name="Peer cities").is_visible()
+    shot(page, "entity-city-peers")
+    page.goto("/entity/org_lisbon")
+    page.get_by_role("link", name="Find partners for a consortium with it").click()
+    page.wait_for_url("**/partners?partner=org_lisbon")
+    page.get_by_label("Call or project description").fill("Cooling school streets with trees")
+    page.get_by_role("button", name="Suggest partners").click()
+    page.wait_for_selector(".suggestion")
+    assert "University of Porto" in page.locator(".suggestion-list").inner_text()
+    shot(page, "partners")
+    page.goto("/entity/doc_heat/similar")
+    assert page.locator(".result").count() >= 1
+
+
 @pytest.mark.parametrize("path", ["/", "/entity/doc_heat", "/entity/org_lisbon", "/map", "/network/org_porto_uni",
-                                  "/browse", "/import"])
+                                  "/browse", "/import", "/search", "/search?q=heat&kind=document",
+                                  "/search?q=zzqqxx", "/entity/plc_lisbon", "/partners?partners=org_lisbon",
+                                  "/entity/doc_heat/similar"])
 def test_accessibility(page, path):
     page.goto(path)
     page.add_script_tag(path=str(AXE))

@@ -21,7 +21,7 @@ from citybridge import __version__
 from citybridge.api.auth import dev_local_writes
 from citybridge.api.deps import TTLCache
 from citybridge.api.errors import ErrorOut, UploadLimit, api_error, describe
-from citybridge.api.routes import data, entities, relations, taxonomy
+from citybridge.api.routes import data, entities, links, relations, search, taxonomy
 from citybridge.api.schemas import record_component_schemas
 from citybridge.errors import CitybridgeError
 from citybridge.hub import Hub
@@ -35,7 +35,8 @@ UNTIMED = (f"{API_PREFIX}/export", f"{API_PREFIX}/import", "/import")
 
 DESCRIPTION = """
 The citybridge REST API: records (organisations, people, projects, documents, opportunities, places,
-themes), their relations, stats, export, import, taxonomy and tagging.
+themes), their relations, stats, export, import, taxonomy and tagging; search (hybrid ranking, filters,
+facets, best passages, more like this) and linking (peer cities, consortium partners), each result explained.
 
 **Callers.** Without a token you are anonymous and see public records. A bearer token
 (`Authorization: Bearer ...`) from `CITYBRIDGE_TOKENS` can make you a network member (network records),
@@ -64,7 +65,7 @@ def create_app(hub: Hub | None = None, *, settings: Settings | None = None, web:
     if dev_local_writes(hub.settings, "127.0.0.1"):
         log.warning("no CITYBRIDGE_WRITE_TOKEN/CITYBRIDGE_TOKENS: API writes are accepted from 127.0.0.1 only")
 
-    for router in (entities.router, relations.router, data.router, taxonomy.router):
+    for router in (entities.router, relations.router, data.router, taxonomy.router, search.router, links.router):
         app.include_router(router, prefix=API_PREFIX)
 
     if web:

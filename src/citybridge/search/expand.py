@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from citybridge.search.lexical import LexicalIndex
 
 PREFIX_WEIGHT = 0.9
+FUZZY_CACHE_SIZE = 20_000  # memoised corrections per index (a few MB at most)
 
 
 #: allowed edit distance by analysed-term length (short words get no correction: too many neighbours)
@@ -64,10 +65,25 @@ def prefix_terms(
 
 
 def fuzzy_terms(index: LexicalIndex, term: str, *, max_expansions: int = 3) -> list[tuple[int, float]]:
-    """Vocabulary terms within a small edit distance of ``term`` (rapidfuzz Levenshtein), nearest first."""
+    """Vocabulary terms within a small edit distance of ``term`` (rapidfuzz Levenshtein), nearest first.
+
+    Memoised per index (an index never changes once built): one scan of the vocabulary costs several ms,
+    and a query asks for the same term once per index language and again for ranking, matching and fusion.
+    """
     k = max_edits(term)
     if k == 0:
         return []
+    cache: dict[tuple[str, int], list[tuple[int, float]]] = index.__dict__.setdefault("_fuzzy_cache", {})
+    hit = cache.get((term, max_expansions))
+    if hit is not None:
+        return hit
+    if len(cache) >= FUZZY_CACHE_SIZE:
+        cache.clear()
+    cache[(term, max_expansions)] = out = _fuzzy_terms(index, term, k, max_expansions)
+    return out
+
+
+def _fuzzy_terms(index: LexicalIndex, term: str, k: int, max_expansions: int) -> list[tuple[int, float]]:
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 

@@ -133,26 +133,39 @@ class SearchService:
         rebuilt when missing, corrupt or too far behind."""
         now = time.monotonic()
         token = change_token(self.store)  # SQLite: moves on any commit; skips the ~100 ms fingerprint
+        same_generation = self._generation == self.store.generation
         fresh = (token is not None and token == self._token) or (
-            now - self._checked_at < max_age and self._generation == self.store.generation)
+            same_generation and now - self._checked_at < max_age)
         if self._loaded is not None and fresh:
             return self._loaded
-        with self._lock:
-            fp = store_fingerprint(self.store)
-            self._checked_at = time.monotonic()
-            self._generation = self.store.generation
-            self._token = token
-            if self._loaded is not None and self._loaded.fingerprint == fp:
+        if self._loaded is not None and same_generation:
+            # only other processes' writes are to be checked: one thread makes the check (the
+            # fingerprint scans tables), the others keep serving what is loaded instead of queueing behind it
+            if not self._lock.acquire(blocking=False):
                 return self._loaded
-            try:
-                main, built_fp, built_at = self._load_main()
-                if built_fp == fp:
-                    self._loaded = Loaded(fp, [main])
-                else:
-                    self._loaded = self._with_delta(fp, main, built_at)
-            except IndexArtifactError:
-                self._loaded = self.rebuild(fingerprint=fp)
+        else:
+            self._lock.acquire()  # written through this store: wait, so a caller reads its own writes
+        try:
+            return self._refresh(token)
+        finally:
+            self._lock.release()
+
+    def _refresh(self, token: Any) -> Loaded:
+        fp = store_fingerprint(self.store)
+        self._checked_at = time.monotonic()
+        self._generation = self.store.generation
+        self._token = token
+        if self._loaded is not None and self._loaded.fingerprint == fp:
             return self._loaded
+        try:
+            main, built_fp, built_at = self._load_main()
+            if built_fp == fp:
+                self._loaded = Loaded(fp, [main])
+            else:
+                self._loaded = self._with_delta(fp, main, built_at)
+        except IndexArtifactError:
+            self._loaded = self.rebuild(fingerprint=fp)
+        return self._loaded
 
     def _load_main(self) -> tuple[Part, str, datetime]:
         facets_meta = _manifest(self.dir / "facets")

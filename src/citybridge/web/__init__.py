@@ -10,9 +10,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from citybridge.web.pages import router as pages_router
+from citybridge.web.search_pages import router as search_router
 
 #: page routers, in order; search and link pages are added here as one more router each
-ROUTERS: list[APIRouter] = [pages_router]
+ROUTERS: list[APIRouter] = [pages_router, search_router]
 
 
 def mount_web(app: FastAPI) -> None:

@@ -75,7 +75,10 @@ def entity(request: Request, entity_id: IdPath) -> HTMLResponse:
     body = getattr(record, "body", None)
     if body:
         texts.append(("entity.excerpt", present_highlight(body, marks, "body", 3000)))
+    from citybridge.web.search_pages import peers_for
+
     return render(request, f"entity_{record.kind.value}.html", record=record, data=data, relation_groups=groups,
+                  peers=peers_for(request, record, caller),
                   texts=texts, body=record_to_dict(record), has_marks=any(m for m in marks),
                   mappable=getattr(record, "lat", None) is not None and getattr(record, "lon", None) is not None)
 

@@ -60,6 +60,25 @@ def highlight(text: str, spans: list[tuple[int, int, str]], limit: int = 4000) -
     return Markup("".join(out))
 
 
+def snippet_html(snip: dict[str, Any] | None) -> Markup:
+    """A search result's best passage, escaped, with its highlight offsets (relative to the passage) in
+    ``<mark>``, and an ellipsis where the passage is cut out of a longer text. Data is never rendered as HTML."""
+    if not snip or not snip.get("text"):
+        return Markup("")
+    text: str = snip["text"]
+    out: list[str] = ["… "] if snip.get("start") else []
+    pos = 0
+    for start, end in sorted((int(s), int(e)) for s, e in snip.get("highlights") or ()):
+        if start < pos or start >= end or end > len(text):
+            continue
+        out += [str(escape(text[pos:start])), f"<mark>{escape(text[start:end])}</mark>"]
+        pos = end
+    out.append(str(escape(text[pos:])))
+    if not text.rstrip().endswith((".", "!", "?", "…")):
+        out.append(" …")
+    return Markup("".join(out))
+
+
 def evidence_spans(annotations: list[dict[str, Any]], field: str) -> list[tuple[int, int, str]]:
     spans = []
     for ann in annotations:

@@ -25,19 +25,46 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
+_ROUTES: dict[tuple[int, str], Any] = {}
+
+
 @pass_context
 def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
     """Root-relative links (``/entity/x``), so pages work behind any host name or proxy."""
     request: Request = context["request"]
-    return str(request.scope.get("root_path", "")) + str(request.app.url_path_for(name, **params))
+    # the route is looked up once per name: the app's own lookup walks every route on every call, which
+    # was a quarter of a search page's time (each result links its page and its similar records)
+    key = (id(request.app), name)
+    route = _ROUTES.get(key)
+    if route is None:
+        route = _ROUTES[key] = _route_named(request.app, name, params)
+    return str(request.scope.get("root_path", "")) + str(route.url_path_for(name, **params))
+
+
+def _route_named(app: Any, name: str, params: dict[str, Any]) -> Any:
+    """The innermost route that builds ``name`` (FastAPI nests included routers), else the app itself."""
+    from starlette.routing import NoMatchFound
+
+    def leaves(routes: Any) -> Any:
+        for r in routes:
+            nested = getattr(r, "effective_route_contexts", None)  # FastAPI's included routers
+            yield from (nested() if nested is not None else (r,))
+
+    for leaf in leaves(app.router.routes):
+        try:
+            leaf.url_path_for(name, **params)
+        except NoMatchFound:
+            continue
+        return leaf
+    return app
 
 
 templates.env.globals.update(present=present, url_for=_url_for)
 templates.env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
 
 #: top navigation: (endpoint name, message key); pages added later append here
-NAV: list[tuple[str, str]] = [("home", "nav.home"), ("browse", "nav.browse"), ("map_page", "nav.map"),
-                              ("import_page", "nav.import")]
+NAV: list[tuple[str, str]] = [("home", "nav.home"), ("search_page", "nav.search"), ("browse", "nav.browse"),
+                              ("map_page", "nav.map"), ("partners_page", "nav.partners"), ("import_page", "nav.import")]
 
 
 def hub_of(request: Request) -> Hub:
