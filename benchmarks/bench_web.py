@@ -115,7 +115,7 @@ def pick(rng: random.Random, ids: dict[str, list[str]], has_link: bool) -> tuple
         pool = ids["city"] if (rng.random() < 0.5 and ids["city"]) or not ids["other"] else ids["other"]
         return "entity_page", f"/entity/{rng.choice(pool)}", {}
     if has_link and roll < 0.8:
-        return "api_link", "/api/v1/link", {"q": rng.choice(QUERIES)}
+        return "api_link", "/api/v1/link", {"text": rng.choice(QUERIES)}
     return "api_search", "/api/v1/search", {"q": rng.choice(QUERIES), **rng.choice(FACETS)}
 
 

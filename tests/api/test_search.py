@@ -195,3 +195,29 @@ def test_openapi_documents_the_new_routes(client):
             "page", "per_page", "mode"} <= params
     comps = schema["components"]["schemas"]
     assert comps["SearchOut"]["examples"] and comps["PartnersIn"]["examples"]
+
+
+def test_link_returns_explained_sections(client):
+    resp = client.get("/api/v1/link", params={"text": "urban heat island, street trees and green roofs",
+                                               "place": "plc_lisbon"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert set(body["sections"]) == {"evidence", "practice", "experts", "organisations", "peer_cities",
+                                     "opportunities", "projects"}
+    evidence = {i["id"]: i for i in body["sections"]["evidence"]}
+    assert "doc_heat" in evidence
+    item = evidence["doc_heat"]
+    assert item["explanation"] and item["components"] and item["score"] > 0
+    assert any(lab["label"] == "sdg:11" for lab in body["challenge"]["labels"])
+    only = client.get("/api/v1/link", params={"text": "urban heat", "want": ["evidence", "projects"]}).json()
+    assert set(only["sections"]) == {"evidence", "projects"}
+
+
+def test_link_bad_input_and_visibility(client):
+    assert_error(client.get("/api/v1/link"), 422, "invalid", "text")
+    assert_error(client.get("/api/v1/link", params={"text": "heat", "want": "gossip"}), 422, "invalid", "want")
+    assert_error(client.get("/api/v1/link", params={"entity": "org_nope"}), 404, "not_found")
+    assert_error(client.get("/api/v1/link", params={"text": "heat", "limit": 500}), 422, "invalid", "limit")
+    anon = client.get("/api/v1/link", params={"text": "internal heat pilot", "want": ["projects"]}).json()
+    assert "prj_secret" not in {i["id"] for items in anon["sections"].values() for i in items}
+    assert_error(client.get("/api/v1/link", params={"entity": "prj_secret"}), 404, "not_found")

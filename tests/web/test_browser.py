@@ -131,10 +131,24 @@ def test_similar_peers_and_partners(page):
     assert page.locator(".result").count() >= 1
 
 
+def test_challenge_page_links_a_challenge(page):
+    page.goto("/")
+    page.get_by_role("link", name="Find help").first.click()
+    page.get_by_label("Your challenge").fill("Cooling school streets during heatwaves with trees and green roofs")
+    page.get_by_label("Your city (optional)").fill("plc_lisbon")
+    page.get_by_role("button", name="Find help").click()
+    page.wait_for_selector("#understood-h")
+    text = page.locator("main").inner_text()
+    assert "Research and reports" in text and "Peer cities" in text
+    assert "Heat action plan for school streets" in text
+    shot(page, "challenge")
+
+
 @pytest.mark.parametrize("path", ["/", "/entity/doc_heat", "/entity/org_lisbon", "/map", "/network/org_porto_uni",
                                   "/browse", "/import", "/search", "/search?q=heat&kind=document",
                                   "/search?q=zzqqxx", "/entity/plc_lisbon", "/partners?partners=org_lisbon",
-                                  "/entity/doc_heat/similar"])
+                                  "/entity/doc_heat/similar",
+                                  "/challenge", "/challenge?text=urban+heat+in+school+streets&city=plc_lisbon"])
 def test_accessibility(page, path):
     page.goto(path)
     page.add_script_tag(path=str(AXE))

@@ -115,3 +115,16 @@ def test_partners_form_errors_are_shown_in_the_form(web):
     assert resp.status_code == 404 and 'role="alert"' in resp.text and "nope" in resp.text
     bad = web.get("/partners?text=heat&country=Portugal")
     assert bad.status_code == 422 and "ISO 3166-1" in bad.text
+
+
+def test_challenge_page(web):
+    form = web.get("/challenge")
+    assert form.status_code == 200 and 'for="c-text"' in form.text and "understood-h" not in form.text
+    page = web.get("/challenge", params={"text": "urban heat island, trees and green roofs in school streets",
+                                         "city": "plc_lisbon"})
+    assert page.status_code == 200
+    assert 'href="/entity/doc_heat">Heat action plan for school streets</a>' in page.text
+    assert "Research and reports" in page.text and "Peer cities" in page.text
+    assert "Lisbon Lab Internal Unit" not in page.text
+    bad = web.get("/challenge", params={"text": "heat", "want": "gossip"})
+    assert bad.status_code == 422 and 'role="alert"' in bad.text

@@ -152,6 +152,8 @@ def link(hub: Any, text: str | None = None, entity: str | None = None, *, place:
             out[name] = peer_city_section(hub, challenge, filters=flt, limit=limit, caller=caller, today=today)
         else:
             out[name] = profile_section(hub, name, challenge, filters=flt, limit=limit, caller=caller, today=today)
+        # an item with nothing in its favour (score 0, no reason) is noise, not a suggestion
+        out[name] = [item for item in out[name] if item.score > 0 and any(r.strip(" :") for r in item.reasons)]
         timings[name] = round((time.perf_counter() - t1) * 1000, 1)
     desc = describe(challenge)
     if reverse:

@@ -65,3 +65,26 @@ def partners(hub: HubDep, caller: CallerDep, body: PartnersIn) -> dict[str, Any]
     results = hub.suggest_partners(body.text, body.project, body.current_partners,
                                    body.constraints.model_dump(), weights=body.weights, caller=caller)
     return {"results": [asdict(s) for s in results]}
+
+
+@router.get("/link", responses=errors(401, 404, 422))
+def link(
+    hub: HubDep, caller: CallerDep,
+    text: Annotated[str | None, Query(max_length=5000, description="the challenge, in any supported language",
+                                      examples=["reduce urban heat in dense neighbourhoods"])] = None,
+    entity: Annotated[str | None, Query(pattern=ID_PATTERN, description="a stored city, organisation, project, "
+                                        "call or document to start from")] = None,
+    place: Annotated[str | None, Query(max_length=200, description="a city that focuses geography")] = None,
+    want: Annotated[list[str] | None, Query(description="sections: evidence, practice, experts, organisations, "
+                                            "peer_cities, opportunities, projects (default all)")] = None,
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> dict[str, Any]:
+    """Matchmaking: for a challenge and/or an entity, ranked sections of evidence, practice, experts,
+    organisations, peer cities, open calls and projects; every item has its score, the score components and
+    an explanation built from real records. Nothing is stored."""
+    if not (text or "").strip() and not entity:
+        raise Invalid("give a challenge text or an entity", field="text")
+    filters = {"country": country.upper()} if country else None
+    result = hub.link(text, entity, place=place, filters=filters, want=want, limit=limit, caller=caller)
+    return result.to_dict()  # type: ignore[no-any-return]
