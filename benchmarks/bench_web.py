@@ -101,6 +101,9 @@ async def warm(base: str, workers: int) -> dict[str, Any]:
 
         await asyncio.gather(*(one(i) for i in range(max(1, workers) * 4)))
         has_link = "/api/v1/link" in (await c.get("/api/v1/openapi.json")).json().get("paths", {})
+        if has_link:  # the first link builds the profile, city and partner indexes
+            for _ in range(max(1, workers)):
+                (await c.get("/api/v1/link", params={"text": "urban heat"})).raise_for_status()
     return {"ids": ids, "seconds": round(time.perf_counter() - t0, 1), "link": has_link}
 
 

@@ -64,15 +64,24 @@ def cached(holder: Any, name: str, store: Store, caller: Caller, build: Callable
     key = (name, caller_key(caller), current_fingerprint(holder, store))
     with _LOCK:
         hit = cache.get(key)
-    if hit is not None:
-        return hit
-    value = build()
-    with _LOCK:
-        for stale in [k for k in cache if k[0] == name and k[1] == key[1]]:
-            del cache[stale]
-        while len(cache) >= _MAX_ENTRIES:
-            cache.pop(next(iter(cache)))
-        cache[key] = value
+        if hit is not None:
+            return hit
+        building = holder.__dict__.setdefault("_link_building", {}).setdefault(key, threading.Lock())
+    # one thread builds, concurrent callers of the same key wait for it instead of building in parallel
+    # (a build reads much of the store: many at once exhaust the connection pool and the cores)
+    with building:
+        with _LOCK:
+            hit = cache.get(key)
+        if hit is not None:
+            return hit
+        value = build()
+        with _LOCK:
+            for stale in [k for k in cache if k[0] == name and k[1] == key[1]]:
+                del cache[stale]
+            while len(cache) >= _MAX_ENTRIES:
+                cache.pop(next(iter(cache)))
+            cache[key] = value
+            holder.__dict__["_link_building"].pop(key, None)
     return value
 
 

@@ -16,7 +16,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout_ms / 1000}}
+        # a web server's threads each hold a connection: a pool larger than the default 5 + 10
+        kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout_ms / 1000}, "pool_size": 20,
+                                  "max_overflow": 40}
         if path in ("", ":memory:"):
             from sqlalchemy.pool import StaticPool
 
