@@ -153,3 +153,16 @@ def test_hostile_text_does_not_break_enrichment(hub: Hub) -> None:
     report = hub.enrich(workers=1)
     assert report.steps["tags"] == 3
     assert theme_id("sdg", "11") not in {a["target_id"] for a in hub.annotations("weird").get("tags", [])}
+
+
+def test_steps_that_cannot_fork_run_in_process() -> None:
+    from citybridge.enrich.pipeline import StepRunner
+    from citybridge.enrich.steps import EmbedStep, KeywordsStep
+
+    assert EmbedStep("minilm").fork_safe is False and EmbedStep("wordllama").fork_safe is True
+    runner = StepRunner([KeywordsStep(), EmbedStep("minilm")], workers=2)
+    runner.steps = [KeywordsStep()]  # do not load torch here: only the decision is under test
+    runner.steps.append(type("T", (), {"name": "t", "kinds": None, "fork_safe": False, "version": "t/1",
+                                       "run": lambda self, r, c=None: []})())
+    with runner:
+        assert runner.workers == 1 and runner._pool is None

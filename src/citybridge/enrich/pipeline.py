@@ -194,6 +194,10 @@ class StepRunner:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> StepRunner:
+        if any(not getattr(step, "fork_safe", True) for step in self.steps):
+            # e.g. torch: its thread pools do not survive fork(); such models run in this process and use
+            # their own threads instead
+            self.workers = 1
         if self.workers > 1:
             # load models in this process first, so that forked workers share them instead of each loading
             from citybridge.model.entities import Document

@@ -209,6 +209,8 @@ class EmbedStep:
         self.model = model
         self.name = f"embed:{model}"
         self.max_chars = max_chars
+        # numpy-only models fork fine; torch-backed ones (sentence-transformers) deadlock in forked workers
+        self.fork_safe = model == "wordllama"
 
     @cached_property
     def embedder(self) -> Any:
@@ -217,7 +219,7 @@ class EmbedStep:
         return get_embedder(self.model)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"model": self.model, "name": self.name, "max_chars": self.max_chars}
+        return {"model": self.model, "name": self.name, "max_chars": self.max_chars, "fork_safe": self.fork_safe}
 
     @property
     def version(self) -> str:
