@@ -466,7 +466,7 @@ class Store:
                 continue
             row = {
                 "id": tid, "kind": rec.kind.value, "subtype": merged.subtype, "name": merged.name,
-                "country": getattr(merged, "country", None), "year": _year_of(merged),
+                "country": merged.__dict__.get("country"), "year": _year_of(merged),
                 "visibility": merged.visibility.value, "owner": merged.owner, "data": _canonical(body),
                 "hash": digest, "created_at": merged.created_at, "updated_at": merged.updated_at,
                 "changed_by": changed_by,
@@ -649,10 +649,12 @@ class _RowStub:
 
 
 def _year_of(record: Record) -> int | None:
-    year = getattr(record, "year", None)
+    # field values live in __dict__; getattr on a field a kind lacks goes through pydantic's slow miss path
+    values = record.__dict__
+    year = values.get("year")
     if year:
         return int(year)
-    start = getattr(record, "start_date", None) or getattr(record, "deadline", None)
+    start = values.get("start_date") or values.get("deadline")
     return start.year if start else None
 
 
