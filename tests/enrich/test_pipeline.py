@@ -82,7 +82,7 @@ def test_profiles_aggregate_linked_records(places_hub: Hub) -> None:
     assert "doc_flood" in labels["pathway:resilient"]["records"]
     assert prof["data"]["years"] == [2019, 2021]
     assert prof["vector"] is not None and abs(float((prof["vector"] ** 2).sum()) - 1.0) < 1e-3
-    city = hub.get("Rotterdam") if False else next(p for p in hub.list("place", limit=50) if p.name == "Rotterdam")
+    city = next(p for p in hub.list("place", limit=50) if p.name == "Rotterdam")
     city_prof = hub.profile(city.id)
     assert city_prof is not None and "doc_flood" in {r for v in city_prof["data"]["labels"].values()
                                                      for r in v["records"]}
@@ -160,9 +160,14 @@ def test_steps_that_cannot_fork_run_in_process() -> None:
     from citybridge.enrich.steps import EmbedStep, KeywordsStep
 
     assert EmbedStep("minilm").fork_safe is False and EmbedStep("wordllama").fork_safe is True
-    runner = StepRunner([KeywordsStep(), EmbedStep("minilm")], workers=2)
-    runner.steps = [KeywordsStep()]  # do not load torch here: only the decision is under test
-    runner.steps.append(type("T", (), {"name": "t", "kinds": None, "fork_safe": False, "version": "t/1",
-                                       "run": lambda self, r, c=None: []})())
-    with runner:
+
+    class NoFork:  # stands for a torch model without loading torch: only the decision is under test
+        name, kinds, fork_safe, version = "nofork", None, False, "nofork/1"
+
+        def run(self, records, context=None):  # type: ignore[no-untyped-def]
+            return [StepOutput() for _ in records]
+
+    with StepRunner([KeywordsStep(), NoFork()], workers=2) as runner:
         assert runner.workers == 1 and runner._pool is None
+    with StepRunner([KeywordsStep()], workers=2) as runner:
+        assert runner.workers == 2 and runner._pool is not None

@@ -63,13 +63,17 @@ class EnrichMixin:
                 counts[step.name] = counts.get(step.name, 0) + 1
         return counts
 
+    def tagging_step(self) -> Any:
+        """The tagging step with the stored user taxonomies, built once per store state (reading every theme
+        and compiling the tagger costs far more than tagging one text)."""
+        from citybridge.link._derived import cached
+        from citybridge.model.access import CURATOR
+
+        return cached(self, "tagging_step", self.store, CURATOR, lambda: self.enrichment_steps(["tags"])[0])
+
     def tag(self, texts: Iterable[str], *, lang: str | None = None) -> list[list[Any]]:
         """SDG/pathway/user-taxonomy labels with scores and evidence for free texts; nothing is stored."""
-        from citybridge.enrich.steps import TaggingStep
-
-        step = self.enrichment_steps(["tags"])[0]
-        assert isinstance(step, TaggingStep)
-        return step.tagger.tag(list(texts), lang=lang)
+        return self.tagging_step().tagger.tag(list(texts), lang=lang)  # type: ignore[no-any-return]
 
     def annotations(self, record_id: str) -> dict[str, list[dict[str, Any]]]:
         """A record's enrichment results by step (language, tags, places, keywords)."""

@@ -211,12 +211,6 @@ class SentenceTransformerEmbedder:
         return l2_normalize(vecs)
 
 
-def embed_passages(embedder: Embedder, text: str, max_chars: int = 1000, overlap: int = 100) -> np.ndarray:
-    """Embed a long text passage by passage (rows in passage order), for max-pooled passage retrieval."""
-    passages = chunk_text(text, max_chars=max_chars, overlap=overlap) or [Passage(0, 0, "")]
-    return embedder.embed([p.text for p in passages])
-
-
 register_embedder("wordllama", WordLlamaEmbedder)
 register_embedder("minilm", SentenceTransformerEmbedder)
 register_embedder("sentence-transformers", SentenceTransformerEmbedder)

@@ -143,9 +143,6 @@ class Gazetteer:
         info = self.countries.get(iso2 or "")
         return info.un_subregion or None if info else None
 
-    def is_common_word(self, name: str) -> bool:
-        return name_key(name) in self.common_words
-
     def place_records(self) -> Iterator[Place]:
         """Every entry as a :class:`citybridge.model.Place` record (countries, regions, then cities)."""
         order = {PlaceType.country: 0, PlaceType.region: 1, PlaceType.city: 2}
@@ -197,10 +194,6 @@ def _rows(text: str, kind: str) -> list[list[str]]:
         raise Invalid(f"gazetteer file for {kind} has an unknown format (expected '{FORMAT}'); "
                       "rebuild it with scripts/build_gazetteer_data.py", where="citybridge/enrich/data")
     return list(csv.reader(io.StringIO("\n".join(lines[1:])), delimiter="\t"))
-
-
-def _float(v: str) -> float | None:
-    return float(v) if v else None
 
 
 def _int(v: str) -> int | None:

@@ -18,17 +18,9 @@ from functools import lru_cache
 from typing import Any
 
 from citybridge.enrich.stopwords import stopwords
+from citybridge.search.analysis import STEMMERS
 
 _TOKEN = re.compile(r"(?P<w>[^\W_](?:[\w'’\-]*[^\W_])?)|(?P<p>[.,;:!?()\[\]{}\"“”«»|/=+<>…]|\s[-–—]\s)")
-_SNOWBALL = {
-    "en": "english",
-    "es": "spanish",
-    "pt": "portuguese",
-    "fr": "french",
-    "de": "german",
-    "it": "italian",
-    "nl": "dutch",
-}
 _YAKE_LANGS = {"en", "es", "pt", "fr", "de", "it", "nl"}
 METHODS = ("fast", "yake")
 
@@ -47,7 +39,7 @@ def _stemmer(lang: str) -> Any:
         import Stemmer  # PyStemmer, optional
     except ImportError:
         return None
-    return Stemmer.Stemmer(_SNOWBALL.get(lang, "english"))
+    return Stemmer.Stemmer(STEMMERS.get(lang, "english"))
 
 
 def _stem_fn(lang: str) -> Any:

@@ -74,11 +74,6 @@ def register_step(name: str, factory: Callable[[], Step]) -> None:
     _REGISTRY[name] = factory
 
 
-def step_names() -> list[str]:
-    _load_builtins()
-    return list(_REGISTRY)
-
-
 def make_steps(names: Iterable[str] | None = None) -> list[Step]:
     _load_builtins()
     from citybridge.errors import Invalid

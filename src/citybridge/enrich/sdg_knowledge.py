@@ -201,7 +201,8 @@ class LexicalProfiles:
         self.target_weights = _row_normalise(ttf * self.idf)
 
     def sparse_query_vector(self, table: dict[str, tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`query_vector` of a :func:`stem_table` as (ascending term indexes, their nonzero weights)."""
+        """The normalised TF-IDF vector (raw term counts, as the profiles) of a :func:`stem_table`, sparse:
+        (ascending term indexes, their nonzero weights)."""
         vocab = self.vocab
         pairs = sorted((i, n) for st, (n, _) in table.items() if (i := vocab.get(st)) is not None)
         idx = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
@@ -209,17 +210,6 @@ class LexicalProfiles:
         vec *= self.idf[idx]
         norm = float(np.linalg.norm(vec))
         return idx, (vec / norm if norm > 0 else vec)
-
-    def query_vector(self, text_stems: list[str]) -> np.ndarray:
-        """The normalised TF-IDF vector of a text's stems (raw term counts, as the profiles)."""
-        vec = np.zeros(len(self.vocab), dtype=np.float32)
-        for w in text_stems:
-            i = self.vocab.get(w)
-            if i is not None:
-                vec[i] += 1.0
-        vec *= self.idf
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm > 0 else vec
 
 
 def _row_normalise(m: np.ndarray) -> np.ndarray:

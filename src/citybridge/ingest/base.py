@@ -8,7 +8,7 @@ not be read — with where it came from (file, line) so that the report can name
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from citybridge.model.entities import Record
@@ -34,7 +34,6 @@ class SourceItem:
     row: dict[str, Any] | None = None
     kind: str | None = None  # kind hint for a raw row
     rejection: Rejection | None = None
-    refs: dict[str, str] = field(default_factory=dict)  # relation ends given as references to resolve
     # a relation whose other end may legitimately be absent (a cited work, a parent organisation outside
     # the dump): if unresolved at the end it is counted in ``ImportReport.unresolved``, not rejected
     optional: bool = False

@@ -31,6 +31,7 @@ import functools
 import json
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,34 +175,45 @@ def _validation_error(exc: ValidationError) -> RowError:
     return RowError(msg, loc)
 
 
-def build_relation(row: dict[str, Any], provenance: Provenance | None = None) -> Relation:
-    """A Relation from a raw row whose ends are already resolved to record ids."""
+def _cells(row: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The row's non-empty cells but ``kind``, keys stripped (empty cells never blank a stored value)."""
     _check_text(row)
-    body: dict[str, Any] = {}
-    attrs: dict[str, Any] = {}
     for key, value in row.items():
         if value is None or (value.__class__ is str and not value.strip()):
             continue
         key = str(key).strip()
-        if key == "kind":
-            continue
+        if key != "kind":
+            yield key, value
+
+
+def _finish(model: Any, body: dict[str, Any], attrs: dict[str, Any], required: tuple[str, ...],
+            provenance: Provenance | None) -> Any:
+    """Merge loose columns into ``attributes``, check required columns, add provenance, validate."""
+    if attrs:
+        body["attributes"] = {**(body.get("attributes") or {}), **attrs}
+    for column in required:
+        if column not in body:
+            raise RowError(f"missing required column '{column}'", column)
+    if provenance is not None and "provenance" not in body:
+        body["provenance"] = [provenance]
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+
+
+def build_relation(row: dict[str, Any], provenance: Provenance | None = None) -> Relation:
+    """A Relation from a raw row whose ends are already resolved to record ids."""
+    body: dict[str, Any] = {}
+    attrs: dict[str, Any] = {}
+    for key, value in _cells(row):
         if key.startswith("attributes."):
             attrs[key.split(".", 1)[1]] = value
         elif key in _RELATION_FIELDS:
             body[key] = _maybe_json(value) if key in ("attributes", "provenance") else value
         else:
             attrs[key] = value
-    if attrs:
-        body["attributes"] = {**body.get("attributes", {}), **attrs}
-    for required in ("type", "source", "target"):
-        if required not in body:
-            raise RowError(f"missing required column '{required}'", required)
-    if provenance is not None and "provenance" not in body:
-        body["provenance"] = [provenance]
-    try:
-        return Relation.model_validate(body)
-    except ValidationError as exc:
-        raise _validation_error(exc) from None
+    return _finish(Relation, body, attrs, ("type", "source", "target"), provenance)  # type: ignore[no-any-return]
 
 
 @functools.cache
@@ -213,7 +225,6 @@ def _structured_fields(model: type[Record]) -> frozenset[str]:
 
 def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None = None) -> Record:
     """A Record of ``kind`` from a raw row, following the default column mapping."""
-    _check_text(row)
     model = model_for(kind)
     fields = model.model_fields
     structured = _structured_fields(model)
@@ -221,12 +232,7 @@ def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None =
     ext: dict[str, Any] = {}
     attrs: dict[str, Any] = {}
     labels: dict[str, Any] = {}
-    for key, value in row.items():
-        if value is None or (value.__class__ is str and not value.strip()):
-            continue
-        key = str(key).strip()
-        if key == "kind":
-            continue
+    for key, value in _cells(row):
         if key == "subtype" and model.subtype_field:
             body[model.subtype_field] = value
         elif key.startswith("external_ids."):
@@ -245,15 +251,6 @@ def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None =
             attrs[key] = value
     if ext:
         body["external_ids"] = {**(body.get("external_ids") or {}), **ext}
-    if attrs:
-        body["attributes"] = {**(body.get("attributes") or {}), **attrs}
     if labels:
         body["labels"] = {**(body.get("labels") or {}), **labels}
-    if "name" not in body:
-        raise RowError("missing required column 'name'", "name")
-    if provenance is not None and "provenance" not in body:
-        body["provenance"] = [provenance]
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise _validation_error(exc) from None
+    return _finish(model, body, attrs, ("name",), provenance)  # type: ignore[no-any-return]

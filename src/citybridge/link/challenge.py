@@ -57,7 +57,7 @@ def city_index(hub: Any, caller: Caller) -> CityIndex:
 
 
 def tagging_step(hub: Any) -> Any:
-    return cached(hub, "tagging_step", hub.store, CURATOR, lambda: hub.enrichment_steps(["tags"])[0])
+    return hub.tagging_step()
 
 
 def embedder(model: str | None) -> Any:

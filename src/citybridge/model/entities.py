@@ -11,7 +11,7 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -411,9 +411,6 @@ KIND_MODELS: dict[Kind, type[Record]] = {
     Kind.theme: Theme,
 }
 
-AnyRecord = Annotated[
-    Organization | Person | Project | Document | Opportunity | Place | Theme, Field(discriminator=None)
-]
 
 
 def model_for(kind: str) -> type[Record]:
@@ -439,5 +436,3 @@ def record_to_dict(record: Record) -> dict[str, Any]:
     body = {k: v for k, v in body.items() if v not in ({}, [], "")}
     return {"kind": record.kind.value, **body}
 
-
-Literal_Kind = Literal["organization", "person", "project", "document", "opportunity", "place", "theme"]

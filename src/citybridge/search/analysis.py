@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -146,10 +146,6 @@ class Analyzer:
             t = self.term(m.group().lower())
             if t is not None:
                 yield Token(t, m.start(), m.end())
-
-    def terms_many(self, texts: Iterable[str]) -> list[list[str]]:
-        """Batch form of :meth:`terms`."""
-        return [self.terms(t) for t in texts]
 
 
 @lru_cache(maxsize=64)

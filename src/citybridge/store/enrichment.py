@@ -50,35 +50,29 @@ class EnrichmentStore:
         return out
 
     # ------------------------------------------------------------------ writing
+    @staticmethod
+    def _replace(conn: Connection, table: Any, key: str, value: str, rows: dict[str, list[dict[str, Any]]]) -> int:
+        """Delete the rows of ``table`` for these records where ``key == value``, then insert the new ones."""
+        for chunk in _chunks(list(rows)):
+            conn.execute(delete(table).where(table.c.record_id.in_(chunk), table.c[key] == value))
+        flat = [{"record_id": rid, key: value, **r} for rid, rs in rows.items() for r in rs]
+        _bulk_insert(conn, table, flat)
+        return len(flat)
+
     def replace_annotations(self, conn: Connection, step: str, rows: dict[str, list[dict[str, Any]]]) -> int:
         """Replace a step's annotations of the given records (record id -> annotation rows)."""
-        ids = list(rows)
-        for chunk in _chunks(ids):
-            conn.execute(delete(t.annotations).where(t.annotations.c.record_id.in_(chunk),
-                                                     t.annotations.c.step == step))
-        flat = [{"record_id": rid, "step": step, **a} for rid, anns in rows.items() for a in anns]
-        _bulk_insert(conn, t.annotations, flat)
-        return len(flat)
+        return self._replace(conn, t.annotations, "step", step, rows)
+
+    def replace_vectors(self, conn: Connection, model: str, rows: dict[str, list[dict[str, Any]]]) -> int:
+        """Replace one model's vectors of the given records (record id -> passage rows)."""
+        return self._replace(conn, t.embeddings, "model", model, rows)
 
     def mark_done(self, conn: Connection, step: str, version: str, hashes: dict[str, str],
                   when: datetime | None = None) -> None:
         self.store.generation += 1
-        ids = list(hashes)
-        for chunk in _chunks(ids):
-            conn.execute(delete(t.enrich_state).where(t.enrich_state.c.record_id.in_(chunk),
-                                                      t.enrich_state.c.step == step))
         now = when or utcnow()
-        _bulk_insert(conn, t.enrich_state, [{"record_id": rid, "step": step, "step_version": version,
-                                             "record_hash": h, "done_at": now} for rid, h in hashes.items()])
-
-    def replace_vectors(self, conn: Connection, model: str, rows: dict[str, list[dict[str, Any]]]) -> int:
-        ids = list(rows)
-        for chunk in _chunks(ids):
-            conn.execute(delete(t.embeddings).where(t.embeddings.c.record_id.in_(chunk),
-                                                    t.embeddings.c.model == model))
-        flat = [{"record_id": rid, "model": model, **v} for rid, vs in rows.items() for v in vs]
-        _bulk_insert(conn, t.embeddings, flat)
-        return len(flat)
+        self._replace(conn, t.enrich_state, "step", step,
+                      {rid: [{"step_version": version, "record_hash": h, "done_at": now}] for rid, h in hashes.items()})
 
     def stale_derived_relations(self, conn: Connection, role: str, ids: list[str], keep: set[str]) -> list[str]:
         """Ids of relations a step derived earlier for these records that its new run no longer supports."""

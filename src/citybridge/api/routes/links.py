@@ -83,8 +83,6 @@ def link(
     """Matchmaking: for a challenge and/or an entity, ranked sections of evidence, practice, experts,
     organisations, peer cities, open calls and projects; every item has its score, the score components and
     an explanation built from real records. Nothing is stored."""
-    if not (text or "").strip() and not entity:
-        raise Invalid("give a challenge text or an entity", field="text")
     filters = {"country": country.upper()} if country else None
     result = hub.link(text, entity, place=place, filters=filters, want=want, limit=limit, caller=caller)
     return result.to_dict()  # type: ignore[no-any-return]
