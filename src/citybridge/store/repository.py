@@ -30,6 +30,7 @@ from citybridge.model.entities import (
 from citybridge.model.relations import Relation, check_relation_kinds, relation_to_dict
 from citybridge.store import tables as t
 from citybridge.store.engine import make_engine
+from citybridge.store.guards import is_guard_error
 from citybridge.store.migrate import upgrade
 
 Status = Literal["created", "updated", "unchanged", "rejected"]
@@ -111,6 +112,14 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def who(changed_by: str | None) -> str | None:
+    """``changed_by`` as stored: an audit label (``import:<file name>``, ``api:<user>``) clipped to its column."""
+    limit = t.records.c.changed_by.type.length
+    if changed_by is None or len(changed_by) <= limit:
+        return changed_by
+    return changed_by[:limit - 3] + "..."
 
 
 def fallback_key(record: Record) -> str:
@@ -377,6 +386,7 @@ class Store:
         record sets win, external ids and provenance are united, and the replaced version goes to history.
         """
         self.generation += 1
+        changed_by = who(changed_by)
         if conn is None:
             with self.engine.begin() as c:
                 return self._upsert_records(c, records, changed_by)
@@ -506,6 +516,8 @@ class Store:
             try:
                 _bulk_insert(conn, t.external_ids, ext_rows)
             except IntegrityError as exc:  # a concurrent writer claimed an id between our read and write
+                if is_guard_error(exc):  # not a claim: a value SQLite's guards refuse as PostgreSQL would
+                    raise
                 raise Conflict("external id claimed concurrently; retry the batch") from exc
         return [o if o is not None else Outcome("rejected", None, "not processed") for o in outcomes]
 
@@ -513,6 +525,7 @@ class Store:
                          conn: Connection | None = None) -> list[Outcome]:
         """Create or update relations in one transaction; both ends must exist and fit the type."""
         self.generation += 1
+        changed_by = who(changed_by)
         if conn is None:
             with self.engine.begin() as c:
                 return self._upsert_relations(c, relations, changed_by)
@@ -591,6 +604,7 @@ class Store:
     def delete_record(self, record_id: str, *, changed_by: str | None = None) -> None:
         """Delete a record and its relations; both are kept in history."""
         self.generation += 1
+        changed_by = who(changed_by)
         now = utcnow()
         with self.engine.begin() as conn:
             row = conn.execute(select(t.records.c.data, t.records.c.version).where(t.records.c.id == record_id)
@@ -611,6 +625,7 @@ class Store:
 
     def delete_relation(self, relation_id: str, *, changed_by: str | None = None) -> None:
         self.generation += 1
+        changed_by = who(changed_by)
         with self.engine.begin() as conn:
             row = conn.execute(select(t.relations.c.data, t.relations.c.version).where(
                 t.relations.c.id == relation_id)).first()
