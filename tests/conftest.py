@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,15 +43,9 @@ def _postgres_url() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    """A Hub on SQLite, and again on PostgreSQL (in a fresh schema) when a server is configured."""
-    if request.param == "sqlite":
-        h = Hub(Settings(data_dir=tmp_path / "data", _env_file=None))
-        h.init()
-        yield h
-        h.close()
-        return
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, uniquely named database on the test server (skips without one); dropped afterwards."""
     from sqlalchemy import create_engine, text
 
     base = _postgres_url()
@@ -58,13 +53,27 @@ def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{db}"'))
-    url = base.rsplit("/", 1)[0] + "/" + db
-    h = Hub(Settings(data_dir=tmp_path / "data", database_url=url, _env_file=None))
-    h.init()
     try:
-        yield h
+        yield base.rsplit("/", 1)[0] + "/" + db
     finally:
-        h.close()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    """A Hub on SQLite, and again on PostgreSQL (in a fresh database) when a server is configured."""
+    if request.param == "sqlite":
+        h = Hub(Settings(data_dir=tmp_path / "data", _env_file=None))
+        h.init()
+        yield h
+        h.close()
+        return
+    with postgres_database() as url:
+        h = Hub(Settings(data_dir=tmp_path / "data", database_url=url, _env_file=None))
+        h.init()
+        try:
+            yield h
+        finally:
+            h.close()

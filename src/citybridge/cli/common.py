@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -71,8 +70,7 @@ def user_errors(fn: F) -> F:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USER) from None
         except SQLAlchemyError as exc:
-            ctx = click.get_current_context(silent=True)
-            command = ctx.info_name if ctx is not None else fn.__name__
+            command = _command_name(wrapper)
             problem = describe_database_error(exc)
             hint = "" if problem.unreachable else "; the batch in progress was rolled back, re-run to continue"
             err.print(f"[red]error:[/red] {escape(f'{command}: {problem}{hint}')}", highlight=False, soft_wrap=True)
@@ -82,6 +80,16 @@ def user_errors(fn: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _command_name(callback: Callable[..., Any]) -> str:
+    """The name a user typed for the command behind ``callback`` (e.g. ``import``, ``feeds poll``)."""
+    groups = [("", app)] + [(f"{g.name} ", g.typer_instance) for g in app.registered_groups if g.typer_instance]
+    for prefix, typer_app in groups:
+        for info in typer_app.registered_commands:
+            if info.callback is callback:
+                return prefix + (info.name or callback.__name__.rstrip("_").replace("_", "-"))
+    return callback.__name__.rstrip("_")
 
 
 @contextmanager

@@ -78,7 +78,8 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     cols = list(rows[0])
     procs = [_memo(p) if p else None for p in (table.c[c].type._cached_bind_processor(conn.dialect) for c in cols)]
     ph = _placeholder(conn)
-    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+    quote = conn.dialect.identifier_preparer.quote  # e.g. embeddings.end is a reserved word in PostgreSQL
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join([ph] * len(cols))})"
     if not any(procs):
         conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
         return
