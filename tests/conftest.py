@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,19 +45,10 @@ def _postgres_url() -> str:
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, uniquely named database on the test server (skips without one); dropped afterwards."""
-    from sqlalchemy import create_engine, text
+    from citybridge.store.engine import temporary_database
 
-    base = _postgres_url()
-    db = "cbtest_" + uuid.uuid4().hex[:10]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + db
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_database(_postgres_url(), prefix="cbtest_") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

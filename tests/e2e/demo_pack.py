@@ -46,10 +46,10 @@ def build_reduced_pack(dest: Path, *, cities: int = 60, projects: int = 120, doc
     keep_projects = {_ID.search(line).group(1) for line in project_lines}  # type: ignore[union-attr]
     per_project: dict[str, int] = {}
     for _l, r in rels:
-        if r["type"] == "partner_in" and r["target"] in keep_projects and r["source"] in orgs:
-            if per_project.get(r["target"], 0) < partners_per_project:
-                per_project[r["target"]] = per_project.get(r["target"], 0) + 1
-                keep_orgs.add(r["source"])
+        if (r["type"] == "partner_in" and r["target"] in keep_projects and r["source"] in orgs
+                and per_project.get(r["target"], 0) < partners_per_project):
+            per_project[r["target"]] = per_project.get(r["target"], 0) + 1
+            keep_orgs.add(r["source"])
     doc_lines = [line for line in _lines("50-documents.jsonl.gz")][:documents]
     people = list(_lines("30-people.jsonl.gz"))
     keep_places = {located[o] for o in keep_orgs if o in located}

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, inspect, text
 
 from citybridge.store import Store, make_engine
 from citybridge.store.enrichment import EnrichmentStore, version_key
+from citybridge.store.guards import PREFIX, guard_triggers
 from citybridge.store.migrate import current_revision, downgrade, head_revision, upgrade
 from citybridge.store.tables import metadata
 from conftest import postgres_database
@@ -84,3 +85,23 @@ def test_0004_keys_existing_step_versions_without_re_enriching(empty_engine: Eng
     # a version longer than the old column is dropped: that step runs again after a downgrade
     assert back == ({"language": "language/1"} if len(long_version) > 128
                     else {"language": "language/1", "tags": long_version})
+
+
+def test_sqlite_guards_follow_the_table_definitions(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    upgrade(engine)
+    wanted = set(guard_triggers(metadata))
+    assert wanted and _guards(engine) == wanted
+    with engine.begin() as conn:  # a stale guard (older definitions) and a missing one
+        conn.exec_driver_sql(f'CREATE TRIGGER "{PREFIX}records_i_00000000" BEFORE INSERT ON records '
+                             "BEGIN SELECT 1; END")
+        conn.exec_driver_sql(f'DROP TRIGGER "{sorted(wanted)[0]}"')
+    upgrade(engine)  # every open checks them
+    assert _guards(engine) == wanted
+    downgrade(engine, "0003_enrich")
+    assert _guards(engine) == set()  # an older schema gets no guards generated from newer definitions
+
+
+def _guards(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
