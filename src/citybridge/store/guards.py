@@ -54,7 +54,7 @@ def guard_triggers(metadata: MetaData) -> dict[str, tuple[str, str]]:
         for event in ("INSERT", "UPDATE"):
             digest = hashlib.blake2b(f"{event}|{when}|{body}".encode(), digest_size=4).hexdigest()
             name = f"{PREFIX}{table.name}_{event[0].lower()}_{digest}"
-            out[name] = (table.name, f'CREATE TRIGGER "{name}" BEFORE {event} ON "{table.name}" '
+            out[name] = (table.name, f'CREATE TRIGGER IF NOT EXISTS "{name}" BEFORE {event} ON "{table.name}" '
                                      f"FOR EACH ROW WHEN {when} BEGIN {body} END")
     return out
 
@@ -73,7 +73,7 @@ def _installed(conn: Connection) -> set[str]:
 
 def install_guards(engine: Engine, metadata: MetaData) -> int:
     """Bring the guard triggers of a SQLite store in line with ``metadata`` (a no-op on other databases and when
-    they already are); returns the number of triggers created."""
+    they already are; safe when several processes open the store at once); returns the number created."""
     if engine.dialect.name != "sqlite":
         return 0
     wanted = guard_triggers(metadata)
