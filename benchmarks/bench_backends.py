@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_backends.py [--data data/demo] [--postgres-url URL] [--json]
         [--backends sqlite,postgresql] [--workers N]
+    .venv/bin/python benchmarks/bench_backends.py --guards [--json]   # what SQLite's guards cost per row
 
 Each backend gets a fresh store: SQLite in a temp folder, PostgreSQL in a new database created on the server of
 ``--postgres-url`` (default: CITYBRIDGE_TEST_POSTGRES_URL; any database there that the user may connect to, e.g.
@@ -114,6 +115,38 @@ def run_backend(backend: str, data: Path, admin_url: str | None, workers: int | 
         return out
 
 
+def guard_cost(rows: int = 100_000, repeats: int = 5) -> dict[str, float]:
+    """Microseconds per inserted ``records`` row that SQLite's guard triggers add (store/guards.py): the same rows
+    into an in-memory table with and without them, best of ``repeats``."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.schema import CreateTable
+
+    from citybridge.store.guards import guard_triggers
+    from citybridge.store.tables import metadata, records
+
+    ddl = str(CreateTable(records).compile(create_engine("sqlite://")))
+    guards = [sql for table, sql in guard_triggers(metadata).values() if table == "records"]
+    data = json.dumps({"name": "x" * 60, "description": "y" * 800})
+    params = [(f"org_{i:018d}", "organization", "university", f"University {i}", "PT", 2000, "public", None, data,
+               "a" * 40, 1, "2020-01-01", "2020-01-01", "import:orgs.csv") for i in range(rows)]
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        for label, triggers in (("without", []), ("with", guards)):
+            conn = sqlite3.connect(":memory:")
+            for sql in [ddl, *triggers]:
+                conn.execute(sql)
+            t0 = time.perf_counter()
+            conn.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 14)})", params)
+            conn.commit()
+            best[label] = min(best.get(label, 1e9), time.perf_counter() - t0)
+            conn.close()
+    return {"rows": rows, "without_us_per_row": round(best["without"] / rows * 1e6, 2),
+            "with_us_per_row": round(best["with"] / rows * 1e6, 2),
+            "added_us_per_row": round((best["with"] - best["without"]) / rows * 1e6, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "demo",
@@ -123,7 +156,14 @@ def main() -> None:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--workers", type=int, default=None, help="enrichment processes (default: cores)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON only")
+    ap.add_argument("--guards", action="store_true", help="only measure what SQLite's guard triggers cost per row")
     args = ap.parse_args()
+    if args.guards:
+        cost = guard_cost()
+        print(json.dumps(cost) if args.json else
+              f"records rows into SQLite: {cost['without_us_per_row']} us without the guards, "
+              f"{cost['with_us_per_row']} us with them (+{cost['added_us_per_row']} us per row)")
+        return
     load = os.getloadavg()
     results = [run_backend(b.strip(), args.data, args.postgres_url, args.workers) for b in args.backends.split(",")]
     body = {"data": str(args.data), "cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in load],

@@ -22,34 +22,45 @@ PREFIX = "cb_guard_"
 INT4 = (-(2**31), 2**31 - 1)  # PostgreSQL's INTEGER
 
 
-def _checks(table: Table) -> list[tuple[str, str]]:
-    """(SQL condition on NEW, message) for every column of ``table`` PostgreSQL would be stricter about."""
-    out: list[tuple[str, str]] = []
+def _nul(ref: str) -> str:
+    return f"instr(CAST({ref} AS BLOB), x'00') > 0"
+
+
+def _checks(table: Table) -> tuple[list[str], list[tuple[str, str]]]:
+    """The quick test of the trigger's WHEN (one NUL scan over every text column at once), and (SQL condition
+    on NEW, message) for each column PostgreSQL would be stricter about, to name the culprit."""
+    when: list[str] = []
+    texts: list[str] = []
+    checks: list[tuple[str, str]] = []
     for col in table.columns:
         ref = f'NEW."{col.name}"'
         where = f"{table.name}.{col.name}"
         if isinstance(col.type, String):  # Text is a String without a length
             n = col.type.length
             if n:
-                out.append((f"length({ref}) > {n}", f"value too long for {where} (more than {n} characters)"))
+                when.append(f"length({ref}) > {n}")
+                checks.append((when[-1], f"value too long for {where} (more than {n} characters)"))
             if not col.info.get("json"):  # JSON writers escape control characters
-                out.append((f"instr(CAST({ref} AS BLOB), x'00') > 0", f"NUL character in {where}"))
+                texts.append(f"coalesce({ref}, '')")
+                checks.append((_nul(ref), f"NUL character in {where}"))
         elif isinstance(col.type, Integer) and not isinstance(col.type, BigInteger):
             if col.primary_key and col.autoincrement is True:
                 continue  # assigned by the database
-            out.append((f"{ref} NOT BETWEEN {INT4[0]} AND {INT4[1]}",
-                        f"integer out of range for {where} (PostgreSQL INTEGER is 32-bit)"))
-    return out
+            when.append(f"{ref} NOT BETWEEN {INT4[0]} AND {INT4[1]}")
+            checks.append((when[-1], f"integer out of range for {where} (PostgreSQL INTEGER is 32-bit)"))
+    if texts:
+        when.append(_nul(" || ".join(texts)))
+    return when, checks
 
 
 def guard_triggers(metadata: MetaData) -> dict[str, tuple[str, str]]:
     """Trigger name -> (table, ``CREATE TRIGGER`` statement), for every table of ``metadata``."""
     out: dict[str, tuple[str, str]] = {}
     for table in metadata.sorted_tables:
-        checks = _checks(table)
+        conditions, checks = _checks(table)
         if not checks:
             continue
-        when = " OR ".join(f"({cond})" for cond, _msg in checks)
+        when = " OR ".join(f"({cond})" for cond in conditions)
         body = " ".join(f"SELECT RAISE(ABORT, '{msg}') WHERE {cond};" for cond, msg in checks)
         for event in ("INSERT", "UPDATE"):
             digest = hashlib.blake2b(f"{event}|{when}|{body}".encode(), digest_size=4).hexdigest()
