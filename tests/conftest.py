@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,29 +42,28 @@ def _postgres_url() -> str:
     return POSTGRES_URL
 
 
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, uniquely named database on the test server (skips without one); dropped afterwards."""
+    from citybridge.store.engine import temporary_database
+
+    with temporary_database(_postgres_url(), prefix="cbtest_") as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    """A Hub on SQLite, and again on PostgreSQL (in a fresh schema) when a server is configured."""
+    """A Hub on SQLite, and again on PostgreSQL (in a fresh database) when a server is configured."""
     if request.param == "sqlite":
         h = Hub(Settings(data_dir=tmp_path / "data", _env_file=None))
         h.init()
         yield h
         h.close()
         return
-    from sqlalchemy import create_engine, text
-
-    base = _postgres_url()
-    db = "cbtest_" + uuid.uuid4().hex[:10]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db}"'))
-    url = base.rsplit("/", 1)[0] + "/" + db
-    h = Hub(Settings(data_dir=tmp_path / "data", database_url=url, _env_file=None))
-    h.init()
-    try:
-        yield h
-    finally:
-        h.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database() as url:
+        h = Hub(Settings(data_dir=tmp_path / "data", database_url=url, _env_file=None))
+        h.init()
+        try:
+            yield h
+        finally:
+            h.close()

@@ -153,3 +153,14 @@ def test_dev_mode_allows_local_writes_only_and_says_so(tmp_path):
     with TestClient(app, raise_server_exceptions=False, client=("192.168.1.20", 5000)) as remote:
         assert_error(remote.post("/api/v1/entities", json={"kind": "person", "name": "Remote"}), 401, "unauthorized")
     hub.close()
+
+
+def test_a_database_failure_is_a_one_line_503(fresh):
+    # a real refusal by the database, as a full disk or a broken constraint would be
+    with fresh.app.state.hub.store.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER cb_fault BEFORE INSERT ON records WHEN NEW.name = 'Boom' "
+                             "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END")
+    resp = fresh.post("/api/v1/entities", json={"kind": "organization", "name": "Boom"}, headers=auth(CURATOR_TOKEN))
+    body = assert_error(resp, 503, "database")
+    assert body["message"] == "database error (table records); see the server log"
+    assert fresh.get("/api/v1/entities", params={"kind": "organization"}).status_code == 200

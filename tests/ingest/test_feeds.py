@@ -119,6 +119,16 @@ def test_failing_and_garbage_feeds(hub, http_server):
     assert statuses["down"] == "HTTP 500" and "not a valid RSS" in statuses["garbage"]
 
 
+def test_long_validators_are_kept_and_too_long_urls_refused(hub, http_server):
+    etag = '"' + "e" * 700 + '"'  # servers choose their validators: the store keeps them whole
+    http_server.routes["/long"] = lambda h: (200, {"Content-Type": "application/rss+xml", "ETag": etag}, RSS)
+    hub.feeds_add(f"{http_server.url}/long")
+    hub.feeds_poll()
+    assert hub.feeds_list()[0].etag == etag
+    with pytest.raises(Invalid, match="at most 2048 characters"):
+        hub.feeds_add("https://example.org/" + "p" * 2100)
+
+
 def test_feed_url_through_ingest(hub, http_server):
     from citybridge.ingest import registry
 

@@ -97,3 +97,13 @@ def test_hub_connectors(hub, http_server):
         "works", search="open access", limit=5, mailto="x@example.org", base_url=http_server.url
     )
     assert hub.get("doi:10.7717/peerj.4375").year == 2018 and rep.unresolved == 45
+
+
+def test_a_path_too_long_to_remember_is_set_aside(hub, tmp_path):
+    inbox = tmp_path / "consume"
+    deep = inbox.joinpath(*["d" * 250] * 9)  # 2,250+ characters: longer than ingested_files.path
+    deep.mkdir(parents=True)
+    (deep / "notes.md").write_text("# Notes\n\nRain gardens in Recife.\n")
+    summary = Watcher(hub.store, inbox).poll_once()
+    assert summary.processed == [] and len(summary.failed) == 1
+    assert "path longer than 2048 characters" in (inbox / "failed" / "notes.md.reason.txt").read_text()

@@ -14,10 +14,12 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citybridge.errors import CitybridgeError
+from citybridge.store.db_errors import describe_database_error
 
 log = logging.getLogger("citybridge.api")
 
@@ -65,6 +67,11 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         field = getattr(exc, "field", None)
         return exc.status_code, error_body(exc.status_code, code, detail, field), dict(exc.headers or {})
+    if isinstance(exc, SQLAlchemyError):
+        problem = describe_database_error(exc)
+        log.error("%s", problem, exc_info=exc)
+        where = f" (table {problem.table})" if problem.table else ""
+        return 503, error_body(503, "database", f"database error{where}; see the server log"), {}
     log.exception("unexpected error", exc_info=exc)
     return 500, error_body(500, "internal", "internal error; see the server log"), {}
 

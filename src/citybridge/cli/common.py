@@ -14,10 +14,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from citybridge.errors import CitybridgeError
 from citybridge.hub import Hub
 from citybridge.settings import Settings
+from citybridge.store.db_errors import describe_database_error
 
 app = typer.Typer(
     name="citybridge",
@@ -51,8 +53,14 @@ def settings() -> Settings:
     return Settings(**overrides)
 
 
+#: exit codes: 2 for what the user asked (bad input, unknown id), 3 when the database failed
+EXIT_USER, EXIT_DATABASE = 2, 3
+
+
 def user_errors(fn: F) -> F:
-    """Turn domain exceptions into one line on stderr and exit code 2."""
+    """Turn domain exceptions into one line on stderr and exit code 2, and database errors into one line naming
+    the command, the table and the cause, with exit code 3 (each write batch is one transaction: the failed
+    one was rolled back, and a re-run carries on from there)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -60,12 +68,28 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except CitybridgeError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USER) from None
+        except SQLAlchemyError as exc:
+            command = _command_name(wrapper)
+            problem = describe_database_error(exc)
+            hint = "" if problem.unreachable else "; the batch in progress was rolled back, re-run to continue"
+            err.print(f"[red]error:[/red] {escape(f'{command}: {problem}{hint}')}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_DATABASE) from None
         except KeyboardInterrupt:
             err.print("interrupted; completed batches are stored, re-run to continue")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _command_name(callback: Callable[..., Any]) -> str:
+    """The name a user typed for the command behind ``callback`` (e.g. ``import``, ``feeds poll``)."""
+    groups = [("", app)] + [(f"{g.name} ", g.typer_instance) for g in app.registered_groups if g.typer_instance]
+    for prefix, typer_app in groups:
+        for info in typer_app.registered_commands:
+            if info.callback is callback:
+                return prefix + (info.name or callback.__name__.rstrip("_").replace("_", "-"))
+    return callback.__name__.rstrip("_")
 
 
 @contextmanager

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 from citybridge.enrich.pipeline import Annotation, EnrichReport, Step, StepOutput, StepRunner
+from citybridge.errors import Invalid
 from citybridge.model.entities import Provenance, Record
 from citybridge.model.relations import Relation, RelationType
+from citybridge.store import tables as t
 from citybridge.store.enrichment import EnrichmentStore
 from citybridge.store.repository import Store
 
@@ -36,6 +38,11 @@ class Enricher:
     ) -> None:
         self.store = store
         self.steps = list(steps)
+        longest = t.relations.c.role.type.length - len(derived_role(""))  # the role of the relations a step derives
+        for step in self.steps:
+            if len(step.name) > longest:
+                raise Invalid(f"enrichment step name '{step.name[:40]}...' is longer than {longest} characters",
+                              field="step")
         self.es = EnrichmentStore(store)
         self.batch_size = batch_size
         self.workers = workers
@@ -94,6 +101,9 @@ class Enricher:
                         model = out.vectors.model
                         vec_rows[rec.id] = _vector_rows(out)
                 report.annotations += self.es.replace_annotations(conn, step.name, ann_rows)
+                if model is not None and len(model) > t.embeddings.c.model.type.length:
+                    raise Invalid(f"embedding model id '{model[:40]}...' is longer than "
+                                  f"{t.embeddings.c.model.type.length} characters", field="model")
                 if model is not None:
                     report.vectors += self.es.replace_vectors(conn, model, vec_rows)
                 outcomes = (self.store.upsert_relations(rels, changed_by=derived_role(step.name), conn=conn)

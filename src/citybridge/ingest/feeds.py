@@ -68,6 +68,8 @@ class FeedRegistry:
     ) -> Feed:
         if not url.startswith(("http://", "https://")):
             raise Invalid("a feed URL must start with http:// or https://", field="url")
+        if len(url) > t.feeds.c.url.type.length:
+            raise Invalid(f"a feed URL may have at most {t.feeds.c.url.type.length} characters", field="url")
         with self.store.engine.begin() as conn:
             if conn.execute(select(t.feeds.c.id).where(t.feeds.c.url == url)).first():
                 raise Conflict("feed already registered", where=url)
@@ -94,7 +96,7 @@ class FeedRegistry:
             return [_feed(r) for r in conn.execute(select(t.feeds).order_by(t.feeds.c.id)).mappings()]
 
     def polled(self, feed: Feed, result: FetchResult, *, title: str | None = None, status: str) -> None:
-        values: dict[str, Any] = {"last_polled": utcnow(), "last_status": status[:256]}
+        values: dict[str, Any] = {"last_polled": utcnow(), "last_status": status}
         if result.status == 200:
             values.update(etag=result.etag, last_modified=result.last_modified)
         if title and not feed.title:

@@ -123,6 +123,10 @@ class Watcher:
         summary.polls += 1
         for f in self.candidates():
             key = str(f.resolve())
+            if len(key) > t.ingested_files.c.path.type.length:  # cannot be remembered: set aside, never retried
+                self._fail(f, f"path longer than {t.ingested_files.c.path.type.length} characters")
+                summary.failed.append(str(f))
+                continue
             sha = file_sha256(f)
             known = self._known(key)
             if known is not None and known[0] == sha:

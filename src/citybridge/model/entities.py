@@ -154,6 +154,15 @@ class Provenance(BaseModel):
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 MAX_TEXT = 2_000_000  # characters; a 1 MB field is accepted, a 2 MB+ one is rejected
+# lengths of the store's columns these values go into (store/tables.py; tests/store/test_sizes.py compares)
+MAX_OWNER = 128
+MAX_SCHEME = 32
+MAX_EXTERNAL_ID = 512
+
+
+def no_nul(value: Any) -> Any:
+    """A text without NUL characters: never meaningful in a name, and PostgreSQL refuses them."""
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
 
 
 class Record(BaseModel):
@@ -170,7 +179,8 @@ class Record(BaseModel):
     external_ids: dict[str, str] = Field(default_factory=dict)
     provenance: list[Provenance] = Field(default_factory=list)
     visibility: Visibility = Visibility.public
-    owner: str | None = Field(default=None, description="user or group owning a network/private record")
+    owner: str | None = Field(default=None, max_length=MAX_OWNER,
+                              description="user or group owning a network/private record")
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes of the record's texts")
     tags: list[str] = Field(default_factory=list, description="free keywords given by the source")
     attributes: dict[str, Any] = Field(default_factory=dict, description="source fields with no typed home")
@@ -183,6 +193,8 @@ class Record(BaseModel):
         if v and not _ID_RE.match(v):
             raise ValueError("id must be 1-128 characters of letters, digits and _ . : -")
         return v
+
+    _nul = field_validator("name", mode="before")(lambda cls, v: no_nul(v))
 
     @field_validator("description")
     @classmethod
@@ -200,7 +212,12 @@ class Record(BaseModel):
                 if value is None or str(value).strip() == "":
                     continue
                 scheme = str(key).strip().lower()
-                out[scheme] = normalize_external_id(scheme, value)
+                norm = normalize_external_id(scheme, value)
+                if len(scheme) > MAX_SCHEME:
+                    raise ValueError(f"external id scheme '{scheme[:40]}...' is longer than {MAX_SCHEME} characters")
+                if len(norm) > MAX_EXTERNAL_ID:
+                    raise ValueError(f"{scheme} id is longer than {MAX_EXTERNAL_ID} characters")
+                out[scheme] = norm
             return out
         return v
 

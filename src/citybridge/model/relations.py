@@ -9,7 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from citybridge.model.entities import Kind, Provenance, Visibility
+from citybridge.model.entities import MAX_OWNER, Kind, Provenance, Visibility
+
+MAX_RELATION_ID = 64  # relations.id; key() gives 24 characters
+MAX_ROLE = 64  # relations.role
 
 
 class RelationType(StrEnum):
@@ -65,18 +68,19 @@ class Relation(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = ""
+    id: str = Field(default="", max_length=MAX_RELATION_ID)
     type: RelationType
     source: str = Field(min_length=1, description="id of the record the relation starts from")
     target: str = Field(min_length=1, description="id of the record it points to")
-    role: str | None = Field(default=None, description="e.g. coordinator / partner for partner_in")
+    role: str | None = Field(default=None, max_length=MAX_ROLE,
+                             description="e.g. coordinator / partner for partner_in")
     start_date: date | None = None
     end_date: date | None = None
     weight: float | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
     provenance: list[Provenance] = Field(default_factory=list)
     visibility: Visibility = Visibility.public
-    owner: str | None = None
+    owner: str | None = Field(default=None, max_length=MAX_OWNER)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +50,23 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
             ) from exc
     raise Invalid(f"unsupported database URL '{url.split(':', 1)[0]}': use sqlite:/// or postgresql://",
                   field="database_url")
+
+
+@contextmanager
+def temporary_database(server_url: str, prefix: str = "cbtmp_") -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database on the server of ``server_url`` (any database there the user may
+    connect to), dropped on exit; yields its URL. For tests and benchmarks: never drops what it did not create."""
+    from sqlalchemy import text
+
+    name = prefix + uuid.uuid4().hex[:10]
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server_url.rsplit("/", 1)[0] + "/" + name
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

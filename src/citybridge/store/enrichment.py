@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -9,10 +10,22 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from citybridge.model.entities import utcnow
 from citybridge.store import tables as t
 from citybridge.store.repository import Store, _bulk_insert, _chunks
+
+
+def version_key(version: str) -> str:
+    """The short key a step's version is stored under (32 hex digits of BLAKE2b): a version text names the code,
+    model, data and weights and has no natural length bound; ``step_versions`` keeps the text by its key.
+
+    >>> version_key("language/1")
+    '4ff93b41683bb812e153534411504396'
+    """
+    return hashlib.blake2b(version.encode("utf-8"), digest_size=16).hexdigest()
 
 
 class EnrichmentStore:
@@ -27,11 +40,12 @@ class EnrichmentStore:
                 batch: int = 5000) -> Iterator[str]:
         """Ids of records the step has not processed in this version since they last changed."""
         r, s = t.records, t.enrich_state
+        key = version_key(version)
         after = ""
         while True:
             q = (select(r.c.id).select_from(r.outerjoin(s, and_(s.c.record_id == r.c.id, s.c.step == step)))
                  .where(r.c.id > after)
-                 .where(or_(s.c.record_id.is_(None), s.c.record_hash != r.c.hash, s.c.step_version != version)))
+                 .where(or_(s.c.record_id.is_(None), s.c.record_hash != r.c.hash, s.c.step_version != key)))
             if kinds is not None:
                 q = q.where(r.c.kind.in_(list(kinds)))
             q = q.order_by(r.c.id).limit(batch)
@@ -71,8 +85,21 @@ class EnrichmentStore:
                   when: datetime | None = None) -> None:
         self.store.generation += 1
         now = when or utcnow()
+        key = self.remember_version(conn, step, version, now)
         self._replace(conn, t.enrich_state, "step", step,
-                      {rid: [{"step_version": version, "record_hash": h, "done_at": now}] for rid, h in hashes.items()})
+                      {rid: [{"step_version": key, "record_hash": h, "done_at": now}] for rid, h in hashes.items()})
+
+    @staticmethod
+    def remember_version(conn: Connection, step: str, version: str, now: datetime | None = None) -> str:
+        """Store a step's version text under its key (once); returns the key."""
+        key = version_key(version)
+        sv = t.step_versions
+        if conn.execute(select(sv.c.key).where(sv.c.key == key)).first() is None:
+            # a concurrent run may store the same key between the check and the insert
+            upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(upsert(sv).values(key=key, step=step, version=version, first_seen=now or utcnow())
+                         .on_conflict_do_nothing(index_elements=["key"]))
+        return key
 
     def stale_derived_relations(self, conn: Connection, role: str, ids: list[str], keep: set[str]) -> list[str]:
         """Ids of relations a step derived earlier for these records that its new run no longer supports."""
@@ -162,8 +189,11 @@ class EnrichmentStore:
             after = (rows[-1].record_id, rows[-1].passage)
 
     def state_summary(self) -> dict[str, dict[str, int]]:
-        q = select(t.enrich_state.c.step, t.enrich_state.c.step_version, func.count()).group_by(
-            t.enrich_state.c.step, t.enrich_state.c.step_version)
+        """Records done per step and version text."""
+        s, sv = t.enrich_state, t.step_versions
+        q = (select(s.c.step, func.coalesce(sv.c.version, s.c.step_version), func.count())
+             .select_from(s.outerjoin(sv, sv.c.key == s.c.step_version))
+             .group_by(s.c.step, sv.c.version, s.c.step_version))
         out: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for step, version, n in conn.execute(q):

@@ -10,6 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from citybridge.store.guards import drop_guards, install_guards
+from citybridge.store.tables import metadata
+
 
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
@@ -29,11 +32,17 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (default: the newest)."""
+    """Bring the schema up to ``revision`` (default: the newest); on SQLite, (re)install the guards that make it
+    refuse what PostgreSQL refuses (see :mod:`citybridge.store.guards`)."""
     if current_revision(engine) == head_revision(engine) and revision == "head":
+        install_guards(engine, metadata)
         return
+    drop_guards(engine)  # migrations see the tables exactly as they define them
     command.upgrade(alembic_config(engine), revision)
+    if revision == "head":
+        install_guards(engine, metadata)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    drop_guards(engine)  # generated from the newest table definitions: they do not fit an older schema
     command.downgrade(alembic_config(engine), revision)

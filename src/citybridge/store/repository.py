@@ -30,6 +30,7 @@ from citybridge.model.entities import (
 from citybridge.model.relations import Relation, check_relation_kinds, relation_to_dict
 from citybridge.store import tables as t
 from citybridge.store.engine import make_engine
+from citybridge.store.guards import is_guard_error
 from citybridge.store.migrate import upgrade
 
 Status = Literal["created", "updated", "unchanged", "rejected"]
@@ -77,7 +78,8 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     cols = list(rows[0])
     procs = [_memo(p) if p else None for p in (table.c[c].type._cached_bind_processor(conn.dialect) for c in cols)]
     ph = _placeholder(conn)
-    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+    quote = conn.dialect.identifier_preparer.quote  # e.g. embeddings.end is a reserved word in PostgreSQL
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join([ph] * len(cols))})"
     if not any(procs):
         conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
         return
@@ -111,6 +113,14 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def who(changed_by: str | None) -> str | None:
+    """``changed_by`` as stored: an audit label (``import:<file name>``, ``api:<user>``) clipped to its column."""
+    limit = t.records.c.changed_by.type.length
+    if changed_by is None or len(changed_by) <= limit:
+        return changed_by
+    return changed_by[:limit - 3] + "..."
 
 
 def fallback_key(record: Record) -> str:
@@ -377,6 +387,7 @@ class Store:
         record sets win, external ids and provenance are united, and the replaced version goes to history.
         """
         self.generation += 1
+        changed_by = who(changed_by)
         if conn is None:
             with self.engine.begin() as c:
                 return self._upsert_records(c, records, changed_by)
@@ -506,6 +517,8 @@ class Store:
             try:
                 _bulk_insert(conn, t.external_ids, ext_rows)
             except IntegrityError as exc:  # a concurrent writer claimed an id between our read and write
+                if is_guard_error(exc):  # not a claim: a value SQLite's guards refuse as PostgreSQL would
+                    raise
                 raise Conflict("external id claimed concurrently; retry the batch") from exc
         return [o if o is not None else Outcome("rejected", None, "not processed") for o in outcomes]
 
@@ -513,6 +526,7 @@ class Store:
                          conn: Connection | None = None) -> list[Outcome]:
         """Create or update relations in one transaction; both ends must exist and fit the type."""
         self.generation += 1
+        changed_by = who(changed_by)
         if conn is None:
             with self.engine.begin() as c:
                 return self._upsert_relations(c, relations, changed_by)
@@ -591,6 +605,7 @@ class Store:
     def delete_record(self, record_id: str, *, changed_by: str | None = None) -> None:
         """Delete a record and its relations; both are kept in history."""
         self.generation += 1
+        changed_by = who(changed_by)
         now = utcnow()
         with self.engine.begin() as conn:
             row = conn.execute(select(t.records.c.data, t.records.c.version).where(t.records.c.id == record_id)
@@ -611,6 +626,7 @@ class Store:
 
     def delete_relation(self, relation_id: str, *, changed_by: str | None = None) -> None:
         self.generation += 1
+        changed_by = who(changed_by)
         with self.engine.begin() as conn:
             row = conn.execute(select(t.relations.c.data, t.relations.c.version).where(
                 t.relations.c.id == relation_id)).first()

@@ -1,5 +1,12 @@
 """SQLAlchemy table definitions: the store's schema, kept identical to the Alembic migrations
-(``tests/store/test_migrations.py`` compares them)."""
+(``tests/store/test_migrations.py`` compares them, on SQLite and on PostgreSQL).
+
+Every ``String(n)`` is sized for the longest value the code can write, and the comment beside it says what
+bounds it (a validator, a fixed format, a clip at the write); a value with no natural bound is ``Text``. SQLite
+does not enforce ``n``: the guards of :mod:`citybridge.store.guards`, generated from these definitions, make it
+refuse what PostgreSQL refuses. Columns marked ``JSON_TEXT`` hold JSON written by ``json``/``orjson``, which
+escape control characters, so the guards skip their NUL check.
+"""
 
 from __future__ import annotations
 
@@ -18,24 +25,25 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+JSON_TEXT = {"json": True}
 
 records = Table(
     "records",
     metadata,
-    Column("id", String(128), primary_key=True),
-    Column("kind", String(32), nullable=False),
-    Column("subtype", String(64)),
+    Column("id", String(128), primary_key=True),  # Record.id validator (1-128), derive_id/new_id ~22
+    Column("kind", String(32), nullable=False),  # Kind enum
+    Column("subtype", String(64)),  # the kinds' type enums
     Column("name", Text, nullable=False),
-    Column("country", String(2)),
-    Column("year", Integer),
-    Column("visibility", String(16), nullable=False, server_default="public"),
-    Column("owner", String(128)),
-    Column("data", Text, nullable=False),
-    Column("hash", String(40), nullable=False),
+    Column("country", String(2)),  # ISO 3166-1 alpha-2 validator
+    Column("year", Integer),  # Document.year 1000-2200, or a date's year
+    Column("visibility", String(16), nullable=False, server_default="public"),  # Visibility enum
+    Column("owner", String(128)),  # Record.owner max_length
+    Column("data", Text, nullable=False, info=JSON_TEXT),
+    Column("hash", String(40), nullable=False),  # SHA-1 hex
     Column("version", Integer, nullable=False, server_default="1"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("changed_by", String(256)),
+    Column("changed_by", String(256)),  # clipped by the store (repository.who)
     Index("ix_records_kind_subtype", "kind", "subtype"),
     Index("ix_records_country", "country"),
     Index("ix_records_updated_at", "updated_at"),
@@ -44,8 +52,8 @@ records = Table(
 external_ids = Table(
     "external_ids",
     metadata,
-    Column("scheme", String(32), primary_key=True),
-    Column("value", String(512), primary_key=True),
+    Column("scheme", String(32), primary_key=True),  # Record.external_ids validator
+    Column("value", String(512), primary_key=True),  # Record.external_ids validator
     Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
     Index("ix_external_ids_record", "record_id"),
 )
@@ -53,14 +61,14 @@ external_ids = Table(
 relations = Table(
     "relations",
     metadata,
-    Column("id", String(64), primary_key=True),
-    Column("type", String(32), nullable=False),
+    Column("id", String(64), primary_key=True),  # Relation.id validator; Relation.key() is 24
+    Column("type", String(32), nullable=False),  # RelationType enum
     Column("source_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
     Column("target_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
-    Column("role", String(64)),
+    Column("role", String(64)),  # Relation.role max_length; enrichment's "enrich:<step>" (step names <= 57)
     Column("visibility", String(16), nullable=False, server_default="public"),
-    Column("owner", String(128)),
-    Column("data", Text, nullable=False),
+    Column("owner", String(128)),  # Relation.owner max_length
+    Column("data", Text, nullable=False, info=JSON_TEXT),
     Column("hash", String(40), nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -74,12 +82,12 @@ history = Table(
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("entity", String(16), nullable=False),  # 'record' | 'relation'
-    Column("entity_id", String(128), nullable=False),
+    Column("entity_id", String(128), nullable=False),  # a record or relation id
     Column("version", Integer, nullable=False),
     Column("change", String(16), nullable=False),  # 'update' | 'delete'
-    Column("data", Text, nullable=False),  # the version that was replaced or deleted
+    Column("data", Text, nullable=False, info=JSON_TEXT),  # the version that was replaced or deleted
     Column("changed_at", DateTime(timezone=True), nullable=False),
-    Column("changed_by", String(256)),
+    Column("changed_by", String(256)),  # clipped by the store (repository.who)
     Index("ix_history_entity", "entity", "entity_id"),
 )
 
@@ -87,15 +95,15 @@ imports = Table(
     "imports",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(1024), nullable=False),
-    Column("sha256", String(64)),
+    Column("source", Text, nullable=False),  # a file name, path or URL: no natural bound (0004_sized_keys)
+    Column("sha256", String(64)),  # SHA-256 hex
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("created", Integer, nullable=False, server_default="0"),
     Column("updated", Integer, nullable=False, server_default="0"),
     Column("unchanged", Integer, nullable=False, server_default="0"),
     Column("rejected", Integer, nullable=False, server_default="0"),
-    Column("status", String(16), nullable=False, server_default="running"),
+    Column("status", String(16), nullable=False, server_default="running"),  # running | done | failed
 )
 
 
@@ -105,11 +113,11 @@ annotations = Table(
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
-    Column("step", String(64), nullable=False),
-    Column("label", String(512), nullable=False),  # e.g. sdg:11, pathway:resilient, place:<id>, kw:<phrase>
+    Column("step", String(64), nullable=False),  # step names are checked by the Enricher
+    Column("label", String(512), nullable=False),  # sdg:11, pathway:resilient, place:<id>, kw:<phrase>; clipped
     Column("target_id", String(128)),  # theme or place record the label points to, when there is one
     Column("score", Float, nullable=False),
-    Column("evidence", Text),  # JSON list of {field, start, end, text, kind}
+    Column("evidence", Text, info=JSON_TEXT),  # JSON list of {field, start, end, text, kind}
     Index("ix_annotations_record_step", "record_id", "step"),
     Index("ix_annotations_label", "label"),
     Index("ix_annotations_target", "target_id"),
@@ -120,18 +128,29 @@ enrich_state = Table(
     metadata,
     Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
     Column("step", String(64), primary_key=True),
-    Column("step_version", String(128), nullable=False),
-    Column("record_hash", String(40), nullable=False),
+    # the key of the step's version (store.enrichment.version_key: 32 hex digits); the text is in step_versions
+    Column("step_version", String(32), nullable=False),
+    Column("record_hash", String(40), nullable=False),  # records.hash
     Column("done_at", DateTime(timezone=True), nullable=False),
+)
+
+# a step's version text (it names the code, model, data and weights, and may be long) by its short key
+step_versions = Table(
+    "step_versions",
+    metadata,
+    Column("key", String(32), primary_key=True),  # version_key(version)
+    Column("step", String(64), nullable=False),
+    Column("version", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
 )
 
 embeddings = Table(
     "embeddings",
     metadata,
     Column("record_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
-    Column("model", String(128), primary_key=True),
+    Column("model", String(128), primary_key=True),  # an embedder's model_id, checked by the Enricher
     Column("passage", Integer, primary_key=True),  # -1: the whole record; 0..n: passages in text order
-    Column("field", String(32)),
+    Column("field", String(32)),  # a text field name (name, description, body)
     Column("start", Integer),
     Column("end", Integer),
     Column("vector", LargeBinary, nullable=False),  # float32, L2-normalised
@@ -141,10 +160,10 @@ profiles = Table(
     "profiles",
     metadata,
     Column("entity_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
-    Column("version", String(64), nullable=False),
+    Column("version", String(64), nullable=False),  # PROFILE_VERSION
     Column("n_records", Integer, nullable=False),
-    Column("data", Text, nullable=False),  # JSON: sdg/pathway scores, keywords, places, contributors
-    Column("model", String(128)),
+    Column("data", Text, nullable=False, info=JSON_TEXT),  # JSON: sdg/pathway scores, keywords, places, contributors
+    Column("model", String(128)),  # embeddings.model
     Column("vector", LargeBinary),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -154,21 +173,22 @@ feeds = Table(
     "feeds",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("url", String(2048), nullable=False, unique=True),
+    Column("url", String(2048), nullable=False, unique=True),  # FeedRegistry.add refuses longer URLs
     Column("title", Text),
-    Column("themes", Text, nullable=False, server_default="[]"),  # JSON list of theme codes or labels
-    Column("organization", String(256)),  # record id or scheme:value of the publishing organisation
-    Column("etag", String(512)),
-    Column("last_modified", String(128)),
+    Column("themes", Text, nullable=False, server_default="[]", info=JSON_TEXT),  # JSON list of theme codes
+    # the rest is given by users or servers, with no natural bound (0004_sized_keys made them Text)
+    Column("organization", Text),  # record id or scheme:value of the publishing organisation
+    Column("etag", Text),
+    Column("last_modified", Text),
     Column("last_polled", DateTime(timezone=True)),
-    Column("last_status", String(256)),
+    Column("last_status", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 ingested_files = Table(
     "ingested_files",
     metadata,
-    Column("path", String(2048), primary_key=True),
+    Column("path", String(2048), primary_key=True),  # the Watcher fails longer paths without remembering them
     Column("sha256", String(64), nullable=False),
     Column("status", String(16), nullable=False),  # 'done' | 'failed'
     Column("record_id", String(128)),
@@ -177,4 +197,4 @@ ingested_files = Table(
 )
 
 __all__ = ["metadata", "records", "external_ids", "relations", "history", "imports", "annotations", "enrich_state",
-           "embeddings", "profiles", "feeds", "ingested_files"]
+           "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "JSON_TEXT"]
