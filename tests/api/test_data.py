@@ -48,7 +48,7 @@ def _upload(client, name: str, content: bytes, token: str = CURATOR_TOKEN, **dat
 
 
 def test_import_csv_reports_created_and_rejected(fresh):
-    content = (b"name,org_type,country\nPorto Energy Agency,ngo,PT\nBad Country Org,ngo,Portugal\n"
+    content = (b"name,org_type,country\nPorto Energy Agency,ngo,PT\nBad Country Org,ngo,Atlantis\n"
                b"Braga Council,local_government,PT\n")
     resp = _upload(fresh, "orgs.csv", content, kind="organization")
     assert resp.status_code == 200, resp.text
