@@ -117,7 +117,8 @@ def ragged_problem(cells: list[str], width: int, delimiter: str) -> str | None:
     empty cells at the end, as spreadsheets write them, fit)."""
     if not _ragged(cells, width):
         return None
-    return (f"row has {len(cells)} cells but the header has {width} (delimiter {delimiter!r}; "
+    return (f"row has {len(cells)} cell{'s' if len(cells) != 1 else ''} but the header has {width} "
+            f"(delimiter {delimiter!r}; "
             + ("a missing delimiter or a cut line?)" if len(cells) < width else "a stray delimiter or unquoted text?)"))
 
 

@@ -74,15 +74,19 @@ def normalize_kind(value: str | None) -> str | None:
     return _KIND_ALIASES.get(str(value).strip().lower())
 
 
-_PREFIXES = ("external_ids.", "labels.", "attributes.")
 _MAPPING_KEYS = ("kind", "header_row", "delimiter", "encoding", "columns", "values", "parse", "defaults")
 
 
 def is_default_column(name: str, kind: str | None = None) -> bool:
     """True when the default mapping gives ``name`` a meaning for ``kind`` (a field, ``kind``, ``subtype``,
     a scheme, ``external_ids.*``, ``labels.*``, ``attributes.*``); with no kind, a field of any kind."""
-    if name in ("kind", "subtype") or name.startswith(_PREFIXES) or name.lower() in EXTERNAL_ID_SCHEMES:
+    if name in ("kind", "subtype") or name.startswith("attributes.") or name.lower() in EXTERNAL_ID_SCHEMES:
         return True
+    prefix, _, rest = name.partition(".")
+    if prefix == "external_ids":
+        return rest.lower() in EXTERNAL_ID_SCHEMES
+    if prefix == "labels":
+        return bool(re.fullmatch(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?", rest))
     if kind is None or kind == "relation":
         return any(name in model_for(k.value).model_fields for k in Kind) or name in _RELATION_FIELDS
     return name in model_for(kind).model_fields
@@ -234,8 +238,9 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    # a JSON string is a TOML basic string, but for control characters JSON may write as \uXXXX (also TOML)
-    return json.dumps(str(value), ensure_ascii=False)
+    # a JSON string is a TOML basic string (JSON escapes control characters as \uXXXX, as TOML reads them),
+    # except DEL, which JSON leaves as it is and TOML does not accept
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _one_line(text: str) -> str:

@@ -8,19 +8,65 @@ reads the whole file through the same mapping and validation as the import, writ
 from __future__ import annotations
 
 import itertools
+import typing
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from citybridge.errors import Invalid
 from citybridge.ingest.base import SourceItem
-from citybridge.ingest.infer.guess import Inference, infer_mapping
-from citybridge.ingest.mapping import Mapping, RowError, build_record, build_relation, check_relation_row, row_kind
+from citybridge.ingest.infer.guess import Inference, choose, infer_mapping
+from citybridge.ingest.mapping import (
+    Mapping,
+    RowError,
+    build_record,
+    build_relation,
+    check_relation_row,
+    normalize_kind,
+    row_kind,
+)
 from citybridge.ingest.pipeline import duplicate_reason, record_key
 from citybridge.ingest.tabular import open_tabular
-from citybridge.model.entities import Record, record_to_dict
+from citybridge.model.entities import Record, model_for, record_to_dict
 
 SAMPLE_ROWS = 500  # rows the inference looks at
 MAX_PROBLEMS = 500  # problems listed in a preview (all are counted)
+
+
+@dataclass
+class Choices:
+    """A curator's changes to an inferred mapping (the web import page): a target per column (``'-'``
+    ignores it), value maps per target field, defaults."""
+
+    columns: dict[str, str | None] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, kind: str | None) -> None:
+        """Raise Invalid for a value map or default that ``kind`` cannot take."""
+        fields = model_for(kind).model_fields if kind and kind != "relation" else {}
+        for target, table in self.values.items():
+            allowed = _enum_values(fields.get(target))
+            if allowed is None:
+                raise Invalid(f"'{target}' takes no value map", field=f"values.{target}")
+            bad = next((v for v in table.values() if v not in allowed), None)
+            if bad is not None:
+                raise Invalid(f"'{bad}' is not a {target} (one of: {', '.join(allowed)})", field=f"values.{target}")
+        for name in self.defaults:
+            if name not in fields:
+                raise Invalid(f"'{name}' is not a field of a {kind or 'record of unknown kind'}",
+                              field=f"defaults.{name}")
+
+    def apply(self, mapping: Mapping | None) -> Mapping | None:
+        """``mapping`` with these value maps and defaults added (columns are applied to the inference)."""
+        if not (self.values or self.defaults):
+            return mapping
+        m = mapping or Mapping()
+        for target, table in self.values.items():
+            m.values[target] = {**m.values.get(target, {}), **table}
+        m.defaults.update(self.defaults)
+        return m
 
 
 @dataclass
@@ -32,6 +78,8 @@ class ImportPlan:
     inference: Inference | None = None
     layout_notes: list[str] = field(default_factory=list)
     kind: str | None = None  # given with --kind
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the sample the inference read
+    choices: Choices | None = None
 
     @property
     def notes(self) -> list[str]:
@@ -42,6 +90,7 @@ class ImportPlan:
         header row, delimiter and encoding as read."""
         if self.inference is not None:
             m = self.inference.mapping(complete=True) or Mapping()
+            m = (self.choices.apply(m) if self.choices else m) or m
         else:
             m = Mapping(**vars(self.mapping)) if self.mapping else Mapping()
         m.kind = m.kind or self.kind or (self.inference.kind if self.inference else None)
@@ -66,18 +115,33 @@ class ImportPlan:
         return out
 
 
+def _enum_values(info: Any) -> list[str] | None:
+    annotation = getattr(info, "annotation", None)
+    for t in (annotation, *typing.get_args(annotation)):
+        if isinstance(t, type) and issubclass(t, Enum):
+            return [e.value for e in t]
+    return None
+
+
+def type_values(kind: str | None, target: str | None) -> list[str]:
+    """The values a type field (``org_type``, ``doc_type`` ...) of ``kind`` takes; [] for any other field."""
+    if not kind or kind in ("relation", "theme") or not target or normalize_kind(kind) is None:
+        return []
+    return _enum_values(model_for(kind).model_fields.get(target)) or []
+
+
 def describe(source: Any) -> dict[str, Any]:
     return source.describe() if hasattr(source, "describe") else {"file": getattr(source, "name", "?")}
 
 
 def plan_import(path: str | Path, *, kind: str | None = None, mapping: Mapping | None = None,
                 delimiter: str | None = None, encoding: str | None = None, header_row: int | None = None,
-                infer: bool = True, sample: int = SAMPLE_ROWS) -> ImportPlan:
+                infer: bool = True, choices: Choices | None = None, sample: int = SAMPLE_ROWS) -> ImportPlan:
     """Open ``path`` and decide how to import it.
 
     A given ``mapping`` is used as it is (its header row, delimiter and encoding apply unless given here);
     without one, the mapping is inferred from the header and the first ``sample`` rows (``infer=False``
-    keeps the plain default mapping).
+    keeps the plain default mapping), then changed by the curator's ``choices``.
     """
     header_row = header_row or (mapping.header_row if mapping else None)
     source = open_tabular(path, kind=kind, delimiter=delimiter or (mapping.delimiter if mapping else None),
@@ -98,13 +162,18 @@ def plan_import(path: str | Path, *, kind: str | None = None, mapping: Mapping |
     for row in rows:  # JSON rows, and sheets after the first, may bring more columns
         columns += [c for c in row if c not in columns]
     inference = infer_mapping(columns, rows, kind=kind, kind_hint=None if kind else hint)
+    if choices is not None and choices.columns:
+        inference = choose(inference, rows, {c: t for c, t in choices.columns.items() if c in columns})
     m = inference.mapping()
     if inference.kind_source == "columns":
         m = m or Mapping()
         m.kind = inference.kind
     elif m is not None:
         m.kind = None  # a kind from --kind, the file name or a sheet name stays where it came from
-    return ImportPlan(source, m, inference, notes, kind)
+    if choices is not None:
+        choices.check(normalize_kind(kind or inference.kind))
+        m = choices.apply(m)
+    return ImportPlan(source, m, inference, notes, kind, rows, choices)
 
 
 @dataclass
@@ -178,4 +247,5 @@ def build_item(item: SourceItem, plan: ImportPlan) -> Record | dict[str, Any]:
     return build_record(row, kind)
 
 
-__all__ = ["MAX_PROBLEMS", "SAMPLE_ROWS", "ImportPlan", "Preview", "build_item", "plan_import", "preview"]
+__all__ = ["MAX_PROBLEMS", "SAMPLE_ROWS", "Choices", "ImportPlan", "Preview", "build_item", "plan_import",
+           "preview", "type_values"]

@@ -48,7 +48,7 @@ def file_sha256(path: Path) -> str:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else the best single-byte guess."""
+    """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else Windows-1252 or Latin-1."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -59,16 +59,12 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 4:  # a multi-byte character cut by the sample's end
             return "utf-8"
+    # not UTF-8: a single-byte Western encoding; Windows-1252 (Excel's) unless a byte it lacks says Latin-1
     try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(sample).best()
-        if best is not None and best.encoding.replace("_", "-") in ("cp1252", "latin-1", "iso8859-1",
-                                                                    "iso8859-15", "cp1250", "mac-roman"):
-            return "cp1252" if best.encoding == "cp1252" else "latin-1"
-    except ImportError:  # pragma: no cover - charset-normalizer is a core dependency
-        pass
-    return "cp1252"
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
 
 
 class _FileSource:

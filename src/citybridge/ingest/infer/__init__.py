@@ -6,7 +6,8 @@ The functions are pure (rows in, guesses out) so that any source can use them:
 - :func:`table_layout` (built on :func:`find_header_row`, :func:`group_row`, :func:`name_columns`) -
   where the column names are, a unique name (or None, to ignore) for every column, and notes;
 - :func:`infer_mapping` - the kind and one :class:`ColumnGuess` per column, with the reason;
-  :meth:`Inference.mapping` turns it into a :class:`~citybridge.ingest.mapping.Mapping`;
+  :meth:`Inference.mapping` turns it into a :class:`~citybridge.ingest.mapping.Mapping`; :func:`choose`
+  applies a user's choice of field for some columns;
 - :func:`header_score`, :func:`value_fit` - the two halves of a guess, for a source that knows more;
 - :data:`~citybridge.ingest.infer.synonyms.FIELDS` and ``TYPE_VALUES`` - the synonym tables.
 
@@ -16,7 +17,8 @@ The functions are pure (rows in, guesses out) so that any source can use them:
 ({'titre': 'name', 'pays': 'country'}, {'country': 'country'})
 """
 
-from citybridge.ingest.infer.guess import ColumnGuess, Inference, header_score, infer_mapping, value_fit
+from citybridge.ingest.infer.fit import value_fit
+from citybridge.ingest.infer.guess import ColumnGuess, Inference, choose, field_choices, header_score, infer_mapping
 from citybridge.ingest.infer.header import (
     SCAN_ROWS,
     Columns,
@@ -32,7 +34,7 @@ from citybridge.ingest.infer.header import (
 from citybridge.ingest.infer.synonyms import FIELDS, TYPE_VALUES, normalize, type_value
 
 __all__ = [
-    "FIELDS", "SCAN_ROWS", "TYPE_VALUES", "ColumnGuess", "Columns", "Inference", "TableLayout", "clean_label",
-    "find_header_row", "group_row", "header_score", "infer_mapping", "is_unnamed", "label_score", "name_columns",
-    "normalize", "table_layout", "type_value", "value_fit",
+    "FIELDS", "SCAN_ROWS", "TYPE_VALUES", "ColumnGuess", "Columns", "Inference", "TableLayout", "choose",
+    "clean_label", "field_choices", "find_header_row", "group_row", "header_score", "infer_mapping", "is_unnamed",
+    "label_score", "name_columns", "normalize", "table_layout", "type_value", "value_fit",
 ]

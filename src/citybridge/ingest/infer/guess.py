@@ -10,18 +10,14 @@ countries or dates fill the matching free field; everything else is kept in ``at
 
 from __future__ import annotations
 
-import functools
-import re
-import types
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from enum import Enum
 from typing import Any
 
+from citybridge.errors import Invalid
 from citybridge.ingest import values as V
-from citybridge.ingest.infer.synonyms import CONTAINS, FIELDS, KIND_EXCLUDE, KIND_FIELDS, WEB, normalize, type_value
+from citybridge.ingest.infer.fit import Fit, field_types, value_fit
+from citybridge.ingest.infer.synonyms import CONTAINS, FIELDS, KIND_EXCLUDE, KIND_FIELDS, WEB, normalize
 from citybridge.ingest.mapping import Mapping, is_default_column, normalize_kind
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Kind, model_for
 
@@ -42,7 +38,6 @@ DISTINCTIVE: dict[str, frozenset[str]] = {
     "place": frozenset({"admin1", "population", "un_region", "capital", "ascii_name", "place_type",
                         "external_ids.geonames"}),
 }
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 
 
 @dataclass
@@ -108,48 +103,6 @@ class Inference:
                 "columns": [g.to_dict() for g in self.columns], "notes": self.notes}
 
 
-# ------------------------------------------------------------------------------------------ field types
-@functools.cache
-def _field_types(kind: str) -> dict[str, str]:
-    """Field name -> a coarse type (text, date, float, int, list, enum, country, dict) for one kind."""
-    model = model_for(kind)
-    out: dict[str, str] = {}
-    for name, info in model.model_fields.items():
-        if name in ("external_ids", "provenance", "attributes", "labels", "created_at", "updated_at",
-                    "visibility", "owner", "kind"):
-            continue
-        out[name] = _coarse(info.annotation)
-        if name == "country":
-            out[name] = "country"
-    for scheme in EXTERNAL_ID_SCHEMES:
-        if scheme not in ("website", "sha256", "sdg", "pathway", "iso", "simplemaps"):
-            out[f"external_ids.{scheme}"] = "identifier"
-    return out
-
-
-def _coarse(annotation: Any) -> str:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and args:
-        annotation = args[0]
-    origin = typing.get_origin(annotation)
-    if origin is list:
-        return "list"
-    if origin is dict:
-        return "dict"
-    if isinstance(annotation, type):
-        if issubclass(annotation, Enum):
-            return "enum"
-        if issubclass(annotation, date):
-            return "date"
-        if issubclass(annotation, bool):
-            return "text"
-        if issubclass(annotation, float):
-            return "float"
-        if issubclass(annotation, int):
-            return "int"
-    return "text"
-
-
 # ------------------------------------------------------------------------------------------ header scores
 def _phrases(target: str, kind: str | None) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     key = target
@@ -189,98 +142,6 @@ def header_score(header: str, target: str, kind: str | None) -> float:
 def _inside(phrase: tuple[str, ...], words: tuple[str, ...]) -> bool:
     n = len(phrase)
     return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
-
-
-# ------------------------------------------------------------------------------------------ value fits
-@dataclass
-class _Fit:
-    factor: float
-    parse: str | None = None
-    values: dict[str, str] = field(default_factory=dict)
-    why: str = ""
-
-
-def value_fit(target: str, ftype: str, values: Sequence[str], filled: float) -> _Fit:
-    """How well a column's non-empty ``values`` (``filled`` = share of rows with a value) fit ``target``."""
-    if not values:
-        return _Fit(0.0 if target == "name" else 0.8, why="no values in the sample")
-    common = 0.5 + 0.5 * filled
-    if target == "id":
-        ok = V.share(values, lambda v: bool(_ID.match(v)))
-        return _Fit(1.0 if ok >= 0.99 else 0.0, why="" if ok >= 0.99 else "values are not usable record ids")
-    if target.startswith("external_ids."):
-        return _identifier_fit(target.split(".", 1)[1], values)
-    if target in ("website", "homepage", "url"):
-        ok = V.share(values, lambda v: bool(V.URL.match(v)))
-        return _Fit(1.0 if ok >= 0.5 else 0.0, why=f"{ok:.0%} web addresses")
-    if target == "email":
-        ok = V.share(values, lambda v: bool(V.EMAIL.match(v)))
-        return _Fit(1.0 if ok >= 0.5 else 0.0, why=f"{ok:.0%} e-mail addresses")
-    if ftype == "date":
-        fmt, ok, ambiguous = V.date_format(values)
-        if fmt is None or ok < 0.9:
-            return _Fit(0.0, why="values are not dates")
-        why = f"dates written {_shown_format(fmt)}" + (" (day first: ambiguous, check)" if ambiguous else "")
-        return _Fit(1.0, parse=None if fmt == "%Y-%m-%d" else f"date:{fmt}", why=why)
-    if ftype in ("float", "int"):
-        return _number_fit(target, ftype, values)
-    if ftype == "country":
-        ok = V.share(values, lambda v: V.country_code(v) is not None)
-        if ok < 0.9:
-            return _Fit(0.0, why=f"only {ok:.0%} of values name one country")
-        iso = V.share(values, V.is_iso2) == 1.0
-        return _Fit(1.0, parse=None if iso else "country",
-                    why="ISO country codes" if iso else "country names or codes, read as ISO codes")
-    if ftype == "enum":
-        return _enum_fit(target, values)
-    if target == "name":
-        long = sum(len(v) for v in values) / len(values) > 400
-        return _Fit(filled * (0.5 if long else 1.0))
-    if target in ("description", "body"):
-        short = sum(len(v) for v in values) / len(values) < 40
-        return _Fit(common * (0.6 if short else 1.0))
-    return _Fit(common)
-
-
-def _shown_format(fmt: str) -> str:
-    return date(2020, 12, 31).strftime(fmt.split(" ")[0].split("T")[0])
-
-
-def _identifier_fit(scheme: str, values: Sequence[str]) -> _Fit:
-    strong = V.IDENTIFIERS.get(scheme)
-    weak = V.WEAK_IDENTIFIERS.get(scheme)
-    ok = max(V.share(values, lambda v: bool(strong.match(v))) if strong else 0.0,
-             V.share(values, lambda v: bool(weak.match(v))) if weak else 0.0)
-    if ok >= 0.8:
-        return _Fit(1.0, why=f"{ok:.0%} {scheme.upper()} ids")
-    spaced = V.share(values, lambda v: " " in v.strip())
-    return _Fit(0.7 if spaced < 0.2 else 0.0, why=f"values do not look like {scheme.upper()} ids")
-
-
-def _number_fit(target: str, ftype: str, values: Sequence[str]) -> _Fit:
-    fmt, ok = V.number_format(values)
-    if ok < 0.9:
-        return _Fit(0.0, why="values are not numbers")
-    parse = f"number:{fmt}" if fmt else None
-    numbers = [float(V.parse_value(parse or "number", v)) for v in values
-               if V.is_number(str(V.parse_value(parse or "number", v)))]
-    if ftype == "int" and any(not n.is_integer() for n in numbers):
-        return _Fit(0.0, why="values are not whole numbers")
-    if target == "lat" and any(abs(n) > 90 for n in numbers) or target == "lon" and any(abs(n) > 180
-                                                                                        for n in numbers):
-        return _Fit(0.0, why="values are out of range for coordinates")
-    return _Fit(1.0, parse=parse, why="numbers" + (" with a decimal comma" if fmt == "comma" else ""))
-
-
-def _enum_fit(target: str, values: Sequence[str]) -> _Fit:
-    distinct = sorted(set(values))
-    known = {v: type_value(target, v) for v in distinct}
-    ok = V.share(values, lambda v: known[v] is not None)
-    if ok < 0.6:
-        return _Fit(0.0, why=f"only {ok:.0%} of values are known types")
-    value_map = {v: t for v, t in known.items() if t is not None and t != v}
-    return _Fit(1.0, parse="enum" if value_map else None, values=value_map,
-                why="known types" + ("" if ok == 1 else f" ({ok:.0%} of values)"))
 
 
 # ------------------------------------------------------------------------------------------ inference
@@ -330,6 +191,44 @@ def infer_mapping(columns: Sequence[str], rows: Sequence[dict[str, Any]], *, kin
     return Inference(kind, kind_reason, [guesses[c] for c in columns], notes, source)
 
 
+def choose(inference: Inference, rows: Sequence[dict[str, Any]], targets: dict[str, str | None]) -> Inference:
+    """The inference with the user's choice of target for some columns (None or ``'-'`` ignores a column);
+    a chosen column's parser and value map are fitted to its values again.
+
+    Raises Invalid for a target that the kind does not have.
+    """
+    kind = inference.kind
+    allowed = field_types(kind) if kind and kind in KINDS else {}
+    columns: list[ColumnGuess] = []
+    for g in inference.columns:
+        if g.column not in targets or (targets[g.column] or "-") == (g.target or "-"):
+            columns.append(g)
+            continue
+        target = targets[g.column] or "-"
+        if target == "-":
+            columns.append(ColumnGuess(g.column, None, "chosen", "ignored", samples=g.samples))
+            continue
+        if not (target in allowed or target.startswith("attributes.") or target == g.column
+                and is_default_column(target, kind)):
+            raise Invalid(f"'{target}' is not a field of a{'n' if (kind or 'x')[0] in 'aeiou' else ''} "
+                          f"{kind or 'record of unknown kind'}", field=f"columns.{g.column}")
+        values = V.text_values((r.get(g.column) for r in rows), limit=len(rows) or 1)
+        filled = len(values) / len(rows) if rows else 0.0
+        fit = value_fit(target, allowed[target], values, filled) if target in allowed else Fit(1.0)
+        parse = fit.parse if fit.factor > 0 else None
+        why = "chosen" + (f"; {fit.why}" if fit.why else "")
+        columns.append(ColumnGuess(g.column, target, "chosen", why, parse=parse, values=fit.values if parse else {},
+                                   samples=g.samples))
+    return Inference(kind, inference.kind_reason, columns, list(inference.notes), inference.kind_source)
+
+
+def field_choices(kind: str | None) -> list[str]:
+    """The targets a column can be given for ``kind``: its fields, then the external id schemes."""
+    if not kind or kind not in KINDS:
+        return ["name", "description", "id"]
+    return list(field_types(kind))
+
+
 def _identity_notes(columns: Sequence[str], guesses: dict[str, ColumnGuess], samples: dict[str, list[str]]
                     ) -> list[str]:
     """Rows with no id are one record per name: say so when names repeat, and which column could tell
@@ -376,22 +275,15 @@ def _guess_kind(columns: Sequence[str], samples: dict[str, list[str]], filled: d
 
 def _assign(columns: Sequence[str], samples: dict[str, list[str]], filled: dict[str, float], kind: str
             ) -> dict[str, ColumnGuess]:
-    ftypes = _field_types(kind)
-    subtype = _subtype_field(kind)
+    ftypes = field_types(kind)
     out: dict[str, ColumnGuess] = {}
     taken: set[str] = set()
     for c in columns:  # citybridge's own column names keep their meaning (values may still need a parser)
-        if not is_default_column(c, kind):
-            continue
-        target = subtype if c == "subtype" and subtype else (
-            f"external_ids.{c.lower()}" if c.lower() in EXTERNAL_ID_SCHEMES and c not in ftypes else c)
-        fit = value_fit(target, ftypes[target], samples[c], filled[c]) if target in ftypes else _Fit(1.0)
-        parse = fit.parse if fit.factor > 0 else None
-        out[c] = ColumnGuess(c, target, "column name", "citybridge column" + (
-            f"; {fit.why}" if parse else ""), parse=parse, values=fit.values if parse else {},
-            samples=samples[c][:3], score=1.1)
-        taken.add(target)
-    candidates: list[tuple[float, int, int, str, str, _Fit, float]] = []
+        if is_default_column(c, kind):
+            out[c] = _own_column(c, kind, ftypes, samples[c], filled[c])
+            if out[c].target:
+                taken.add(str(out[c].target))
+    candidates: list[tuple[float, int, int, str, str, Fit, float]] = []
     declined: dict[str, tuple[str, str, float]] = {}  # column -> (field its header names, why not, score)
     targets = [t for t in ftypes if t not in taken]
     for ci, c in enumerate(columns):
@@ -426,21 +318,51 @@ def _assign(columns: Sequence[str], samples: dict[str, list[str]], filled: dict[
     return out
 
 
+def _own_column(c: str, kind: str, ftypes: dict[str, str], samples: list[str], filled: float) -> ColumnGuess:
+    """A column named like a citybridge field: kept, with a parser when its values need one; an ``id``
+    holding ROR/ORCID/DOI/... identifiers fills that external id, and one that cannot be a record id (or
+    a ``labels``/``attributes`` column of plain text) is kept in attributes."""
+    subtype = _subtype_field(kind)
+    if c == "id":
+        scheme = next((s for s, p in V.IDENTIFIERS.items() if f"external_ids.{s}" in ftypes and s != "pic"
+                       and samples and V.share(samples, lambda v, p=p: bool(p.match(v))) >= 0.9), None)
+        if scheme:
+            return ColumnGuess(c, f"external_ids.{scheme}", "values", f"ids are {scheme.upper()} ids",
+                               samples=samples[:3], score=1.1)
+        if value_fit("id", "text", samples, filled).factor == 0:
+            return ColumnGuess(c, "attributes.id", "kept", "values are not usable record ids (letters, digits, "
+                               "_ . : - only): kept in attributes", samples=samples[:3])
+    if c in ("labels", "attributes", "external_ids", "provenance") and samples and not all(
+            v.startswith(("{", "[")) for v in samples):
+        return ColumnGuess(c, f"attributes.{c}", "kept", "plain text, not the JSON object this field holds: kept "
+                           "in attributes", samples=samples[:3])
+    target = subtype if c == "subtype" and subtype else (
+        f"external_ids.{c.lower()}" if c.lower() in EXTERNAL_ID_SCHEMES and c not in ftypes else c)
+    fit = value_fit(target, ftypes[target], samples, filled) if target in ftypes else Fit(1.0)
+    parse = fit.parse if fit.factor > 0 else None
+    return ColumnGuess(c, target, "column name", "citybridge column" + (f"; {fit.why}" if parse else ""),
+                       parse=parse, values=fit.values if parse else {}, samples=samples[:3], score=1.1)
+
+
 def _by_values(columns: Sequence[str], samples: dict[str, list[str]], ftypes: dict[str, str], kind: str,
                out: dict[str, ColumnGuess], taken: set[str]) -> None:
     """Columns whose header says nothing: identifiers, web addresses, e-mails, countries, dates."""
     free = [c for c in columns if c not in out and samples[c]]
-    dates: list[tuple[str, _Fit]] = []
+    dates: list[tuple[str, Fit]] = []
     for c in free:
         vals = samples[c]
         for scheme, pattern in V.IDENTIFIERS.items():
             t = f"external_ids.{scheme}"
             ok = V.share(vals, lambda v, p=pattern: bool(p.match(v)))
-            if t in ftypes and t not in taken and ok >= (0.95 if scheme == "pic" else 0.8):
-                out[c] = ColumnGuess(c, t, "values", f"{ok:.0%} {scheme.upper()} ids",
-                                     samples=vals[:3])
+            if ok < (0.95 if scheme == "pic" else 0.8):
+                continue
+            if t in ftypes and t not in taken:
+                out[c] = ColumnGuess(c, t, "values", f"{ok:.0%} {scheme.upper()} ids", samples=vals[:3])
                 taken.add(t)
-                break
+            elif t not in ftypes:
+                out[c] = ColumnGuess(c, f"attributes.{c}", "kept", f"{scheme.upper()} ids of other records (they do "
+                                     f"not identify a {kind}): kept in attributes", samples=vals[:3])
+            break
         if c in out:
             continue
         web = WEB_FIELD.get(kind)
@@ -471,7 +393,7 @@ def _by_values(columns: Sequence[str], samples: dict[str, list[str]], ftypes: di
             taken.add(t)
 
 
-def _ordered(dates: list[tuple[str, _Fit]], samples: dict[str, list[str]]) -> bool:
+def _ordered(dates: list[tuple[str, Fit]], samples: dict[str, list[str]]) -> bool:
     (a, fa), (b, fb) = dates
     pairs = list(zip(samples[a], samples[b], strict=False))
     first = [V.parse_value(fa.parse or "date:%Y-%m-%d", x) for x, _ in pairs]
@@ -479,4 +401,4 @@ def _ordered(dates: list[tuple[str, _Fit]], samples: dict[str, list[str]]) -> bo
     return bool(pairs) and all(x <= y for x, y in zip(first, second, strict=True))
 
 
-__all__ = ["ColumnGuess", "Inference", "header_score", "infer_mapping", "value_fit"]
+__all__ = ["ColumnGuess", "Inference", "choose", "field_choices", "header_score", "infer_mapping", "value_fit"]

@@ -165,8 +165,8 @@ def table_layout(rows: Sequence[Sequence[Any]], *, header_row: int | None = None
     columns = name_columns(header, group_row(rows, index))
     notes: list[str] = []
     if header_row is None and index > 0:
-        notes.append(f"header found on row {index + 1} (the {index} row{'s' if index > 1 else ''} above it "
-                     "hold a title or question groups); --header-row N chooses another")
+        notes.append(f"header found on row {index + 1} (the row{'s' if index > 1 else ''} above hold"
+                     f"{'' if index > 1 else 's'} a title or question groups; name another header row to change it)")
     below = rows[index + 1:]
     for pos in columns.unnamed:
         seen = [clean_label(r[pos]) for r in below if pos < len(r) and clean_label(r[pos])]

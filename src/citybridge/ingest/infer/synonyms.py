@@ -27,11 +27,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
                     "aims", "purpose", "scope", "about", "overview", "profile", "bio", "biography", "details",
                     "synopsis", "teaser", "short description", "project description", "project summary",
                     "project objective"),
-    "acronym": ("acronym", "abbreviation", "abbrev", "short name", "shortname", "sigla", "sigle", "acrónimo",
-                "acronyme", "akronym", "afkorting", "project acronym"),
+    "acronym": ("acronym", "acronyms", "abbreviation", "abbrev", "short name", "shortname", "sigla", "sigle",
+                "acrónimo", "acronyme", "akronym", "afkorting", "project acronym"),
     "aliases": ("aliases", "alias", "other names", "alternative names", "alternative name", "also known as",
                 "aka", "alt names", "former names", "variants"),
-    "subtype": ("subtype", "type", "category", "categoría", "catégorie", "categoria", "kategorie", "tipo",
+    "subtype": ("subtype", "type", "types", "category", "categoría", "catégorie", "categoria", "kategorie", "tipo",
                 "type of organisation", "type of organization", "organisation type", "organization type",
                 "org type", "institution type", "entity type", "activity type", "legal type", "project type",
                 "document type", "doc type", "publication type", "opportunity type", "call type", "place type",
@@ -132,6 +132,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
 
 #: phrases that also match inside a longer header (a question, ``coordinatorCountry``, ``projectUrl``)
 CONTAINS: dict[str, tuple[str, ...]] = {
+    "name": ("ror display", "display name"),
+    "acronym": ("acronym",),
+    "aliases": ("alias", "aliases"),
     "description": ("description", "abstract", "objective", "objectives", "summary", "resumen", "resumo",
                     "objetivo", "objectif", "aim", "purpose", "overview"),
     WEB: ("website", "url", "homepage", "web page", "webpage", "link"),
@@ -155,6 +158,7 @@ CONTAINS: dict[str, tuple[str, ...]] = {
     "external_ids.wikidata": ("wikidata",),
     "external_ids.grid": ("grid",),
     "external_ids.isni": ("isni",),
+    "external_ids.fundref": ("fundref",),
     "lat": ("lat", "latitude"),
     "lon": ("lng", "lon", "longitude"),
     "city": ("city",),
@@ -258,8 +262,17 @@ def type_value_index() -> dict[str, dict[tuple[str, ...], str]]:
 
 
 def type_value(field: str, value: str) -> str | None:
-    """The model value a written type stands for (``'City council'`` -> ``'local_government'``), or None."""
-    return type_value_index().get(field, {}).get(normalize(value))
+    """The model value a written type stands for (``'City council'`` -> ``'local_government'``), or None;
+    for a list (``'Education; Healthcare'``) the first part that stands for one.
+
+    >>> type_value("org_type", "Ayuntamiento"), type_value("org_type", "Education; Facility")
+    ('local_government', 'university')
+    """
+    index = type_value_index().get(field, {})
+    found = index.get(normalize(value))
+    if found is None and re.search(r"[;,|]", value):
+        found = next((index[k] for part in re.split(r"[;,|]", value) if (k := normalize(part)) in index), None)
+    return found
 
 
 __all__ = ["CONTAINS", "FIELDS", "KIND_EXCLUDE", "KIND_FIELDS", "TYPE_VALUES", "WEB", "normalize", "type_value",
