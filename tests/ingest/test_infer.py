@@ -77,18 +77,28 @@ def test_person_names_e_mail_and_orcid_by_value() -> None:
     assert person.external_ids == {"orcid": "0000-0001-5109-3700"}
 
 
-@pytest.mark.parametrize(("values", "scheme"), [
-    (["https://ror.org/01c27hj86", "05abcde12"], "ror"), (["10.1038/nphys1170", "https://doi.org/10.1000/xyz"], "doi"),
-    (["Q90", "https://www.wikidata.org/wiki/Q64"], "wikidata"),
-    (["https://www.geonames.org/2267057", "http://sws.geonames.org/2988507/"], "geonames"),
-    (["999993856", "999984059"], "pic"), (["grid.10772.33", "grid.5808.5"], "grid"),
+@pytest.mark.parametrize(("values", "scheme", "kind"), [
+    (["https://ror.org/01c27hj86", "05abcde12"], "ror", "organization"),
+    (["10.1038/nphys1170", "https://doi.org/10.1000/xyz"], "doi", "document"),
+    (["Q90", "https://www.wikidata.org/wiki/Q64"], "wikidata", "place"),
+    (["https://www.geonames.org/2267057", "http://sws.geonames.org/2988507/"], "geonames", "place"),
+    (["999993856", "999984059"], "pic", "organization"), (["grid.10772.33", "grid.5808.5"], "grid", "organization"),
+    (["0000-0002-1825-0097", "0000-0001-5109-3700"], "orcid", "person"),
 ])
-def test_identifiers_are_recognised_by_their_values_in_any_column(values: list[str], scheme: str) -> None:
-    rows = [{"name": f"Org {i}", "code": v} for i, v in enumerate(values)]
-    inf = infer_mapping(["name", "code"], rows, kind="organization")
+def test_identifiers_are_recognised_by_their_values_in_any_column(values: list[str], scheme: str, kind: str) -> None:
+    rows = [{"name": f"Record {i}", "code": v} for i, v in enumerate(values)]
+    inf = infer_mapping(["name", "code"], rows, kind=kind)
     assert inf.columns[1].target == f"external_ids.{scheme}" and inf.columns[1].how == "values"
-    record = build_record(inf.mapping().apply(rows[0]), "organization") if inf.mapping() else None
-    assert record is None or scheme in record.external_ids
+    record = build_record(inf.mapping().apply(rows[0]), kind)
+    assert scheme in record.external_ids
+
+
+def test_identifiers_of_other_records_stay_attributes() -> None:
+    rows = [{"name": "Ana Silva", "affiliation": "https://ror.org/01c27hj86"},
+            {"name": "Rui Costa", "affiliation": "https://ror.org/043pwc612"}]
+    inf = infer_mapping(["name", "affiliation"], rows, kind="person")
+    assert inf.columns[1].target == "attributes.affiliation"
+    assert "ROR ids of other records (they do not identify a person)" in inf.columns[1].reason
 
 
 def test_unknown_header_with_urls_dates_and_iso_codes() -> None:

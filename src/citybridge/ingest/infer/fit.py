@@ -77,10 +77,13 @@ def _coarse(annotation: Any) -> str:
 # ------------------------------------------------------------------------------------------ value fits
 @dataclass
 class Fit:
+    """A value fit: ``factor`` (0 to 1) scales the header's score; ``share`` of the values read as the type."""
+
     factor: float
     parse: str | None = None
     values: dict[str, str] = field(default_factory=dict)
     why: str = ""
+    share: float = 1.0
 
 
 def value_fit(target: str, ftype: str, values: Sequence[str], filled: float) -> Fit:
@@ -101,19 +104,19 @@ def value_fit(target: str, ftype: str, values: Sequence[str], filled: float) -> 
         return Fit(1.0 if ok >= 0.5 else 0.0, why=f"{ok:.0%} e-mail addresses")
     if ftype == "date":
         fmt, ok, ambiguous = V.date_format(values)
-        if fmt is None or ok < 0.9:
+        if fmt is None or ok < 0.5:
             return Fit(0.0, why="values are not dates")
         why = f"dates written {_shown_format(fmt)}" + (" (day first: ambiguous, check)" if ambiguous else "")
-        return Fit(1.0, parse=None if fmt == "%Y-%m-%d" else f"date:{fmt}", why=why)
+        return Fit(_typed(ok), parse=None if fmt == "%Y-%m-%d" else f"date:{fmt}", why=why + _others(ok), share=ok)
     if ftype in ("float", "int"):
         return _number_fit(target, ftype, values)
     if ftype == "country":
         ok = V.share(values, lambda v: V.country_code(v) is not None)
-        if ok < 0.9:
+        if ok < 0.5:
             return Fit(0.0, why=f"only {ok:.0%} of values name one country")
         iso = V.share(values, V.is_iso2) == 1.0
-        return Fit(1.0, parse=None if iso else "country",
-                    why="ISO country codes" if iso else "country names or codes, read as ISO codes")
+        return Fit(_typed(ok), parse=None if iso else "country", share=ok,
+                   why=("ISO country codes" if iso else "country names or codes, read as ISO codes") + _others(ok))
     if ftype == "enum":
         return _enum_fit(target, values)
     if V.share(values, lambda v: bool(V.URL.match(v) or V.EMAIL.match(v))) >= 0.8:
@@ -125,6 +128,16 @@ def value_fit(target: str, ftype: str, values: Sequence[str], filled: float) -> 
         short = sum(len(v) for v in values) / len(values) < 40
         return Fit(common * (0.6 if short else 1.0))
     return Fit(common)
+
+
+def _typed(ok: float) -> float:
+    """A typed field's fit from the share of values that read as its type: half-read columns are taken
+    only when the header names the field exactly (their other rows are then rejected and reported)."""
+    return 1.0 if ok >= 0.9 else 0.5
+
+
+def _others(ok: float) -> str:
+    return "" if ok >= 0.999 else f"; {1 - ok:.0%} of values do not read so: those rows will be rejected"
 
 
 def _shown_format(fmt: str) -> str:
@@ -144,7 +157,7 @@ def _identifier_fit(scheme: str, values: Sequence[str]) -> Fit:
 
 def _number_fit(target: str, ftype: str, values: Sequence[str]) -> Fit:
     fmt, ok = V.number_format(values)
-    if ok < 0.9:
+    if ok < 0.5:
         return Fit(0.0, why="values are not numbers")
     parse = f"number:{fmt}" if fmt else None
     numbers = [float(V.parse_value(parse or "number", v)) for v in values
@@ -154,7 +167,8 @@ def _number_fit(target: str, ftype: str, values: Sequence[str]) -> Fit:
     if target == "lat" and any(abs(n) > 90 for n in numbers) or target == "lon" and any(abs(n) > 180
                                                                                         for n in numbers):
         return Fit(0.0, why="values are out of range for coordinates")
-    return Fit(1.0, parse=parse, why="numbers" + (" with a decimal comma" if fmt == "comma" else ""))
+    return Fit(_typed(ok), parse=parse, why="numbers" + (" with a decimal comma" if fmt == "comma" else "")
+               + _others(ok), share=ok)
 
 
 def _enum_fit(target: str, values: Sequence[str]) -> Fit:

@@ -295,8 +295,9 @@ def _assign(columns: Sequence[str], samples: dict[str, list[str]], filled: dict[
                 continue
             fit = value_fit(t, ftypes[t], samples[c], filled[c])
             score = hs * fit.factor + (0.01 if fit.parse is None else 0.0)
-            if fit.factor == 0 and hs >= 0.6 and hs > declined.get(c, ("", "", 0.0))[2]:
-                declined[c] = (t, fit.why, hs)
+            if score < ACCEPT and fit.why and hs >= 0.6 and hs > declined.get(c, ("", "", 0.0))[2]:
+                why = fit.why if fit.factor == 0 else f"only {fit.share:.0%} of its values read so"
+                declined[c] = (t, why, hs)
             if score >= ACCEPT:
                 candidates.append((score, -ci, -ti, c, t, fit, hs))
     candidates.sort(key=lambda x: (x[0], x[1], x[2]), reverse=True)
