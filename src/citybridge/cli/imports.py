@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from citybridge.cli.common import app, emit_json, err, open_hub, out, print_report, progress_bar, user_errors
 from citybridge.errors import Invalid
@@ -132,14 +131,12 @@ def _print_preview(p: Any) -> None:
         kind = inference.kind or "unknown: pass --kind"
         out.print(f"kind: {escape(kind)}" + (f" ({escape(inference.kind_reason)})" if inference.kind_reason else ""),
                   highlight=False)
-        table = Table(show_edge=False, pad_edge=False)
-        for col in ("column", "field", "how", "why", "e.g."):
-            table.add_column(col, overflow="fold")
-        for g in inference.columns:
-            field = (g.target or "ignored") + (f" ({g.parse})" if g.parse else "")
-            table.add_row(escape(g.column[:60]), escape(field), g.how, escape(g.reason),
-                          escape(", ".join(s[:24] for s in g.samples[:2])))
-        out.print(table)
+        fields = [(g.target or "ignored") + (f" ({g.parse})" if g.parse else "") for g in inference.columns]
+        width = min(40, max((len(g.column) for g in inference.columns), default=0))
+        fwidth = min(40, max((len(f) for f in fields), default=0))
+        for g, field in zip(inference.columns, fields, strict=True):
+            out.print(f"  {escape(g.column[:width].ljust(width))} → {escape(field.ljust(fwidth))}  {escape(g.reason)}",
+                      highlight=False, soft_wrap=True)
     elif p.plan.mapping is not None:
         out.print("mapping: as given (no inference)", highlight=False)
     for note in p.plan.notes:
@@ -147,8 +144,7 @@ def _print_preview(p: Any) -> None:
     if p.records:
         out.print(f"first {len(p.records)} records:", highlight=False)
         for rec in p.records:
-            shown = {k: (v[:_CUT] + "…" if isinstance(v, str) and len(v) > _CUT else v) for k, v in rec.items()
-                     if k != "where"}
+            shown = _short({k: v for k, v in rec.items() if k != "where"})
             out.print(f"  {escape(rec['where'])}  {escape(json.dumps(shown, ensure_ascii=False, default=str))}",
                       highlight=False, soft_wrap=True)
     for problem in p.problems:
@@ -159,3 +155,12 @@ def _print_preview(p: Any) -> None:
         err.print(f"... and {p.rejected - len(p.problems):,} more problems (see --json)", highlight=False)
     out.print(f"would import {p.ok:,} of {p.rows:,} rows; {p.rejected:,} rejected. Nothing was written.",
               highlight=False)
+
+
+def _short(value: Any) -> Any:
+    """A record for a preview line: long texts cut, also inside attributes."""
+    if isinstance(value, str):
+        return value[:_CUT] + "…" if len(value) > _CUT else value
+    if isinstance(value, dict):
+        return {k: _short(v) for k, v in value.items()}
+    return value

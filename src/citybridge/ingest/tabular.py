@@ -90,7 +90,9 @@ class _FileSource:
 
     def describe(self) -> dict[str, Any]:
         """How the file is read (format, encoding, delimiter, header row), for previews."""
-        return {"file": self.name, "format": self.path.suffix.lstrip(".").lower() or "?"}
+        name = self.name.lower()
+        fmt = Path(name.removesuffix(".gz")).suffix.lstrip(".") or "?"
+        return {"file": self.name, "format": fmt + (" (gzip)" if name.endswith(".gz") else "")}
 
 
 class CsvSource(_FileSource):
@@ -191,27 +193,43 @@ class CsvSource(_FileSource):
 
 
 class JsonLinesSource(_FileSource):
-    """One JSON object per line (``.jsonl``, ``.ndjson``, optionally ``.gz``)."""
+    """One JSON object per line (``.jsonl``, ``.ndjson``, optionally ``.gz``); objects written one after the
+    other on a line (``{...}{...}``, as some exporters do) are read one by one, and a leading BOM is skipped."""
 
     def items(self) -> Iterator[SourceItem]:
+        decoder = json.JSONDecoder()
         with _open_binary(self.path) as fh:
             for lineno, raw in enumerate(fh, start=1):
+                if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8):]
                 if not raw.strip():
                     continue
                 where = self._where(lineno)
                 try:
-                    obj = json.loads(raw)
+                    text = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     yield SourceItem(where, rejection=Rejection(where, "line is not valid UTF-8"))
                     continue
-                except json.JSONDecodeError as exc:
-                    yield SourceItem(where, rejection=Rejection(where, f"malformed JSON at column {exc.colno}: "
-                                                                       f"{exc.msg}"))
-                    continue
-                if not isinstance(obj, dict):
-                    yield SourceItem(where, rejection=Rejection(where, "expected a JSON object per line"))
-                    continue
-                yield SourceItem(where, row=obj, kind=self.kind)
+                yield from self._objects(decoder, text, where)
+
+    def _objects(self, decoder: json.JSONDecoder, text: str, where: str) -> Iterator[SourceItem]:
+        pos, count = 0, 0
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            if pos >= len(text):
+                return
+            count += 1
+            at = where if count == 1 else f"{where} (object {count})"
+            try:
+                obj, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                yield SourceItem(at, rejection=Rejection(at, f"malformed JSON at column {exc.colno}: {exc.msg}"))
+                return  # the rest of the line cannot be resynchronised
+            if not isinstance(obj, dict):
+                yield SourceItem(at, rejection=Rejection(at, "expected a JSON object per line"))
+                continue
+            yield SourceItem(at, row=obj, kind=self.kind)
 
 
 class JsonSource(_FileSource):

@@ -72,10 +72,7 @@ async def import_post(request: Request) -> HTMLResponse:
 @router.post("/import/preview", response_class=HTMLResponse, name="import_preview")
 async def import_preview(request: Request) -> HTMLResponse:
     """Stage an upload (or take the staged one) and show what importing it would do."""
-    same_origin(request)
-    grant = _grant(request)
-    hub = hub_of(request)
-    form = await request.form(max_files=1, max_fields=MAX_FIELDS)
+    grant, hub, form = await _curator_form(request, max_files=1)
     token = str(form.get("upload") or "")
     if not token:
         upload = _upload_of(form)
@@ -92,10 +89,7 @@ async def import_preview(request: Request) -> HTMLResponse:
 @router.post("/import/commit", response_class=HTMLResponse, name="import_commit")
 async def import_commit(request: Request) -> HTMLResponse:
     """Import the staged file with the mapping as adjusted on the preview."""
-    same_origin(request)
-    grant = _grant(request)
-    hub = hub_of(request)
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    grant, hub, form = await _curator_form(request, max_files=0)
     token = str(form.get("upload") or "")
     path = hub.staged_upload(token)
     options = _options(form)
@@ -107,6 +101,13 @@ async def import_commit(request: Request) -> HTMLResponse:
 
 
 # ------------------------------------------------------------------------------------------ form <-> plan
+async def _curator_form(request: Request, *, max_files: int) -> tuple[Any, Any, FormData]:
+    """The grant, hub and form of a curator's same-origin post (raises Forbidden/Unauthorized otherwise)."""
+    same_origin(request)
+    grant = _grant(request)
+    return grant, hub_of(request), await request.form(max_files=max_files, max_fields=MAX_FIELDS)
+
+
 def _upload_of(form: FormData) -> UploadFile:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
