@@ -59,6 +59,16 @@ def test_import_csv_reports_created_and_rejected(fresh):
     assert (again["created"], again["unchanged"]) == (0, 2)
 
 
+def test_import_says_what_it_inferred(fresh):
+    content = "Liste des membres\n\ntitre;pays;site web\nVille de Lyon;France;https://www.lyon.fr\n".encode("cp1252")
+    report = _upload(fresh, "membres.csv", content, kind="organization").json()
+    assert report["created"] == 1
+    inferred = report["inferred"][0]
+    assert {c["column"]: c["target"] for c in inferred["columns"]} == {"titre": "name", "pays": "country",
+                                                                      "site web": "website"}
+    assert any("header found on row 3" in n for n in inferred["notes"])
+
+
 def test_import_jsonl_and_malformed_files(fresh):
     good = json.dumps({"kind": "person", "name": "Rita Lopes", "country": "PT"}).encode() + b"\n{broken\n"
     report = _upload(fresh, "people.jsonl", good).json()

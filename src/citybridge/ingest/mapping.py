@@ -10,6 +10,7 @@ Default column mapping (documented in docs/import.md):
   ``cordis``, ``wikidata``, ``pic``) fills an external id;
 * ``labels.<lang>`` fills a multilingual label; ``attributes.<name>`` and any unknown column are kept in
   ``attributes``, so nothing in the input is dropped;
+* a person with a given and a family name but no ``name`` gets them joined as the name;
 * list fields (``aliases``, ``authors``, ``languages``, ``tags``, ``keywords``) split on ``;`` or ``|``;
   dict and list fields also accept a JSON cell; empty cells are left out, so they never blank out a value.
 
