@@ -82,6 +82,27 @@ def test_preview_adjust_and_import(blank: tuple[Hub, TestClient]) -> None:
     assert web.post("/import/commit", data=fields).status_code == 404
 
 
+@pytest.mark.slow
+def test_cordis_projects_through_the_web_page(blank: tuple[Hub, TestClient]) -> None:
+    """The issue's newcomer, on the web page: both CORDIS exports, no mapping file, kind chosen."""
+    hub, web = blank
+    for parts, shown, created, updated in ((("knowledge", "cordis-h2020-energy-communities", "projects.csv"),
+                                            "1,229 of 1,229 rows", 1229, 0),
+                                           (("knowledge", "cordis-h2020-cleantech", "projects.csv"),
+                                            "1,732 of 1,732 rows", 1472, 260)):
+        path = shared(*parts)
+        html = web.post("/import/preview", files={"file": (path.name, path.read_bytes())},
+                        data={"kind": "project"}).text
+        assert f"{shown} would be imported, 0 rejected" in html
+        assert "<dt>name</dt>" in html and "<dt>description</dt>" in html and "<dt>start_date</dt>" in html
+        done = web.post("/import/commit", data=form_of(html)).text
+        assert re.search(rf'card-n">{created:,}</span> <span class="card-label">created', done)
+        assert re.search(rf'card-n">{updated:,}</span> <span class="card-label">updated', done)
+    projects = list(hub.store.iter_records("project"))
+    assert len(projects) == 1229 + 1732 - 260  # the two exports share 260 grants
+    assert all(p.name and p.description and p.start_date for p in projects)  # type: ignore[attr-defined]
+
+
 def test_bad_choices_and_requests_are_clear_errors(blank: tuple[Hub, TestClient]) -> None:
     _hub, web = blank
     html = web.post("/import/preview", files={"file": ("membros.csv", MEMBERS)}, data={"kind": "organization"}).text

@@ -201,7 +201,8 @@ def _int(v: str) -> int | None:
 
 
 @lru_cache(maxsize=1)
-def _country_table() -> tuple[dict[str, CountryInfo], dict[str, int | None]]:
+def load_gazetteer() -> Gazetteer:
+    """The shipped gazetteer, loaded once per process (about half a second)."""
     countries: dict[str, CountryInfo] = {}
     country_pop: dict[str, int | None] = {}
     rows = _rows(_data("countries.tsv").decode("utf-8"), "countries")
@@ -210,19 +211,6 @@ def _country_table() -> tuple[dict[str, CountryInfo], dict[str, int | None]]:
         all_names = tuple(n for n in names.split("|") if n)
         countries[iso2] = CountryInfo(iso2, iso3, name, reg, sub, inter, all_names)
         country_pop[iso2] = _int(pop)
-    return countries, country_pop
-
-
-def load_countries() -> dict[str, CountryInfo]:
-    """The shipped countries by ISO2 code, with their names in the shipped languages (cached, fast)."""
-    return _country_table()[0]
-
-
-@lru_cache(maxsize=1)
-def load_gazetteer() -> Gazetteer:
-    """The shipped gazetteer, loaded once per process (about half a second)."""
-    table, populations = _country_table()
-    countries, country_pop = dict(table), dict(populations)
     admin_codes: dict[str, tuple[str, str]] = {}
     for row in _rows(_data("admin-codes.tsv").decode("utf-8"), "admin-codes"):
         admin_codes[row[1]] = (row[0], row[2])

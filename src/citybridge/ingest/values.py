@@ -16,11 +16,13 @@ A value a parser cannot read is returned unchanged, so validation names it in th
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from citybridge.errors import Invalid
@@ -90,14 +92,21 @@ def fold(text: str) -> str:
 # ---------------------------------------------------------------------------------------------- countries
 @lru_cache(maxsize=1)
 def _country_index() -> dict[str, str]:
-    from citybridge.enrich.gazetteer import load_countries
-
+    """Folded country name or code -> ISO2, from the gazetteer's country table (read here without loading
+    the gazetteer, which the import does not need)."""
+    table = resources.files("citybridge").joinpath("enrich", "data", "countries.tsv").read_text(encoding="utf-8")
+    lines = table.splitlines()
+    if not lines or not lines[0].startswith("#citybridge-gazetteer 1 countries"):
+        raise Invalid("the country table has an unknown format", where="citybridge/enrich/data/countries.tsv")
+    rows = csv.DictReader(lines[1:], delimiter="\t")
     index: dict[str, str] = {}
-    for iso2, info in load_countries().items():
-        for name in (*info.names, info.name):
-            index.setdefault(fold(name).strip(), iso2)
+    for row in rows:
+        iso2 = row["iso2"]
+        for name in (*row["names"].split("|"), row["name"]):
+            if name:
+                index.setdefault(fold(name).strip(), iso2)
         index[iso2.casefold()] = iso2
-        index[info.iso3.casefold()] = iso2
+        index[row["iso3"].casefold()] = iso2
     for code, iso2 in _EU_COUNTRY.items():
         index[code.casefold()] = iso2
     return index
