@@ -12,7 +12,20 @@ import pytest
 from citybridge.hub import Hub
 from citybridge.settings import Settings
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+def _shared_data() -> Path:
+    """``$CITYBRIDGE_SHARED_DATA``, else the first ``shared/data`` beside the repository or a folder above
+    it (a git worktree sits one level deeper than the main checkout)."""
+    if os.environ.get("CITYBRIDGE_SHARED_DATA"):
+        return Path(os.environ["CITYBRIDGE_SHARED_DATA"])
+    root = Path(__file__).resolve().parents[1]
+    for folder in root.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return root.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 POSTGRES_URL = os.environ.get("CITYBRIDGE_TEST_POSTGRES_URL")
 
 

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from citybridge._hub.enrichment import EnrichMixin
+from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
 from citybridge._hub.services import QueryMixin
 from citybridge.errors import Invalid, NotFound
 from citybridge.ingest.export import Exporter, Format
-from citybridge.ingest.mapping import Mapping
 from citybridge.ingest.pipeline import Importer, ImportReport
-from citybridge.ingest.tabular import open_tabular
 from citybridge.model.access import Caller, can_see
 from citybridge.model.entities import Kind, Record
 from citybridge.model.relations import Relation
@@ -27,7 +26,7 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(IntakeMixin, EnrichMixin, QueryMixin):
+class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
@@ -37,7 +36,7 @@ class Hub(IntakeMixin, EnrichMixin, QueryMixin):
 
     def __init__(self, settings: Settings | None = None, *, store: Store | None = None) -> None:
         self.settings = settings or Settings()
-        if self.settings.is_sqlite:
+        if self.settings.is_sqlite and store is None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or Store.open(
             self.settings.resolved_database_url, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms
@@ -185,29 +184,6 @@ class Hub(IntakeMixin, EnrichMixin, QueryMixin):
         return sorted(themes, key=lambda r: (r.scheme, _code_key(r.code)))  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ writing
-    def import_files(
-        self, paths: Iterable[str | Path], *, kind: str | None = None, mapping: str | Path | Mapping | None = None,
-        delimiter: str | None = None, encoding: str | None = None, progress: Callable[[int], None] | None = None,
-        row_log: IO[str] | None = None, changed_by: str | None = None,
-    ) -> ImportReport:
-        """Import tabular files (CSV, XLSX, JSON, JSONL) into the store; returns the combined report.
-
-        Rows are validated one by one (a bad row never stops the others) and written in batches of
-        ``settings.import_batch``, each batch one transaction.
-        """
-        m = Mapping.load(mapping) if isinstance(mapping, str | Path) else mapping
-        if kind is not None and kind != "relation" and kind not in {k.value for k in Kind}:
-            raise Invalid(f"unknown kind '{kind}'", field="kind")
-        total = ImportReport()
-        for path in paths:
-            source = open_tabular(path, kind=kind, delimiter=delimiter or (m.delimiter if m else None),
-                                  encoding=encoding or (m.encoding if m else None))
-            importer = Importer(self.store, batch_size=self.settings.import_batch,
-                                changed_by=changed_by or f"import:{source.name}", progress=progress,
-                                row_log=row_log)
-            total.merge(importer.run(source, kind=kind, mapping=m, provenance_source=f"import:{source.name}"))
-        return total
-
     def upsert(self, records: Iterable[Record], *, changed_by: str | None = None) -> ImportReport:
         importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by or "api")
         return importer.run(_ListSource("api", list(records)))

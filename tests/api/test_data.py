@@ -48,7 +48,7 @@ def _upload(client, name: str, content: bytes, token: str = CURATOR_TOKEN, **dat
 
 
 def test_import_csv_reports_created_and_rejected(fresh):
-    content = (b"name,org_type,country\nPorto Energy Agency,ngo,PT\nBad Country Org,ngo,Portugal\n"
+    content = (b"name,org_type,country\nPorto Energy Agency,ngo,PT\nBad Country Org,ngo,Atlantis\n"
                b"Braga Council,local_government,PT\n")
     resp = _upload(fresh, "orgs.csv", content, kind="organization")
     assert resp.status_code == 200, resp.text
@@ -57,6 +57,16 @@ def test_import_csv_reports_created_and_rejected(fresh):
     assert report["rejections"][0]["field"] == "country" and "orgs.csv" in report["rejections"][0]["where"]
     again = _upload(fresh, "orgs.csv", content, kind="organization").json()
     assert (again["created"], again["unchanged"]) == (0, 2)
+
+
+def test_import_says_what_it_inferred(fresh):
+    content = "Liste des membres\n\ntitre;pays;site web\nVille de Lyon;France;https://www.lyon.fr\n".encode("cp1252")
+    report = _upload(fresh, "membres.csv", content, kind="organization").json()
+    assert report["created"] == 1
+    inferred = report["inferred"][0]
+    assert {c["column"]: c["target"] for c in inferred["columns"]} == {"titre": "name", "pays": "country",
+                                                                      "site web": "website"}
+    assert any("header found on row 3" in n for n in inferred["notes"])
 
 
 def test_import_jsonl_and_malformed_files(fresh):

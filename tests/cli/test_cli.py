@@ -28,9 +28,9 @@ def run(*args: str) -> object:
 def test_init_import_stats_list_show_export(env: Path) -> None:
     assert run("init").exit_code == 0
     (env / "orgs.csv").write_text("kind,name,country,ror\norganization,Universidade de Lisboa,PT,01c27hj86\n"
-                                  "organization,Bad,Portugal,\n", encoding="utf-8")
+                                  "organization,Bad,Atlantis,\n", encoding="utf-8")
     res = run("import", "orgs.csv", "--report", "report.json")
-    assert res.exit_code == 0
+    assert res.exit_code == 1  # some rows rejected
     assert "created 1" in res.stdout and "rejected 1" in res.stdout
     assert "orgs.csv:3: [country]" in res.stderr
     report = json.loads((env / "report.json").read_text())

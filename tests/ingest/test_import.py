@@ -167,10 +167,13 @@ def test_wrong_delimiter_and_missing_columns(hub: Hub, tmp_path: Path) -> None:
     wrong = write(tmp_path, "wrong.csv", "kind;name;country\norganization;A;BR\n")
     report = hub.import_files([wrong], delimiter=",")
     assert report.rejected == 1 and "wrong delimiter" in report.rejections[0]["reason"]
-    no_name = write(tmp_path, "noname.csv", "kind,title\norganization,A\n")
+    no_name = write(tmp_path, "noname.csv", "kind,budget\norganization,10\n")
     report = hub.import_files([no_name])
     assert report.rejections[0]["field"] == "name"
     assert "missing required column 'name'" in report.rejections[0]["reason"]
+    titled = write(tmp_path, "titled.csv", "kind,title\norganization,A\n")
+    assert hub.import_files([titled], infer=False).rejections[0]["field"] == "name"  # the plain default mapping
+    assert hub.import_files([titled]).created == 1  # 'title' is inferred as the name
 
 
 def test_malformed_json_and_jsonl(hub: Hub, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,15 @@ def web(web_hub: Hub) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def live_server(web_hub: Hub) -> Iterator[str]:
-    """The app served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
+@contextmanager
+def serve(hub: Hub) -> Iterator[str]:
+    """The app over ``hub`` served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(web_hub), host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -52,9 +53,17 @@ def live_server(web_hub: Hub) -> Iterator[str]:
         if time.monotonic() > deadline:
             pytest.fail("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(web_hub: Hub) -> Iterator[str]:
+    with serve(web_hub) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -71,16 +80,17 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: object, live_server: str) -> Iterator[object]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server)  # type: ignore[attr-defined]
+@contextmanager
+def open_page(browser: object, base_url: str) -> Iterator[object]:
+    """A page on ``base_url`` that fails the test on browser errors and on any request leaving the app."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)  # type: ignore[attr-defined]
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     # the app must work offline: any request leaving 127.0.0.1 fails the test
     outside: list[str] = []
-    pg.route("**/*", lambda route: (route.continue_() if route.request.url.startswith(live_server)
+    pg.route("**/*", lambda route: (route.continue_() if route.request.url.startswith(base_url)
                                     else (outside.append(route.request.url), route.abort())))
     pg.js_errors = errors  # type: ignore[attr-defined]
     pg.outside = outside  # type: ignore[attr-defined]
@@ -88,6 +98,12 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     ctx.close()
     assert not outside, f"requests left the app: {outside[:3]}"
     assert not errors, f"browser errors: {errors[:3]}"
+
+
+@pytest.fixture
+def page(browser: object, live_server: str) -> Iterator[object]:
+    with open_page(browser, live_server) as pg:
+        yield pg
 
 
 def shot(page: object, name: str) -> Path:

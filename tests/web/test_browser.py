@@ -78,7 +78,7 @@ def test_import_page_upload_and_report(page, tmp_path):
     data = tmp_path / "orgs.csv"
     data.write_text("name,kind,country\nSetubal Council,organization,PT\nNo Country,organization,Atlantis\n")
     page.get_by_label("File", exact=True).set_input_files(str(data))
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import without preview").click()
     page.wait_for_selector("#report")
     status = page.get_by_role("status").inner_text()
     assert "created" in status and "rejected" in status

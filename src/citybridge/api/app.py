@@ -29,9 +29,9 @@ from citybridge.settings import Settings
 
 log = logging.getLogger("citybridge.api")
 API_PREFIX = "/api/v1"
-UPLOAD_PATHS = (f"{API_PREFIX}/import", "/import")
+UPLOAD_PATHS = (f"{API_PREFIX}/import", "/import", "/import/preview", "/import/commit")
 #: routes whose responses may legitimately run long (streams, big imports): no request timeout
-UNTIMED = (f"{API_PREFIX}/export", f"{API_PREFIX}/import", "/import")
+UNTIMED = (f"{API_PREFIX}/export", f"{API_PREFIX}/import", "/import", "/import/preview", "/import/commit")
 
 DESCRIPTION = """
 The citybridge REST API: records (organisations, people, projects, documents, opportunities, places,

@@ -142,6 +142,9 @@ class ImportReportOut(BaseModel):
     rejections: list[Rejection] = Field(default_factory=list)
     unresolved: int = 0
     unresolved_examples: list[str] = Field(default_factory=list)
+    inferred: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "per file without a mapping: the kind and the columns whose field was inferred (with the reason), "
+        "and notes (header row found, columns ignored)"))
 
 
 class StatsOut(BaseModel):

@@ -75,6 +75,11 @@ def user_errors(fn: F) -> F:
             hint = "" if problem.unreachable else "; the batch in progress was rolled back, re-run to continue"
             err.print(f"[red]error:[/red] {escape(f'{command}: {problem}{hint}')}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_DATABASE) from None
+        except OSError as exc:  # a file the user named cannot be read or written
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            err.print(f"[red]error:[/red] {escape(where + (exc.strerror or str(exc)))}", highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(EXIT_USER) from None
         except KeyboardInterrupt:
             err.print("interrupted; completed batches are stored, re-run to continue")
             raise typer.Exit(130) from None
@@ -93,8 +98,15 @@ def _command_name(callback: Callable[..., Any]) -> str:
 
 
 @contextmanager
-def open_hub() -> Iterator[Hub]:
-    hub = Hub(settings())
+def open_hub(*, store: bool = True) -> Iterator[Hub]:
+    """A Hub on the configured store; ``store=False`` for commands that only read files (a dry run): the
+    Hub then has an empty in-memory store, and the data folder is not even created."""
+    if store:
+        hub = Hub(settings())
+    else:
+        from citybridge.store import Store
+
+        hub = Hub(settings(), store=Store.open("sqlite://", migrate=False))
     try:
         yield hub
     finally:

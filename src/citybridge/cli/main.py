@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from citybridge.cli import enrich as _enrich  # noqa: F401  (registers enrich, tag)
+from citybridge.cli import imports as _imports  # noqa: F401  (registers import)
 from citybridge.cli import intake as _intake  # noqa: F401  (registers ingest, watch, feeds, openalex, ror, cordis)
 from citybridge.cli import link as _link  # noqa: F401  (registers link, peers, partners, fit)
 from citybridge.cli import search as _search  # noqa: F401  (registers search, similar, reindex)
@@ -45,37 +46,6 @@ def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         else:
             out.print(f"ready: {hub.settings.resolved_database_url.split('@')[-1]} "
                       f"({report.created} taxonomy nodes added)")
-
-
-@app.command("import")
-@user_errors
-def import_(
-    files: Annotated[list[Path], typer.Argument(help="CSV, TSV, XLSX, JSON or JSONL files")],
-    kind: Annotated[str | None, typer.Option("--kind", "-k", help="entity kind of every row, or 'relation'")] = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="column mapping file")] = None,
-    delimiter: Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter (default: detected)")] = None,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="file encoding (default: detected)")] = None,
-    report_path: Annotated[Path | None, typer.Option("--report", help="write a JSON report here")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-) -> None:
-    """Import records and relations; re-importing the same file changes nothing."""
-    with open_hub() as hub:
-        hub.init()
-        row_log = report_path.with_suffix(".rows.jsonl").open("w", encoding="utf-8") if report_path else None
-        try:
-            with progress_bar("importing", None) as tick:
-                report = hub.import_files(files, kind=kind, mapping=mapping, delimiter=delimiter,
-                                          encoding=encoding, progress=tick, row_log=row_log)
-        finally:
-            if row_log:
-                row_log.close()
-        if report_path:
-            body = report.to_dict()
-            body["rows_file"] = str(report_path.with_suffix(".rows.jsonl"))
-            report_path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
-        print_report(report, as_json)
-        if report.rejected and report.created + report.updated + report.unchanged == 0:
-            raise typer.Exit(1)
 
 
 @app.command()

@@ -10,19 +10,29 @@ Default column mapping (documented in docs/import.md):
   ``cordis``, ``wikidata``, ``pic``) fills an external id;
 * ``labels.<lang>`` fills a multilingual label; ``attributes.<name>`` and any unknown column are kept in
   ``attributes``, so nothing in the input is dropped;
+* a person with a given and a family name but no ``name`` gets them joined as the name;
 * list fields (``aliases``, ``authors``, ``languages``, ``tags``, ``keywords``) split on ``;`` or ``|``;
   dict and list fields also accept a JSON cell; empty cells are left out, so they never blank out a value.
 
-A mapping file (JSON, TOML or YAML) renames columns, maps values and adds defaults::
+A mapping file (JSON, TOML or YAML) renames columns, maps values, reads values written another way
+(``[parse]``: ``date:%d/%m/%Y``, ``number:comma``, ``number:dot``, ``country``, ``enum``; see
+:mod:`citybridge.ingest.values`), adds defaults, and may name the header row::
 
     kind = "organization"
+    header_row = 3
     [columns]
     "Organisation name" = "name"
     "ROR" = "external_ids.ror"
+    "Internal note" = "-"
     [values.org_type]
     "City council" = "local_government"
+    [parse]
+    established = "date:%d/%m/%Y"
     [defaults]
     visibility = "public"
+
+``citybridge import FILE --dry-run --save-mapping M.toml`` writes the mapping inferred for a file in this
+form (see :mod:`citybridge.ingest.infer`).
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from citybridge.errors import Invalid
+from citybridge.ingest.values import check_parser, parse_value
 from citybridge.model.entities import (
     EXTERNAL_ID_SCHEMES,
     Kind,
@@ -64,9 +75,27 @@ def normalize_kind(value: str | None) -> str | None:
     return _KIND_ALIASES.get(str(value).strip().lower())
 
 
+_MAPPING_KEYS = ("kind", "header_row", "delimiter", "encoding", "columns", "values", "parse", "defaults")
+
+
+def is_default_column(name: str, kind: str | None = None) -> bool:
+    """True when the default mapping gives ``name`` a meaning for ``kind`` (a field, ``kind``, ``subtype``,
+    a scheme, ``external_ids.*``, ``labels.*``, ``attributes.*``); with no kind, a field of any kind."""
+    if name in ("kind", "subtype") or name.startswith("attributes.") or name.lower() in EXTERNAL_ID_SCHEMES:
+        return True
+    prefix, _, rest = name.partition(".")
+    if prefix == "external_ids":
+        return rest.lower() in EXTERNAL_ID_SCHEMES
+    if prefix == "labels":
+        return bool(re.fullmatch(r"[a-z]{2,3}([-_][A-Za-z]{2,4})?", rest))
+    if kind is None or kind == "relation":
+        return any(name in model_for(k.value).model_fields for k in Kind) or name in _RELATION_FIELDS
+    return name in model_for(kind).model_fields
+
+
 @dataclass
 class Mapping:
-    """Column renames, value maps and defaults applied to each raw row before validation."""
+    """Column renames, value maps, value parsers and defaults applied to each raw row before validation."""
 
     kind: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
@@ -74,6 +103,8 @@ class Mapping:
     defaults: dict[str, Any] = field(default_factory=dict)
     delimiter: str | None = None
     encoding: str | None = None
+    parse: dict[str, str] = field(default_factory=dict)  # target field -> parser spec (ingest.values)
+    header_row: int | None = None  # 1-based row holding the column names (default: found)
 
     @classmethod
     def load(cls, path: str | Path) -> Mapping:
@@ -102,16 +133,38 @@ class Mapping:
             raise Invalid(f"malformed mapping file: {exc}", where=str(p)) from None
         if not isinstance(data, dict):
             raise Invalid("mapping file must hold an object/table", where=str(p))
-        unknown = set(data) - {"kind", "columns", "values", "defaults", "delimiter", "encoding"}
+        try:
+            return cls.from_dict(data)
+        except Invalid as exc:
+            raise Invalid(exc.message, where=str(p), field=exc.field) from None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mapping:
+        """A mapping from its file form (the keys of a mapping file); raises Invalid naming the bad key."""
+        unknown = set(data) - set(_MAPPING_KEYS)
         if unknown:
-            raise Invalid(f"unknown mapping keys: {', '.join(sorted(unknown))}", where=str(p))
+            raise Invalid(f"unknown mapping keys: {', '.join(sorted(unknown))}")
         kind = data.get("kind")
         if kind is not None and normalize_kind(kind) is None:
-            raise Invalid(f"unknown kind '{kind}'", where=str(p), field="kind")
-        return cls(kind=normalize_kind(kind), columns=dict(data.get("columns") or {}),
-                   values={k: dict(v) for k, v in (data.get("values") or {}).items()},
+            raise Invalid(f"unknown kind '{kind}'", field="kind")
+        for key in ("columns", "values", "parse", "defaults"):
+            if not isinstance(data.get(key) or {}, dict):
+                raise Invalid(f"'{key}' must be a table", field=key)
+        header_row = data.get("header_row")
+        if header_row is not None and (not isinstance(header_row, int) or isinstance(header_row, bool)
+                                       or header_row < 1):
+            raise Invalid("header_row must be a row number (1 or more)", field="header_row")
+        parse = {str(k): str(v) for k, v in (data.get("parse") or {}).items()}
+        for target, spec in parse.items():
+            try:
+                check_parser(spec)
+            except Invalid as exc:
+                raise Invalid(exc.message, field=f"parse.{target}") from None
+        columns = {str(k): str(v) for k, v in (data.get("columns") or {}).items()}
+        values = {str(k): {str(a): str(b) for a, b in dict(v).items()} for k, v in (data.get("values") or {}).items()}
+        return cls(kind=normalize_kind(kind), columns=columns, values=values,
                    defaults=dict(data.get("defaults") or {}), delimiter=data.get("delimiter"),
-                   encoding=data.get("encoding"))
+                   encoding=data.get("encoding"), parse=parse, header_row=header_row)
 
     def apply(self, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.defaults)
@@ -121,8 +174,78 @@ class Mapping:
                 continue  # column explicitly dropped
             if target in self.values and isinstance(value, str) and value in self.values[target]:
                 value = self.values[target][value]
+            elif target in self.parse:
+                value = parse_value(self.parse[target], value, target)
+            if target in out and (value is None or (isinstance(value, str) and not value.strip())):
+                continue  # an empty cell never hides a default or another column's value
             out[target] = value
         return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file form: what :meth:`from_dict` reads back."""
+        out: dict[str, Any] = {}
+        for key in _MAPPING_KEYS:
+            value = getattr(self, key)
+            if value not in (None, {}, ""):
+                out[key] = value
+        return out
+
+    def to_toml(self, comments: dict[str, str] | None = None, header: str | None = None) -> str:
+        """The mapping as a TOML file; ``comments`` (column -> text) are written beside the columns."""
+        lines = [f"# {line}".rstrip() for line in (header or "").splitlines()]
+        for key in ("kind", "header_row", "delimiter", "encoding"):
+            value = getattr(self, key)
+            if value is not None:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for table in ("columns", "parse", "defaults"):
+            entries = getattr(self, table)
+            if entries:
+                lines += ["", f"[{table}]"]
+                for k, v in entries.items():
+                    note = (comments or {}).get(k) if table == "columns" else None
+                    lines.append(f"{_toml_key(k)} = {_toml_value(v)}" + (f"  # {_one_line(note)}" if note else ""))
+        for target, table in self.values.items():
+            lines += ["", f"[values.{_toml_key(target)}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+        return "\n".join(lines) + "\n"
+
+    def save(self, path: str | Path, comments: dict[str, str] | None = None, header: str | None = None) -> Path:
+        """Write the mapping (TOML, JSON or YAML by suffix) atomically; it reads back with :meth:`load`."""
+        p = Path(path)
+        if p.suffix == ".toml":
+            text = self.to_toml(comments, header)
+        elif p.suffix == ".json":
+            text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        elif p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            text = yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+        else:
+            raise Invalid("mapping file must be .toml, .json or .yaml", where=str(p))
+        tmp = p.with_name(p.name + ".part")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+        return p
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    # a JSON string is a TOML basic string (JSON escapes control characters as \uXXXX, as TOML reads them),
+    # except DEL, which JSON leaves as it is and TOML does not accept
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class RowError(Exception):
@@ -202,6 +325,30 @@ def _finish(model: Any, body: dict[str, Any], attrs: dict[str, Any], required: t
         raise _validation_error(exc) from None
 
 
+def row_kind(row: dict[str, Any], *fallbacks: str | None) -> str:
+    """The kind of a mapped row: its ``kind`` column, else the first fallback given (``--kind``, the
+    mapping's, the file's), else ``relation`` for a row with ``type``, ``source`` and ``target``."""
+    value = row.get("kind")
+    if value not in (None, ""):
+        kind = normalize_kind(str(value))
+        if kind is None:
+            raise RowError(f"unknown kind '{value}'", "kind")
+        return kind
+    kind = normalize_kind(next((f for f in fallbacks if f), None))
+    if kind is not None:
+        return kind
+    if {"type", "source", "target"} <= set(row):
+        return "relation"
+    raise RowError("no kind: add a 'kind' column or pass --kind", "kind")
+
+
+def check_relation_row(row: dict[str, Any]) -> None:
+    """A relation row names its type and both ends (which are resolved later, against the store)."""
+    for end in ("type", "source", "target"):
+        if row.get(end) in (None, ""):
+            raise RowError(f"missing required column '{end}'", end)
+
+
 def build_relation(row: dict[str, Any], provenance: Provenance | None = None) -> Relation:
     """A Relation from a raw row whose ends are already resolved to record ids."""
     body: dict[str, Any] = {}
@@ -251,6 +398,10 @@ def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None =
             attrs[key] = value
     if ext:
         body["external_ids"] = {**(body.get("external_ids") or {}), **ext}
+    if "name" not in body and model.kind == Kind.person:  # a staff list has first and last names
+        parts = [str(body[k]).strip() for k in ("given_name", "family_name") if body.get(k)]
+        if parts:
+            body["name"] = " ".join(parts)
     if labels:
         body["labels"] = {**(body.get("labels") or {}), **labels}
     return _finish(model, body, attrs, ("name",), provenance)  # type: ignore[no-any-return]

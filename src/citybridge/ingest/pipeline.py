@@ -6,14 +6,23 @@ batch; re-running the same import continues, because upserts of unchanged rows a
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from citybridge.ingest.base import Rejection, Source, SourceItem
-from citybridge.ingest.mapping import Mapping, RowError, build_record, build_relation, normalize_kind
+from citybridge.ingest.mapping import (
+    Mapping,
+    RowError,
+    build_record,
+    build_relation,
+    check_relation_row,
+    row_kind,
+)
 from citybridge.ingest.resolve import Resolver
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Provenance, Record, normalize_external_id
 from citybridge.model.relations import Relation
@@ -35,6 +44,8 @@ class ImportReport:
     rejections: list[dict[str, Any]] = field(default_factory=list)
     unresolved: int = 0  # optional relations skipped because an end is not in the store
     unresolved_examples: list[str] = field(default_factory=list)
+    inferred: list[dict[str, Any]] = field(default_factory=list)  # per file: the mapping that was inferred
+    stopped_at: str | None = None  # strict import: the first bad row; nothing was written
 
     def add_unresolved(self, where: str, ref: str) -> None:
         self.unresolved += 1
@@ -63,11 +74,23 @@ class ImportReport:
         self.unresolved += other.unresolved
         room = MAX_UNRESOLVED_EXAMPLES - len(self.unresolved_examples)
         self.unresolved_examples += other.unresolved_examples[:max(room, 0)]
+        self.inferred += other.inferred
+        self.stopped_at = self.stopped_at or other.stopped_at
+
+    def stop(self, where: str) -> None:
+        """A strict import stopped at ``where`` and rolled back: only the rejection remains."""
+        self.created = self.updated = self.unchanged = 0
+        self.unresolved, self.unresolved_examples = 0, []
+        self.stopped_at = where
 
     def to_dict(self) -> dict[str, Any]:
         out = {"sources": self.sources, **self.counts(), "rejections": self.rejections}
         if self.unresolved:
             out.update(unresolved=self.unresolved, unresolved_examples=self.unresolved_examples)
+        if self.inferred:
+            out["inferred"] = self.inferred
+        if self.stopped_at:
+            out.update(stopped_at=self.stopped_at, written=False)
         return out
 
     def lines(self) -> Iterator[str]:
@@ -87,8 +110,16 @@ def _ref_pair(ref: str) -> tuple[str, str] | None:
     return None
 
 
-def _record_key(rec: Record) -> str:
+def record_key(rec: Record) -> str:
+    """The key two records of one input share when they are the same record (duplicates are rejected)."""
     return rec.id or f"{rec.kind.value}|{rec.natural_key() or fallback_key(rec)}"
+
+
+def duplicate_reason(rec: Record, first: str) -> tuple[str, str]:
+    """Why a record repeats one read earlier (at ``first``) in the same input, and the field at fault."""
+    if rec.id or rec.external_ids:
+        return f"duplicate of {first} in the same input", "id"
+    return f"same name as {first} in the same input (no id or external id tells them apart)", "name"
 
 
 class Importer:
@@ -103,31 +134,69 @@ class Importer:
         self.changed_by = changed_by
         self.progress = progress
         self.row_log = row_log
+        self._conn: Any = None  # the one transaction of a strict run
 
     def run(self, source: Source, *, kind: str | None = None, mapping: Mapping | None = None,
-            provenance_source: str | None = None) -> ImportReport:
+            provenance_source: str | None = None, strict: bool = False) -> ImportReport:
+        """Import ``source``; ``strict`` runs it as one transaction that stops and rolls back at the first
+        rejected row (the report then holds that row and ``stopped_at``; nothing is written)."""
         report = ImportReport(sources=[source.name])
         seq = self.store.start_import(source.name, getattr(source, "sha256", None))
-        seen: dict[str, str] = {}
-        deferred = _Deferred()
-        batch: list[SourceItem] = []
         status = "failed"
         try:
-            for item in source.items():
-                batch.append(item)
-                if len(batch) >= self.batch_size:
-                    self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
-                    batch = []
-            self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
-            # relations whose ends appeared later in the input get a second chance
-            retry, deferred = deferred, _Deferred()
-            for chunk in retry.batches(self.batch_size):
-                self._flush_relations(chunk, report, deferred, final=True)
-            retry.close()
-            status = "done"
+            if strict:
+                status = self._run_strict(source, report, kind, mapping, provenance_source)
+            else:
+                self._run(source, report, kind, mapping, provenance_source)
+                status = "done"
         finally:
             self.store.finish_import(seq, report.counts(), status)
         return report
+
+    def _run(self, source: Source, report: ImportReport, kind: str | None, mapping: Mapping | None,
+             provenance_source: str | None) -> None:
+        seen: dict[str, str] = {}
+        deferred = _Deferred()
+        batch: list[SourceItem] = []
+        for item in source.items():
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
+                batch = []
+        self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
+        # relations whose ends appeared later in the input get a second chance
+        retry, deferred = deferred, _Deferred()
+        for chunk in retry.batches(self.batch_size):
+            self._flush_relations(chunk, report, deferred, final=True)
+        retry.close()
+
+    def _run_strict(self, source: Source, report: ImportReport, kind: str | None, mapping: Mapping | None,
+                    provenance_source: str | None) -> str:
+        row_log, self.row_log = self.row_log, io.StringIO()  # row statuses hold only once committed
+        try:
+            with self.store.engine.begin() as conn:
+                self._conn = conn
+                self._run(source, report, kind, mapping, provenance_source)
+        except _StrictStop as stop:
+            report.stop(stop.where)
+            if row_log is not None:
+                row_log.write(self.row_log.getvalue().splitlines()[-1] + "\n")
+            return "stopped"
+        finally:
+            self._conn = None
+            buffered, self.row_log = self.row_log, row_log
+        if row_log is not None:
+            row_log.write(buffered.getvalue())
+        return "done"
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """The batch's transaction, or the whole run's in a strict import."""
+        if self._conn is not None:
+            yield self._conn
+            return
+        with self.store.engine.begin() as conn:
+            yield conn
 
     # ------------------------------------------------------------------ internals
     def _log(self, status: str, where: str, id: str | None = None, reason: str | None = None,
@@ -139,6 +208,8 @@ class Importer:
             if reason:
                 entry.update(reason=reason, field=field)
             self.row_log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        if status == "rejected" and self._conn is not None:
+            raise _StrictStop(where)
 
     def _flush(self, items: list[SourceItem], report: ImportReport, seen: dict[str, str],
                deferred: _Deferred, kind: str | None,
@@ -160,16 +231,16 @@ class Importer:
             if isinstance(built, Record) and item.stub:
                 records.append((item, built))  # reference records may repeat; the store merges them
             elif isinstance(built, Record):
-                key = _record_key(built)
+                key = record_key(built)
                 if key in seen:
-                    self._log("rejected", item.where, id=built.id or None,
-                              reason=f"duplicate of {seen[key]} in the same input", field="id", report=report)
+                    reason, fld = duplicate_reason(built, seen[key])
+                    self._log("rejected", item.where, id=built.id or None, reason=reason, field=fld, report=report)
                     continue
                 seen[key] = item.where
                 records.append((item, built))
             else:
                 relations.append((item, built))
-        with self.store.engine.begin() as conn:
+        with self._tx() as conn:
             if self.resolver is not None and records:
                 resolved: list[tuple[SourceItem, Record]] = []
                 decisions = self.resolver.resolve([r for _i, r in records], self.store, conn)
@@ -191,7 +262,7 @@ class Importer:
 
     def _flush_relations(self, relations: list[tuple[SourceItem, Relation | dict[str, Any]]],
                          report: ImportReport, deferred: _Deferred, *, final: bool) -> None:
-        with self.store.engine.begin() as conn:
+        with self._tx() as conn:
             self._relations_in(conn, relations, report, deferred, final=final)
 
     def _relations_in(self, conn: Any, relations: list[tuple[SourceItem, Relation | dict[str, Any]]],
@@ -244,27 +315,14 @@ class Importer:
         row = item.row or {}
         if mapping is not None:
             row = mapping.apply(row)
-        row_kind = row.get("kind")
-        if row_kind not in (None, ""):
-            resolved_kind = normalize_kind(str(row_kind))
-            if resolved_kind is None:
-                raise RowError(f"unknown kind '{row_kind}'", "kind")
-        else:
-            resolved_kind = normalize_kind(kind or (mapping.kind if mapping else None) or item.kind)
-        if resolved_kind is None:
-            if {"type", "source", "target"} <= set(row):
-                resolved_kind = "relation"
-            else:
-                raise RowError("no kind: add a 'kind' column or pass --kind", "kind")
+        resolved_kind = row_kind(row, kind, mapping.kind if mapping else None, item.kind)
         prov = None
         if provenance_source:
             rid = row.get("id") or next((f"{s}:{row[s]}" for s in EXTERNAL_ID_SCHEMES if row.get(s)), None)
             prov = Provenance(source=provenance_source, record_id=str(rid) if rid else None)
         if resolved_kind == "relation":
             # ends are resolved, and the row validated, inside the batch transaction
-            for end in ("type", "source", "target"):
-                if row.get(end) in (None, ""):
-                    raise RowError(f"missing required column '{end}'", end)
+            check_relation_row(row)
             if prov is not None and "provenance" not in row:
                 row = {**row, "provenance": [prov.model_dump(mode="json", exclude_none=True)]}
             return row
@@ -285,6 +343,14 @@ def _stubs_as_patches(store: Store, conn: Any, records: list[tuple[SourceItem, R
             object.__setattr__(rec, "__pydantic_fields_set__", {"id", "external_ids", "provenance"})
         out.append((item, rec))
     return out
+
+
+class _StrictStop(Exception):
+    """The first rejected row of a strict import: roll everything back."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
 
 
 class _Deferred:

@@ -2,7 +2,10 @@
 JSON (an array, or an object holding ``records``/``items``/``@graph``), and JSON Lines (optionally gzipped).
 
 Every reader streams and yields one :class:`SourceItem` per row with ``where = "file:line"``; input that
-cannot be read becomes a rejection naming the line, never an exception that stops the file.
+cannot be read becomes a rejection naming the line, never an exception that stops the file, and never
+text merged silently into a field (an unterminated quote, a ragged row: see :mod:`.csvread`).
+CSV and XLSX headers are found below title rows and question groups (:mod:`citybridge.ingest.infer`);
+columns without a name are ignored, a repeated name is made unique.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +23,10 @@ from typing import IO, Any
 
 from citybridge.errors import Invalid, NotFound
 from citybridge.ingest.base import Rejection, SourceItem, registry
+from citybridge.ingest.csvread import CsvRecords, ragged_problem
+from citybridge.ingest.infer.header import SCAN_ROWS, TableLayout, table_layout
 from citybridge.ingest.mapping import normalize_kind
 
-CSV_FIELD_LIMIT = 64 * 1024 * 1024  # bytes; a larger cell is rejected with its line number
 _SNIFF_BYTES = 256 * 1024
 _DELIMITERS = ",;\t|"
 TABULAR_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".jsonl.gz", ".json.gz",
@@ -43,7 +48,7 @@ def file_sha256(path: Path) -> str:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else the best single-byte guess."""
+    """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else Windows-1252 or Latin-1."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -54,16 +59,12 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 4:  # a multi-byte character cut by the sample's end
             return "utf-8"
+    # not UTF-8: a single-byte Western encoding; Windows-1252 (Excel's) unless a byte it lacks says Latin-1
     try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(sample).best()
-        if best is not None and best.encoding.replace("_", "-") in ("cp1252", "latin-1", "iso8859-1",
-                                                                    "iso8859-15", "cp1250", "mac-roman"):
-            return "cp1252" if best.encoding == "cp1252" else "latin-1"
-    except ImportError:  # pragma: no cover - charset-normalizer is a core dependency
-        pass
-    return "cp1252"
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
 
 
 class _FileSource:
@@ -87,18 +88,26 @@ class _FileSource:
     def _where(self, line: int | str) -> str:
         return f"{self.name}:{line}"
 
+    def describe(self) -> dict[str, Any]:
+        """How the file is read (format, encoding, delimiter, header row), for previews."""
+        name = self.name.lower()
+        fmt = Path(name.removesuffix(".gz")).suffix.lstrip(".") or "?"
+        return {"file": self.name, "format": fmt + (" (gzip)" if name.endswith(".gz") else "")}
+
 
 class CsvSource(_FileSource):
-    """A delimited text file with a header row."""
+    """A delimited text file; its header is found below title rows (or named with ``header_row``)."""
 
     def __init__(self, path: str | Path, *, kind: str | None = None, delimiter: str | None = None,
-                 encoding: str | None = None) -> None:
+                 encoding: str | None = None, header_row: int | None = None) -> None:
         super().__init__(path, kind=kind)
         with _open_binary(self.path) as fh:
             sample = fh.read(_SNIFF_BYTES)
         self.encoding = encoding or detect_encoding(sample)
         text_sample = sample.decode(self.encoding, errors="replace")
         self.delimiter = delimiter or self._sniff(text_sample)
+        self.header_row = header_row
+        self._layout: TableLayout | None = None
 
     def _sniff(self, text: str) -> str:
         if self.path.suffix == ".tsv":
@@ -109,92 +118,118 @@ class CsvSource(_FileSource):
         try:
             return csv.Sniffer().sniff("\n".join(head), delimiters=_DELIMITERS).delimiter
         except csv.Error:
-            counts = {d: head[0].count(d) for d in _DELIMITERS}
+            counts = {d: max(line.count(d) for line in head[:SCAN_ROWS]) for d in _DELIMITERS}
             best = max(counts, key=lambda d: counts[d])
             return best if counts[best] else ","
 
-    def items(self) -> Iterator[SourceItem]:
-        csv.field_size_limit(CSV_FIELD_LIMIT)
+    def _text(self) -> IO[str]:
         raw = _open_binary(self.path)
-        text = io.TextIOWrapper(raw, encoding=self.encoding, errors="surrogateescape", newline="")
-        try:
-            reader = csv.reader(text, delimiter=self.delimiter)
-            try:
-                header = next(reader)
-            except StopIteration:
-                yield SourceItem(self._where(1), rejection=Rejection(self._where(1), "empty file: no header row"))
-                return
-            except csv.Error as exc:
-                yield SourceItem(self._where(1), rejection=Rejection(self._where(1), f"unreadable header: {exc}"))
-                return
-            header = [h.strip().lstrip("\ufeff") for h in header]
-            problem = self._check_header(header)
-            if problem:
-                yield SourceItem(self._where(1), rejection=Rejection(self._where(1), problem))
-                return
-            line = reader.line_num
-            while True:
-                start = line + 1
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    line = reader.line_num
-                    where = self._where(start)
-                    yield SourceItem(where, rejection=Rejection(where, f"unreadable row: {exc}"))
+        return io.TextIOWrapper(raw, encoding=self.encoding, errors="surrogateescape", newline="")
+
+    def layout(self) -> TableLayout:
+        """Where the header is and what the columns are called (read once, from the first rows)."""
+        if self._layout is None:
+            wanted = max(SCAN_ROWS, self.header_row or 0)
+            head: list[list[str]] = []
+            problems: dict[int, str] = {}
+            with self._text() as text:
+                for rec in CsvRecords(text, self.delimiter):
+                    if rec.problem:
+                        problems[len(head)] = rec.problem
+                    head.append(rec.cells or [])
+                    if len(head) >= wanted:
+                        break
+            layout = table_layout(head, header_row=self.header_row)
+            if layout.problem is None:
+                bad = problems.get(layout.header_index)
+                layout.problem = (f"unreadable header: {bad}" if bad
+                                  else self._check_header(head[layout.header_index]))
+            self._layout = layout
+        return self._layout
+
+    def describe(self) -> dict[str, Any]:
+        layout = self.layout()
+        return {**super().describe(), "encoding": self.encoding, "delimiter": self.delimiter,
+                "header_row": layout.header_row, "columns": layout.columns.kept}
+
+    def items(self) -> Iterator[SourceItem]:
+        layout = self.layout()
+        if layout.problem:
+            where = self._where(1)
+            yield SourceItem(where, rejection=Rejection(where, layout.problem))
+            return
+        names = layout.columns.names
+        with self._text() as text:
+            records = CsvRecords(text, self.delimiter)
+            for index, rec in enumerate(records):
+                if index < layout.header_index:
                     continue
-                line = reader.line_num
+                if index == layout.header_index:
+                    records.width = len(names)
+                    continue
+                where = self._where(rec.line)
+                if rec.cells is None:
+                    yield SourceItem(where, rejection=Rejection(where, rec.problem or "unreadable row"))
+                    continue
+                cells = rec.cells
                 if not cells or not "".join(cells).strip():
                     continue
-                if len(cells) > len(header):
-                    extra = [c for c in cells[len(header):] if c.strip()]
-                    if extra:
-                        yield SourceItem(self._where(start), rejection=Rejection(
-                            self._where(start), f"row has {len(cells)} cells but the header has {len(header)} "
-                            f"(delimiter {self.delimiter!r}; a stray delimiter or unquoted text?)"))
-                        continue
-                row = dict(zip(header, cells, strict=False))
-                yield SourceItem(self._where(start), row=row, kind=self.kind)
-        finally:
-            text.close()
+                ragged = ragged_problem(cells, len(names), self.delimiter)
+                if ragged:
+                    yield SourceItem(where, rejection=Rejection(where, ragged))
+                    continue
+                row = {name: cell for name, cell in zip(names, cells, strict=False) if name is not None}
+                yield SourceItem(where, row=row, kind=self.kind)
 
     def _check_header(self, header: list[str]) -> str | None:
         if len(header) == 1 and any(d in header[0] for d in _DELIMITERS if d != self.delimiter):
             return (f"the header is a single column {header[0][:60]!r}: wrong delimiter? "
                     f"(detected {self.delimiter!r}; pass --delimiter)")
+        if any("\x00" in h for h in header):
+            return "the header holds NUL bytes: not a text file (or UTF-16 without a byte-order mark)?"
         if any("\udc80" <= ch <= "\udcff" for h in header for ch in h):
             return f"header is not valid {self.encoding}"
-        dupes = sorted({h for h in header if h and header.count(h) > 1})
-        if dupes:
-            return f"duplicate column names in header: {', '.join(dupes)}"
-        if any(h == "" for h in header):
-            return f"empty column name at position {header.index('') + 1}"
         return None
 
 
 class JsonLinesSource(_FileSource):
-    """One JSON object per line (``.jsonl``, ``.ndjson``, optionally ``.gz``)."""
+    """One JSON object per line (``.jsonl``, ``.ndjson``, optionally ``.gz``); objects written one after the
+    other on a line (``{...}{...}``, as some exporters do) are read one by one, and a leading BOM is skipped."""
 
     def items(self) -> Iterator[SourceItem]:
+        decoder = json.JSONDecoder()
         with _open_binary(self.path) as fh:
             for lineno, raw in enumerate(fh, start=1):
+                if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8):]
                 if not raw.strip():
                     continue
                 where = self._where(lineno)
                 try:
-                    obj = json.loads(raw)
+                    text = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     yield SourceItem(where, rejection=Rejection(where, "line is not valid UTF-8"))
                     continue
-                except json.JSONDecodeError as exc:
-                    yield SourceItem(where, rejection=Rejection(where, f"malformed JSON at column {exc.colno}: "
-                                                                       f"{exc.msg}"))
-                    continue
-                if not isinstance(obj, dict):
-                    yield SourceItem(where, rejection=Rejection(where, "expected a JSON object per line"))
-                    continue
-                yield SourceItem(where, row=obj, kind=self.kind)
+                yield from self._objects(decoder, text, where)
+
+    def _objects(self, decoder: json.JSONDecoder, text: str, where: str) -> Iterator[SourceItem]:
+        pos, count = 0, 0
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            if pos >= len(text):
+                return
+            count += 1
+            at = where if count == 1 else f"{where} (object {count})"
+            try:
+                obj, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                yield SourceItem(at, rejection=Rejection(at, f"malformed JSON at column {exc.colno}: {exc.msg}"))
+                return  # the rest of the line cannot be resynchronised
+            if not isinstance(obj, dict):
+                yield SourceItem(at, rejection=Rejection(at, "expected a JSON object per line"))
+                continue
+            yield SourceItem(at, row=obj, kind=self.kind)
 
 
 class JsonSource(_FileSource):
@@ -233,32 +268,75 @@ class JsonSource(_FileSource):
 
 
 class XlsxSource(_FileSource):
-    """An Excel workbook: every sheet with a header row; a sheet named after a kind sets that kind."""
+    """An Excel workbook: every sheet with a header row (found below title rows and merged group cells,
+    or named with ``header_row``); a sheet named after a kind sets that kind."""
+
+    def __init__(self, path: str | Path, *, kind: str | None = None, header_row: int | None = None) -> None:
+        super().__init__(path, kind=kind)
+        self.header_row = header_row
+        self._layouts: dict[str, TableLayout] | None = None
+
+    def _workbook(self) -> Any:
+        from openpyxl import load_workbook
+
+        return load_workbook(self.path, read_only=True, data_only=True)
+
+    def layouts(self) -> dict[str, TableLayout]:
+        """The layout of every sheet that has rows, by sheet title."""
+        if self._layouts is None:
+            out: dict[str, TableLayout] = {}
+            try:
+                wb = self._workbook()
+            except Exception:  # reported by items()
+                return {}
+            try:
+                wanted = max(SCAN_ROWS, self.header_row or 0)
+                for ws in wb.worksheets:
+                    head = [[_cell(v) or "" for v in row]
+                            for row in itertools.islice(ws.iter_rows(values_only=True), wanted)]
+                    if any(any(c for c in r) for r in head):
+                        out[ws.title] = table_layout(head, header_row=self.header_row)
+            finally:
+                wb.close()
+            self._layouts = out
+        return self._layouts
+
+    def layout(self) -> TableLayout | None:
+        """The layout of the first sheet with rows."""
+        return next(iter(self.layouts().values()), None)
+
+    def describe(self) -> dict[str, Any]:
+        layout = self.layout()
+        sheets = list(self.layouts())
+        return {**super().describe(), "sheets": sheets,
+                "header_row": layout.header_row if layout else None,
+                "columns": layout.columns.kept if layout else []}
 
     def items(self) -> Iterator[SourceItem]:
         try:
-            from openpyxl import load_workbook
-
-            wb = load_workbook(self.path, read_only=True, data_only=True)
+            wb = self._workbook()
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
             where = self._where(1)
             yield SourceItem(where, rejection=Rejection(where, f"not a readable XLSX workbook ({type(exc).__name__})"))
             return
+        layouts = self.layouts()
         try:
             for ws in wb.worksheets:
-                sheet_kind = normalize_kind(ws.title) or self.kind
-                rows = ws.iter_rows(values_only=True)
-                header_row = next(rows, None)
-                if header_row is None:
+                layout = layouts.get(ws.title)
+                if layout is None:
                     continue
-                header = [str(h).strip() if h is not None else "" for h in header_row]
-                while header and header[-1] == "":
-                    header.pop()
-                for lineno, values in enumerate(rows, start=2):
+                if layout.problem:
+                    where = f"{self.name}:{ws.title}!{layout.header_row}"
+                    yield SourceItem(where, rejection=Rejection(where, layout.problem))
+                    continue
+                sheet_kind = normalize_kind(ws.title) or self.kind
+                names = layout.columns.names
+                rows = ws.iter_rows(values_only=True, min_row=layout.header_row + 1)
+                for lineno, values in enumerate(rows, start=layout.header_row + 1):
                     where = f"{self.name}:{ws.title}!{lineno}"
                     if values is None or all(v is None or str(v).strip() == "" for v in values):
                         continue
-                    row = {h: _cell(v) for h, v in zip(header, values, strict=False) if h}
+                    row = {h: _cell(v) for h, v in zip(names, values, strict=False) if h is not None}
                     yield SourceItem(where, row=row, kind=sheet_kind)
         finally:
             wb.close()
@@ -276,8 +354,9 @@ def _cell(value: Any) -> Any:
 
 
 def open_tabular(path: str | Path, *, kind: str | None = None, delimiter: str | None = None,
-                 encoding: str | None = None) -> _FileSource:
-    """The right tabular source for a file, by extension."""
+                 encoding: str | None = None, header_row: int | None = None) -> _FileSource:
+    """The right tabular source for a file, by extension; ``header_row`` (1-based) names the header row of
+    a CSV or XLSX file (default: found)."""
     p = Path(path)
     name = p.name.lower()
     if name.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")):
@@ -285,9 +364,9 @@ def open_tabular(path: str | Path, *, kind: str | None = None, delimiter: str | 
     if name.endswith((".json", ".json.gz", ".jsonld")):
         return JsonSource(p, kind=kind)
     if name.endswith(".xlsx"):
-        return XlsxSource(p, kind=kind)
+        return XlsxSource(p, kind=kind, header_row=header_row)
     if name.endswith((".csv", ".tsv", ".txt", ".csv.gz")):
-        return CsvSource(p, kind=kind, delimiter=delimiter, encoding=encoding)
+        return CsvSource(p, kind=kind, delimiter=delimiter, encoding=encoding, header_row=header_row)
     raise Invalid("unsupported file type: use .csv, .tsv, .xlsx, .json or .jsonl", where=str(p))
 
 

@@ -7,18 +7,17 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from citybridge.api.auth import grant_for, write_grant
+from citybridge.api.auth import grant_for
 from citybridge.api.deps import TOKEN_COOKIE
 from citybridge.api.routes.common import ID_PATTERN, subtypes
-from citybridge.errors import CitybridgeError, Forbidden, Invalid
+from citybridge.errors import CitybridgeError, Invalid
 from citybridge.model.entities import Kind, OrganizationType, record_to_dict
 from citybridge.model.taxonomy import PATHWAYS, sdg_nodes
 from citybridge.web import basemap
-from citybridge.web.views import caller_of, hub_of, render
+from citybridge.web.views import caller_of, hub_of, render, same_origin
 
 router = APIRouter()
 IdPath = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -130,53 +129,6 @@ def network_page(request: Request, entity_id: IdPath) -> HTMLResponse:
                   graph_json=Markup(json.dumps(graph).replace("</", "<\\/")))
 
 
-# ------------------------------------------------------------------ import (curators)
-def _import_grant(request: Request) -> Any:
-    hub = hub_of(request)
-    host = request.client.host if request.client else None
-    return write_grant(hub.settings, request.cookies.get(TOKEN_COOKIE), host, curator=True)
-
-
-def _same_origin(request: Request) -> None:
-    """Refuse cross-site form posts (the dev localhost allowance has no cookie to protect it)."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if origin and not origin.startswith(str(request.base_url).rstrip("/")):
-        raise Forbidden("cross-site form posts are not accepted", field="origin")
-
-
-@router.get("/import", response_class=HTMLResponse, name="import_page")
-def import_page(request: Request) -> HTMLResponse:
-    try:
-        grant = _import_grant(request)
-    except CitybridgeError:
-        return render(request, "import.html", allowed=False, status_code=403)
-    return render(request, "import.html", allowed=True, dev_local=grant.dev_local, kinds=BROWSE_KINDS,
-                  limit=hub_of(request).settings.max_upload_bytes)
-
-
-@router.post("/import", response_class=HTMLResponse)
-async def import_post(request: Request) -> HTMLResponse:
-    from citybridge.api.routes.data import import_upload
-
-    _same_origin(request)
-    grant = _import_grant(request)
-    hub = hub_of(request)
-    form = await request.form(max_files=1, max_fields=10)
-    upload = form.get("file")
-    kind = form.get("kind") or None
-    if upload is None or isinstance(upload, str) or not upload.filename:
-        raise Invalid("choose a file to import", field="file")
-    try:
-        report = await run_in_threadpool(import_upload, hub, upload.filename, upload.file,
-                                         kind=str(kind) if kind else None,
-                                         changed_by=f"web-import:{grant.caller.user}")
-    finally:
-        await upload.close()
-    request.app.state.cache.clear()
-    return render(request, "import.html", allowed=True, dev_local=grant.dev_local, kinds=BROWSE_KINDS,
-                  limit=hub.settings.max_upload_bytes, report=report.to_dict())
-
-
 # ------------------------------------------------------------------ sign-in
 @router.get("/signin", response_class=HTMLResponse, name="signin")
 def signin_page(request: Request) -> HTMLResponse:
@@ -185,7 +137,7 @@ def signin_page(request: Request) -> HTMLResponse:
 
 @router.post("/signin", response_class=HTMLResponse)
 async def signin(request: Request) -> Any:
-    _same_origin(request)
+    same_origin(request)
     form = await request.form(max_files=0, max_fields=5)
     token = str(form.get("token") or "").strip()
     try:
@@ -202,7 +154,7 @@ async def signin(request: Request) -> Any:
 
 @router.post("/signout", name="signout")
 async def signout(request: Request) -> RedirectResponse:
-    _same_origin(request)
+    same_origin(request)
     resp = RedirectResponse("/", status_code=303)
     resp.delete_cookie(TOKEN_COOKIE)
     return resp

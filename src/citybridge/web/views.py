@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from citybridge.api.deps import web_caller
+from citybridge.errors import Forbidden
 from citybridge.hub import Hub
 from citybridge.model.access import Caller
 from citybridge.web import present
@@ -83,6 +84,13 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     base = {"_": translator(lang), "lang": lang, "caller": caller, "nav": NAV,
             "active": request.scope.get("route").name if request.scope.get("route") else None}
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
+
+
+def same_origin(request: Request) -> None:
+    """Refuse cross-site form posts (the dev localhost allowance has no cookie to protect it)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin and not origin.startswith(str(request.base_url).rstrip("/")):
+        raise Forbidden("cross-site form posts are not accepted", field="origin")
 
 
 def error_page(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:

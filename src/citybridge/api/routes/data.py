@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import tempfile
-from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -24,9 +20,6 @@ router = APIRouter(tags=["data"])
 
 ExportKind = Literal["organization", "person", "project", "document", "opportunity", "place", "theme", "relation"]
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "jsonld": "application/ld+json"}
-SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".xlsx", ".json", ".json.gz", ".jsonld", ".jsonl", ".ndjson",
-            ".jsonl.gz", ".ndjson.gz")
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @router.get("/stats", response_model=StatsOut, responses=errors(401))
@@ -53,22 +46,16 @@ def export(hub: HubDep, caller: CallerDep,
 
 def import_upload(hub: Hub, filename: str | None, fileobj: IO[bytes], *, kind: str | None,
                   changed_by: str) -> ImportReport:
-    """Store an uploaded file under its (sanitised) name in a temp folder and import it."""
-    name = _SAFE.sub("_", Path(filename or "").name).strip("._") or "upload"
-    if not name.lower().endswith(SUFFIXES):
-        raise Invalid(f"unsupported file type '{name}': use .csv, .tsv, .xlsx, .json or .jsonl", field="file")
+    """Stage an uploaded file under its (sanitised) name and import it with the inferred mapping."""
     if kind is not None and kind != "relation" and kind not in {k.value for k in Kind}:
         raise Invalid(f"unknown kind '{kind}'", field="kind")
-    with tempfile.TemporaryDirectory(prefix="citybridge-upload-") as tmp:
-        path = Path(tmp) / name
-        with path.open("wb") as fh:
-            shutil.copyfileobj(fileobj, fh, 1024 * 1024)
-        if path.stat().st_size == 0:
-            raise Invalid("the uploaded file is empty", field="file")
-        try:
-            return hub.import_files([path], kind=kind, changed_by=changed_by)
-        except UnicodeDecodeError as exc:
-            raise Invalid(f"cannot decode the file: {exc.reason}", field="file") from None
+    token = hub.stage_upload(filename, fileobj)
+    try:
+        return hub.import_files([hub.staged_upload(token)], kind=kind, changed_by=changed_by)
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"cannot decode the file: {exc.reason}", field="file") from None
+    finally:
+        hub.discard_upload(token)
 
 
 @router.post("/import", response_model=ImportReportOut, responses=errors(401, 403, 413, 422))
