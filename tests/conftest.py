@@ -13,6 +13,8 @@ from citybridge.hub import Hub
 from citybridge.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if not SHARED_DATA.exists():  # a git worktree one level deeper (../../shared)
+    SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 POSTGRES_URL = os.environ.get("CITYBRIDGE_TEST_POSTGRES_URL")
 
 

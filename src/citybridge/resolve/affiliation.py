@@ -29,18 +29,20 @@ _WORDS = re.compile(r"[\w&\-]+")
 _POSTCODE = re.compile(r"^[\dA-Z\- ]{3,10}$")
 #: more state / province abbreviations seen in addresses (the gazetteer has the US and Canadian ones)
 _STATES = {"NSW": "AU", "QLD": "AU", "VIC": "AU", "WA": "AU", "SA": "AU", "TAS": "AU", "ACT": "AU", "NT": "AU"}
-_UNIT_WORDS = frozenset(
-    "department faculty school division laboratory unit section group program chair clinic service "
-    "graduate centre center institute college".split())
+_UNIT_WORDS = frozenset({
+    "department", "faculty", "school", "division", "laboratory", "unit", "section", "group", "program", "chair",
+    "clinic", "service", "graduate", "center", "institute", "college"})
 MAX_FUZZY = 24  # names scored with rapidfuzz per segment
 TOKEN_CAP = 3000  # a token in more names than this only ranks, it never generates candidates
 TYPES = ("education", "healthcare", "facility", "company", "government", "nonprofit", "funder", "archive")
 
 #: feature names, in the order of :attr:`Candidate.features`
 FEATURES: tuple[str, ...] = (
-    "exact", "exact_single", "acronym_only", "acronym_word", "via_child", "cov_gap", "strength_gap", "name_cov", "seg_cov", "token_sort", "token_set", "partial",
+    "exact", "exact_single", "acronym_only", "acronym_word", "via_child", "cov_gap", "strength_gap", "name_cov",
+    "seg_cov", "token_sort", "token_set", "partial",
     "kind_label", "kind_alias", "last_org_segment", "from_end", "n_segments_inv", "country_agree",
-    "country_disagree", "city_agree", "city_disagree", "name_missing", "segment_extra", "is_parent", "is_child", "ambiguity", "mentions", "unit_segment",
+    "country_disagree", "city_agree", "city_disagree", "name_missing", "segment_extra", "is_parent", "is_child",
+    "ambiguity", "mentions", "unit_segment",
     "status_inactive", *(f"type_{t}" for t in TYPES),
     # interactions a linear model cannot form itself
     "exact_x_country", "name_x_seg_cov", "via_child_x_education", "child_x_education", "parent_x_education",
@@ -152,11 +154,11 @@ def parse(text: str, country: str | None = None) -> Parsed:
                 found = found or c
                 continue
         up = raw.upper().split()
-        if up and (up[0] in _STATES or (len(up[0]) == 2 and up[0] in _gazetteer().admin_codes)):
-            if len(up) == 1 or _POSTCODE.match(" ".join(up[1:])):
-                seg.geo = "state"
-                seg.country = _STATES.get(up[0]) or _gazetteer().admin_codes[up[0]][0]
-                continue
+        state = bool(up) and (up[0] in _STATES or (len(up[0]) == 2 and up[0] in _gazetteer().admin_codes))
+        if state and (len(up) == 1 or _POSTCODE.match(" ".join(up[1:]))):
+            seg.geo = "state"
+            seg.country = _STATES.get(up[0]) or _gazetteer().admin_codes[up[0]][0]
+            continue
         if _POSTCODE.match(raw) and any(c.isdigit() for c in raw):
             seg.geo = "postcode"
             continue
@@ -280,10 +282,7 @@ class AffiliationMatcher:
             rest = seg_weight - sum(seg_w[t] for t in chosen)
             rank = acc / (nw_u + 1e-9) + 0.3 * acc / (nw_u + seg_weight - acc + 1e-9)
             rank[(acc + rest) < 0.5 * nw_u] = -1.0  # the name cannot be half covered by this segment
-            if len(rank) > MAX_FUZZY:
-                top = np.argpartition(-rank, MAX_FUZZY)[:MAX_FUZZY]
-            else:
-                top = np.arange(len(rank))
+            top = np.argpartition(-rank, MAX_FUZZY)[:MAX_FUZZY] if len(rank) > MAX_FUZZY else np.arange(len(rank))
             best = [int(n) for n, r in zip(uniq[top].tolist(), rank[top].tolist(), strict=True) if r >= 0]
             nw = idx.name_weight
             seg_key = " ".join(seg.tokens)
@@ -345,7 +344,8 @@ class AffiliationMatcher:
                 float(kind == 1), float(kind == 2), float(ev.end >= last_org), from_end, 1.0 / n_seg,
                 float(bool(parsed.country) and org.country == parsed.country),
                 float(bool(parsed.country) and bool(org.country) and org.country != parsed.country),
-                float(city_agree), float(city_disagree), ev.missing / 10.0, ev.extra / 10.0, float(is_parent), float(is_child), math.log(max(1, n_same)),
+                float(city_agree), float(city_disagree), ev.missing / 10.0, ev.extra / 10.0, float(is_parent),
+                float(is_child), math.log(max(1, n_same)),
                 float(min(ev.mentions, 3)), float(unit_first), float(org.status != "active"),
                 *(float(t in types) for t in TYPES),
             ]

@@ -97,10 +97,11 @@ _canon("beijing", "peking")
 _canon("seville", "sevilla")
 
 #: words that carry no identity (articles, prepositions, "and" in several languages)
-STOP: frozenset[str] = frozenset(
-    "of the de la le les l del della delle dello degli dei di da do dos das der die das des du zu zur zum "
-    "fur fuer for and und et y e en in at a an von van voor i im am au aux al el lo los las na no nos nas "
-    "og och ve ja dell d".split())
+STOP: frozenset[str] = frozenset({
+    "of", "the", "de", "la", "le", "les", "l", "del", "della", "delle", "dello", "degli", "dei", "di", "da", "do",
+    "dos", "das", "der", "die", "des", "du", "zu", "zur", "zum", "fur", "fuer", "for", "and", "und", "et", "y",
+    "e", "en", "in", "at", "a", "an", "von", "van", "voor", "i", "im", "am", "au", "aux", "al", "el", "lo", "los",
+    "las", "na", "no", "nos", "nas", "og", "och", "ve", "ja", "dell", "d"})
 
 
 @lru_cache(maxsize=200_000)

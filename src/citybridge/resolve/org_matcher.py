@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from citybridge.resolve.affiliation import AffiliationMatcher, Candidate
+from citybridge.resolve.affiliation import FEATURES, AffiliationMatcher, Candidate
 from citybridge.resolve.org_index import OrgIndex, entries_from_ror_files, entries_from_store
 from citybridge.resolve.scoring import MatchModel, shipped_model
 
@@ -31,6 +31,9 @@ class OrgMatcher:
         self.index = index
         self.features = AffiliationMatcher(index)
         self.model = model or shipped_model()
+        if self.model.choice.model.features != FEATURES:
+            raise ValueError("the affiliation model was trained on other features; retrain it with "
+                             "scripts/train_affiliation_model.py")
 
     @classmethod
     def from_ror_files(cls, paths: Iterable[str | Path], model: MatchModel | None = None) -> OrgMatcher:
