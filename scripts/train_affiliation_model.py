@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _affiliations import DEFAULT_DATA, ror_files, read_labelled  # noqa: E402
+from _affiliations import DEFAULT_DATA, read_labelled, ror_files  # noqa: E402
 
 from citybridge.resolve.affiliation import AffiliationMatcher  # noqa: E402
 from citybridge.resolve.org_index import OrgIndex, entries_from_ror_files  # noqa: E402

@@ -68,3 +68,37 @@ def state(hub: Hub) -> dict[str, list[tuple]]:
         out["enrich_state"] = sorted(tuple(r) for r in conn.execute(select(t.enrich_state)))
         out["redirects"] = sorted(tuple(r) for r in conn.execute(select(t.redirects)))
     return out
+
+
+def ror_orgs() -> list[Organization]:
+    """A handful of organisations as the ROR importer writes them (names, labels, acronyms, places, types)."""
+    def org(ror: str, name: str, country: str, city: str, types: list[str], **kw: object) -> Organization:
+        return Organization(name=name, country=country, city=city, external_ids={"ror": ror}, tags=types,
+                            attributes={"ror_types": types}, provenance=[{"source": "ror", "record_id": ror}],
+                            org_type="university" if "education" in types else "research_institute", **kw)
+
+    return [
+        org("043pwc612", "University of Porto", "PT", "Porto", ["education"], acronym="UP",
+            labels={"pt": "Universidade do Porto"}),
+        org("037wpkx04", "University of Minho", "PT", "Braga", ["education"], labels={"pt": "Universidade do Minho"}),
+        org("01c27hj86", "University of Lisbon", "PT", "Lisbon", ["education"], labels={"pt": "Universidade de Lisboa"}),
+        org("03db2by73", "Instituto Superior Técnico", "PT", "Lisbon", ["education"], acronym="IST"),
+        org("02kkvpp62", "Technical University of Munich", "DE", "Munich", ["education"], acronym="TUM",
+            labels={"de": "Technische Universität München"}, aliases=["Technische Universitaet Muenchen"]),
+        org("05591te55", "Ludwig-Maximilians-Universität München", "DE", "Munich", ["education"], acronym="LMU",
+            labels={"en": "LMU Munich"}),
+        org("02feahw73", "French National Centre for Scientific Research", "FR", "Paris", ["government"],
+            acronym="CNRS", labels={"fr": "Centre National de la Recherche Scientifique"}),
+        org("03vek6s52", "Harvard University", "US", "Cambridge", ["education"]),
+        org("04b6nzv94", "Brigham and Women's Hospital", "US", "Boston", ["healthcare"], acronym="BWH"),
+        org("05n894m26", "University of Porto Alegre", "BR", "Porto Alegre", ["education"]),
+    ]
+
+
+@pytest.fixture
+def ror_hub(hub: Hub) -> Hub:
+    """A SQLite hub holding the organisations of :func:`ror_orgs` (IST a child of the University of Lisbon)."""
+    hub.upsert(ror_orgs())
+    hub.relate([Relation(type=RelationType.member_of, source=hub.get("ror:03db2by73").id,
+                         target=hub.get("ror:01c27hj86").id, role="parent")])
+    return hub

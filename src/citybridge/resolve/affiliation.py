@@ -141,7 +141,7 @@ def _is_city(text: str) -> bool:
 
 def parse(text: str, country: str | None = None) -> Parsed:
     """Split an affiliation string into segments and read its country (``country`` when given wins)."""
-    parts = [p.strip(" .") for p in _SPLIT.split(text) if p and p.strip(" .")]
+    parts = [p.strip() for p in _SPLIT.split(text) if p and p.strip(" .")]
     segments = [Segment(p, tokens(p)) for p in parts]
     found = country.upper() if country else None
     # context is read from the end: "..., Boston, MA 02114, USA"

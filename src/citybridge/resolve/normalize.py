@@ -96,6 +96,10 @@ _canon("moscow", "moskva")
 _canon("beijing", "peking")
 _canon("seville", "sevilla")
 
+#: abbreviations that stand for several words ("TU München" = "Technische Universität München")
+EXPAND: dict[str, tuple[str, ...]] = {"tu": ("technical", "university"), "th": ("technical", "university"),
+                                      "fh": ("university", "applied", "science")}
+
 #: words that carry no identity (articles, prepositions, "and" in several languages)
 STOP: frozenset[str] = frozenset({
     "of", "the", "de", "la", "le", "les", "l", "del", "della", "delle", "dello", "degli", "dei", "di", "da", "do",
@@ -124,8 +128,11 @@ def tokens(text: str) -> list[str]:
     >>> tokens("Dept. of Civil Eng., Univ. of Porto")
     ['department', 'civil', 'engineering', 'university', 'porto']
     """
-    out = []
+    out: list[str] = []
     for w in _WORD.findall(fold(text)):
+        if w in EXPAND:
+            out.extend(EXPAND[w])
+            continue
         w = CANON.get(w, w)
         if w not in STOP:
             out.append(w)
