@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from citybridge.model.entities import record_from_dict
-from citybridge.resolve.merge import PLACEHOLDER, conflicting_ids
+from citybridge.resolve.merge import PLACEHOLDER, conflicting_ids, survivor_first
 from citybridge.resolve.normalize import key
 from citybridge.resolve.org_matcher import OrgMatcher
 from citybridge.resolve.proposals import Proposal
@@ -77,13 +77,15 @@ def propose_organizations(store: Any, matcher: OrgMatcher, *, progress: Callable
     for (k, country), members in groups.items():
         if len(members) < 2 or country is None:
             continue
-        members.sort(key=lambda b: (-len(b.get("external_ids") or {}), b["id"]))
-        head = members[0]
-        for other in members[1:]:
-            if conflicting_ids(_rec(head, "organization"), _rec(other, "organization")):
+        recs = sorted((_rec(b, "organization") for b in members), key=lambda r: r.id)
+        head = recs[0]
+        for other in recs[1:]:
+            head = survivor_first(head, other)[0]
+        for other in recs:
+            if other.id == head.id or conflicting_ids(head, other):
                 continue
             counts["same_name"] += 1
-            proposals.append(Proposal("organization", head["id"], other["id"], SAME_NAME_SAME_COUNTRY,
+            proposals.append(Proposal("organization", head.id, other.id, SAME_NAME_SAME_COUNTRY,
                                       "organization:same-name", {"name_key": k, "country": country}))
     return proposals, counts
 

@@ -84,7 +84,7 @@ def _context(store: Any, ids: Iterable[str]) -> dict[str, dict[str, set[str]]]:
             authors_of[tgt].add(src)
             if src in ids:
                 out[src]["docs"].add(tgt)
-    names = {r.id: r.name for r in store.get_many({a for s in authors_of.values() for a in s})}
+    names = {i: r.name for i, r in store.get_many({a for s in authors_of.values() for a in s}).items()}
     for pid, ctx in out.items():
         for doc in ctx["docs"]:
             for other in authors_of[doc] - {pid}:

@@ -57,10 +57,18 @@ def run_resolution(hub: Any, kinds: Iterable[str], *, apply: bool, changed_by: s
         proposals, counts = propose(hub, kind, progress)
         proposals.sort(key=lambda p: (-p.score, p.merged_id))
         counts.update(proposed=0, auto=0, review=0, already_decided=0)
+        # a record that matches several records is ambiguous: a curator decides which, if any
+        targets: dict[str, set[str]] = {}
+        for p in proposals:
+            if p.score >= review:
+                targets.setdefault(p.merged_id, set()).add(p.survivor_id)
         for p in proposals:
             if p.score < review:
                 continue
-            decision = "auto_merge" if p.score >= auto else "review"
+            ambiguous = len(targets[p.merged_id]) > 1
+            if ambiguous:
+                p.reasons["ambiguous_with"] = sorted(targets[p.merged_id] - {p.survivor_id})
+            decision = "auto_merge" if p.score >= auto and not ambiguous else "review"
             if frozenset((p.survivor_id, p.merged_id)) in known:
                 counts["already_decided"] += 1
                 continue
