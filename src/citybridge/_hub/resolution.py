@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from citybridge.errors import Conflict, Invalid
+from citybridge.errors import Invalid
 from citybridge.model.access import Caller
 
 if TYPE_CHECKING:
@@ -171,15 +171,13 @@ class ResolutionMixin:
         if survivor.id == merged.id:
             raise Invalid("a record cannot be merged into itself", field="merged_id")
         ms = MergeStore(self.store)
-        ids = ms.propose([Proposal(survivor.kind.value, survivor.id, merged.id, 1.0, "manual",
-                                   reasons or {}).as_dict()], created_by=changed_by)
-        if not ids:
-            earlier = ms.list(record_id=merged.id, limit=500)
-            mine = next((m for m in earlier if {m["survivor_id"], m["merged_id"]} == {survivor.id, merged.id}), None)
-            if mine is None or mine["status"] != "proposed":
-                raise Conflict("a merge of these two records was already recorded"
-                               + (f" ({mine['id']}, {mine['status']})" if mine else ""), field="merged_id")
-            ids = [mine["id"]]
+        pending = [m for m in ms.list(status="proposed", record_id=merged.id, limit=500)
+                   if {m["survivor_id"], m["merged_id"]} == {survivor.id, merged.id}]
+        if pending:
+            ids = [pending[0]["id"]]
+        else:
+            ids = ms.propose([Proposal(survivor.kind.value, survivor.id, merged.id, 1.0, "manual",
+                                       reasons or {}).as_dict()], created_by=changed_by, again=True)
         return apply_merge(self, ids[0], changed_by=changed_by or "curator")
 
 

@@ -82,15 +82,16 @@ class MergeStore:
         self.engine = store.engine
 
     # ------------------------------------------------------------------ queue
-    def propose(self, proposals: Iterable[dict[str, Any]], *, created_by: str | None = None) -> list[str]:
+    def propose(self, proposals: Iterable[dict[str, Any]], *, created_by: str | None = None,
+                again: bool = False) -> list[str]:
         """Store proposed merges (``kind``, ``survivor_id``, ``merged_id``, ``score``, ``method``,
-        ``reasons``); a pair already proposed, applied, rejected or undone is not proposed again.
-        Returns the ids of the new proposals."""
+        ``reasons``); a pair already proposed, applied, rejected or undone is not proposed again (unless
+        ``again``: a curator's explicit request). Returns the ids of the new proposals."""
         now = utcnow()
         new: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
             for p in proposals:
-                if self._pair_known(conn, p["survivor_id"], p["merged_id"]):
+                if not again and self._pair_known(conn, p["survivor_id"], p["merged_id"]):
                     continue
                 new.append({"id": new_merge_id(), "kind": p["kind"], "survivor_id": p["survivor_id"],
                             "merged_id": p["merged_id"], "status": "proposed", "score": float(p["score"]),
