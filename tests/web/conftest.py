@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,15 @@ def web(web_hub: Hub) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def live_server(web_hub: Hub) -> Iterator[str]:
-    """The app served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
+@contextmanager
+def serve(hub: Hub) -> Iterator[str]:
+    """The app over ``hub`` served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(web_hub), host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -55,6 +56,12 @@ def live_server(web_hub: Hub) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(web_hub: Hub) -> Iterator[str]:
+    with serve(web_hub) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +95,21 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     ctx.close()
     assert not outside, f"requests left the app: {outside[:3]}"
     assert not errors, f"browser errors: {errors[:3]}"
+
+
+AXE = Path(__file__).parent / "assets" / "axe.min.js"
+
+
+def axe_violations(page: object) -> list[dict[str, object]]:
+    """Serious and critical axe-core violations (WCAG 2.1 A/AA and best practice) on the page as it is."""
+    page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")  # type: ignore[attr-defined]
+    return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
 def shot(page: object, name: str) -> Path:

@@ -3,25 +3,19 @@ into test-artifacts/ and an axe-core accessibility check."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from citybridge.api import create_app
 from citybridge.hub import Hub
 from citybridge.model.entities import Organization, Project
 from citybridge.model.relations import Relation, RelationType
 from citybridge.settings import Settings
 from citybridge.store.merges import MergeStore
 from resolve.conftest import ror_orgs
-from web.conftest import shot
+from web.conftest import axe_violations, serve, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-AXE = Path(__file__).parent / "assets" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -44,34 +38,8 @@ def review_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
 @pytest.fixture(scope="module")
 def live_server(review_hub: Hub) -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(review_hub), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
-
-
-def _axe(page) -> list[dict]:  # type: ignore[no-untyped-def]
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag',
-                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
-    return [v for v in result if v["impact"] in ("serious", "critical")]
+    with serve(review_hub) as url:
+        yield url
 
 
 def test_review_accept_then_undo(page, review_hub: Hub) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +53,7 @@ def test_review_accept_then_undo(page, review_hub: Hub) -> None:  # type: ignore
     assert "pic:77" in sides.nth(0).inner_text() and "ror:037wpkx04" in sides.nth(1).inner_text()
     assert "country_agree" in card.locator("details").inner_text()
     shot(page, "review-queue")
-    assert not _axe(page)
+    assert not axe_violations(page)
 
     card.get_by_role("button", name="Accept: merge").click()
     page.wait_for_url("**/review?status=proposed&done=accept*")
@@ -98,7 +66,7 @@ def test_review_accept_then_undo(page, review_hub: Hub) -> None:  # type: ignore
     applied = page.locator("section.merge").first
     assert "Kept (absorbs the other)" in applied.inner_text()
     shot(page, "review-applied")
-    assert not _axe(page)
+    assert not axe_violations(page)
     applied.get_by_role("button", name="Undo merge").click()
     page.wait_for_url("**/review?status=applied&done=undo*")
     assert "undone" in page.get_by_role("status").first.inner_text()

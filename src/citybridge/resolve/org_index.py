@@ -96,6 +96,10 @@ def entries_from_ror_files(paths: Iterable[str | Path]) -> list[OrgEntry]:
                 bodies.append(record_to_dict(item.record))
             elif item.relation is not None and item.relation.type.value == "member_of":
                 parents[item.relation.source.removeprefix("ror:")].append(item.relation.target.removeprefix("ror:"))
+    return _entries(bodies, parents)
+
+
+def _entries(bodies: list[dict[str, Any]], parents: dict[str, list[str]]) -> list[OrgEntry]:
     out = []
     for body in bodies:
         e = entry_from_record(body, parents.get(body["external_ids"]["ror"], ()))
@@ -106,19 +110,15 @@ def entries_from_ror_files(paths: Iterable[str | Path]) -> list[OrgEntry]:
 
 def entries_from_store(store: Any) -> list[OrgEntry]:
     """Index entries for every stored organisation that has a ROR id, with parents from ``member_of``."""
-    bodies = [b for b in store.iter_record_dicts("organization") if (b.get("external_ids") or {}).get("ror")]
+    bodies = [b for b in store.iter_record_dicts("organization")
+              if (b.get("external_ids") or {}).get("ror") and b.get("visibility", "public") == "public"]
     ror_of = {b["id"]: b["external_ids"]["ror"] for b in bodies}
     parents: dict[str, list[str]] = defaultdict(list)
     for rel in store.iter_relation_dicts("member_of"):
         child, parent = ror_of.get(rel["source"]), ror_of.get(rel["target"])
         if child and parent:
             parents[child].append(parent)
-    out = []
-    for body in bodies:
-        e = entry_from_record(body, parents.get(body["external_ids"]["ror"], ()))
-        if e is not None:
-            out.append(e)
-    return out
+    return _entries(bodies, parents)
 
 
 class OrgIndex:
