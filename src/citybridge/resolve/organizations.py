@@ -15,6 +15,18 @@ from citybridge.resolve.normalize import key
 from citybridge.resolve.org_matcher import OrgMatcher
 from citybridge.resolve.proposals import Proposal
 
+#: ROR types an organisation of each citybridge type may be registered under (a city government is never a
+#: university); "other" and unknown types fit anything
+COMPATIBLE_TYPES: dict[str, frozenset[str]] = {
+    "university": frozenset({"education", "healthcare", "facility", "other"}),
+    "research_institute": frozenset({"facility", "education", "government", "nonprofit", "healthcare", "archive",
+                                     "other", "funder"}),
+    "company": frozenset({"company", "other"}),
+    "local_government": frozenset({"government"}),
+    "funder": frozenset({"funder", "government", "nonprofit"}),
+    "ngo": frozenset({"nonprofit", "other", "facility", "archive"}),
+}
+
 #: probability given to two unregistered organisations with the same normalised name in the same country
 #: (no labelled data to calibrate it on: such pairs always go to review, never merge on their own)
 SAME_NAME_SAME_COUNTRY = 0.9
@@ -46,6 +58,9 @@ def propose_organizations(store: Any, matcher: OrgMatcher, *, progress: Callable
     ror_bodies: dict[str, dict[str, Any]] = {}
     for n, body in enumerate(bodies):
         cands = matcher.match(query_of(body), body.get("country"), limit=3)
+        fits = COMPATIBLE_TYPES.get(body.get("org_type") or "other")
+        if fits is not None:
+            cands = [c for c in cands if set(_types(matcher, c.ror)) & fits]
         best = cands[0] if cands else None
         if best is None or best.probability < matcher.review or not best.record_id:
             counts["no_match"] += 1
@@ -90,9 +105,15 @@ def propose_organizations(store: Any, matcher: OrgMatcher, *, progress: Callable
     return proposals, counts
 
 
+def _types(matcher: OrgMatcher, ror: str) -> tuple[str, ...]:
+    idx = matcher.index
+    o = idx.by_ror.get(ror)
+    return idx.orgs[o].types if o is not None else ()
+
+
 def _rec(body: dict[str, Any], kind: str) -> Any:
     data = {k: v for k, v in body.items() if k != "kind"}
     return record_from_dict({"kind": kind, **data})
 
 
-__all__ = ["SAME_NAME_SAME_COUNTRY", "propose_organizations", "query_of", "unregistered"]
+__all__ = ["COMPATIBLE_TYPES", "SAME_NAME_SAME_COUNTRY", "propose_organizations", "query_of", "unregistered"]

@@ -19,6 +19,7 @@ from citybridge.resolve.affiliation import FEATURES, AffiliationMatcher
 from citybridge.resolve.scoring import Choice, MatchModel, fit_choice, fit_isotonic
 
 L2 = 1.0
+REVIEW = 0.5
 
 
 @dataclass(slots=True)
@@ -142,7 +143,7 @@ def train(matcher: AffiliationMatcher, rows: Sequence[tuple[str, str | None]], *
 
     Thresholds: ``accept`` (an id is reported) maximises F1 with CV precision >= 0.95; ``auto_merge``
     (records merge without review) is the lowest with CV precision >= 0.99; ``review`` (a merge is proposed to
-    a curator) is the lowest with CV precision >= 0.80.
+    a curator) is 0.5: a curator sees the matches more likely right than wrong.
     """
     examples = collect(matcher, rows, folds=folds, negative_share=negative_share, seed=seed, progress=progress)
     oof = cross_validate(examples, l2=l2)
@@ -150,9 +151,8 @@ def train(matcher: AffiliationMatcher, rows: Sequence[tuple[str, str | None]], *
     cal = [Outcome(o.negative, o.predicted, float(calibration(o.probability)), o.correct) for o in oof]
     accept = pick_threshold(cal, min_precision=0.95)
     auto = pick_threshold(cal, min_precision=0.99, objective="recall")
-    review = pick_threshold(cal, min_precision=0.80, objective="recall")
     model = MatchModel(fit(examples, l2=l2), calibration,
-                       {"accept": accept, "auto_merge": max(auto, accept), "review": min(review, accept)})
+                       {"accept": accept, "auto_merge": max(auto, accept), "review": min(REVIEW, accept)})
     pos_only = [o for o in cal if not o.negative]
     model.report = {
         "strings": len(examples), "negatives": sum(e.negative for e in examples), "folds": folds,
