@@ -116,3 +116,21 @@ def test_review_queue_accept_and_reject(twice: Hub) -> None:
     assert hub.store.exists(pic)
     with pytest.raises(NotFound):
         hub.accept_merge("mrg_missing")
+
+
+def test_search_sees_the_merged_record_and_the_undo(hub: Hub) -> None:
+    hub.upsert([
+        Organization(name="University of Porto", country="PT", external_ids={"ror": "043pwc612"},
+                     description="Research university in Porto."),
+        Organization(name="Universidade do Porto Faculdade de Engenharia", country="PT",
+                     external_ids={"pic": "999993953"}, description="Coordinator of cooling projects."),
+    ])
+    ror, pic = hub.get("ror:043pwc612").id, hub.get("pic:999993953").id
+    hub.reindex()
+    assert pic in [r["id"] for r in hub.search("Faculdade de Engenharia", mode="lexical")["results"]]
+    m = hub.merge(ror, pic)
+    found = [r["id"] for r in hub.search("Faculdade de Engenharia", mode="lexical")["results"]]
+    assert found == [ror]  # the survivor, findable by the merged record's name; the merged id is gone
+    hub.undo_merge(m["id"])
+    found = [r["id"] for r in hub.search("Faculdade de Engenharia", mode="lexical")["results"]]
+    assert found == [pic]
