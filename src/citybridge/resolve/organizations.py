@@ -84,12 +84,13 @@ def propose_organizations(store: Any, matcher: OrgMatcher, *, progress: Callable
         if progress and n % 200 == 0:
             progress(n)
     # unregistered organisations among themselves: same normalised name, same country
-    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = defaultdict(list)
+    # (local governments are named after their city, and city names repeat within a country)
+    groups: dict[tuple[str, str | None, str], list[dict[str, Any]]] = defaultdict(list)
     for body in left:
         k = key(body["name"])
-        if k:
-            groups[(k, body.get("country"))].append(body)
-    for (k, country), members in groups.items():
+        if k and body.get("org_type") != "local_government":
+            groups[(k, body.get("country"), key(body.get("city") or ""))].append(body)
+    for (k, country, _city), members in groups.items():
         if len(members) < 2 or country is None:
             continue
         recs = sorted((_rec(b, "organization") for b in members), key=lambda r: r.id)
