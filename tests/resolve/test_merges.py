@@ -134,3 +134,12 @@ def test_search_sees_the_merged_record_and_the_undo(hub: Hub) -> None:
     hub.undo_merge(m["id"])
     found = [r["id"] for r in hub.search("Faculdade de Engenharia", mode="lexical")["results"]]
     assert found == [pic]
+
+
+def test_reimporting_a_placeholder_name_keeps_the_merged_name(twice: Hub) -> None:
+    hub = twice
+    ror = hub.get("ror:043pwc612").id
+    hub.merge(ror, hub.get("pic:999993953").id)
+    hub.upsert([Organization(name="Organisation PIC 999993953", country="PT", external_ids={"pic": "999993953"},
+                             attributes={"cordis_type": "HES"})])
+    assert hub.get(ror).name == "University of Porto"

@@ -8,17 +8,15 @@ different values of the same id scheme (two ORCIDs, two ROR ids, two DOIs) are n
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from citybridge.errors import Conflict
-from citybridge.model.entities import Kind, Record, record_from_dict, record_to_dict
+from citybridge.model.entities import PLACEHOLDER_NAME, Kind, Record, record_from_dict, record_to_dict
 
 #: schemes that name one thing each: two records with different values are different things
 IDENTITY_SCHEMES = frozenset({"ror", "orcid", "doi", "simplemaps", "iso", "geonames", "openalex", "pic", "cordis",
                               "wikidata", "grid", "isni", "fundref"})
-#: names a source gives when it knows none ("Organisation PIC 906007161", "H2020 project 1234")
-PLACEHOLDER = re.compile(r"^(organisation|organization) pic \d+$|^h2020 project \d+$", re.I)
+PLACEHOLDER = PLACEHOLDER_NAME
 _LISTS = ("aliases", "tags", "languages")
 _RANK = {"ror": 0, "orcid": 0, "doi": 0, "simplemaps": 0, "iso": 0}
 
