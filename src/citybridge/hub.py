@@ -12,6 +12,7 @@ from typing import IO, Any
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
+from citybridge._hub.resolution import ResolutionMixin
 from citybridge._hub.services import QueryMixin
 from citybridge.errors import Invalid, NotFound
 from citybridge.ingest.export import Exporter, Format
@@ -26,7 +27,7 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin):
+class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin, ResolutionMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
@@ -61,7 +62,8 @@ class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin):
 
     # ------------------------------------------------------------------ reading
     def get(self, record_id: str, *, caller: Caller | None = None) -> Record:
-        """The record with this id (or an external id written ``scheme:value``, e.g. ``ror:05abc``).
+        """The record with this id (or an external id written ``scheme:value``, e.g. ``ror:05abc``); the id of
+        a record merged into another gives the record that absorbed it.
 
         With a ``caller``, a record they may not see is reported as not found (its existence is not revealed);
         without one (the local CLI) everything is visible.
@@ -70,9 +72,15 @@ class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin):
             record = self.store.get(record_id)
         except NotFound:
             scheme, sep, value = record_id.partition(":")
-            if not (sep and value):
-                raise
-            record = self.store.find_by_external(scheme, value)
+            if sep and value:
+                record = self.store.find_by_external(scheme, value)
+            else:
+                from citybridge.store.merges import MergeStore
+
+                survivor = MergeStore(self.store).redirect(record_id)
+                if survivor is None:
+                    raise
+                record = self.store.get(survivor)
         if caller is not None and not can_see(record.visibility, record.owner, caller):
             raise NotFound(f"no record with id '{record_id}'")
         return record

@@ -106,6 +106,21 @@ def page(browser: object, live_server: str) -> Iterator[object]:
         yield pg
 
 
+AXE = Path(__file__).parent / "assets" / "axe.min.js"
+
+
+def axe_violations(page: object) -> list[dict[str, object]]:
+    """Serious and critical axe-core violations (WCAG 2.1 A/AA and best practice) on the page as it is."""
+    page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")  # type: ignore[attr-defined]
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
 def shot(page: object, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

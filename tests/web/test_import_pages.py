@@ -14,9 +14,8 @@ from citybridge.api import create_app
 from citybridge.hub import Hub
 from citybridge.settings import Settings
 from conftest import shared
-from web.conftest import open_page, serve, shot
+from web.conftest import axe_violations, open_page, serve, shot
 
-AXE = Path(__file__).parent / "assets" / "axe.min.js"
 MEMBERS = ("Membros da rede\n\n"
            "Nome;Tipo;País;Sítio web;Fundação\n"
            "Prefeitura do Recife;Prefeitura;Brasil;https://www2.recife.pe.gov.br;1537\n"
@@ -142,17 +141,6 @@ def blank_server(tmp_path: Path) -> Iterator[tuple[Hub, str]]:
     hub.close()
 
 
-def axe_serious(page: object) -> list[dict[str, object]]:
-    page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
-    result = page.evaluate("""async () => {  // type: ignore[attr-defined]
-        const r = await axe.run(document, {runOnly: {type: 'tag',
-                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
-    return [v for v in result if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_messy_funding_sheet_in_the_browser(browser: object, blank_server: tuple[Hub, str]) -> None:
@@ -173,7 +161,7 @@ def test_a_messy_funding_sheet_in_the_browser(browser: object, blank_server: tup
         assert "header found on row 3" in notes and "'Worksheet' has a different value on every row" in notes
         assert page.locator("#problems-h").is_visible()  # type: ignore[attr-defined]
         shot(page, "import-preview")
-        assert not axe_serious(page)
+        assert not axe_violations(page)
         page.get_by_label("Field for column Worksheet").select_option("name")  # type: ignore[attr-defined]
         page.get_by_label("Field for column Name of the funding programme").select_option(  # type: ignore[attr-defined]
             label="(keep as attribute)")
@@ -188,7 +176,7 @@ def test_a_messy_funding_sheet_in_the_browser(browser: object, blank_server: tup
         page.wait_for_selector("#report")  # type: ignore[attr-defined]
         assert "191" in page.get_by_role("status").inner_text()  # type: ignore[attr-defined]
         shot(page, "import-done")
-        assert not axe_serious(page)
+        assert not axe_violations(page)
     assert hub.stats()["by_kind"]["opportunity"] == 191
     cohesion = next(o for o in hub.list("opportunity", limit=200) if o.name == "EU Cohesion Fund")
     assert cohesion.opp_type.value == "funding_call" and cohesion.attributes["Name of the funding programme"] == (  # type: ignore[attr-defined]

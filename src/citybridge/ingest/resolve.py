@@ -2,8 +2,9 @@
 
 The seam is the :class:`Resolver` protocol; the importer calls it once per batch, inside the batch's
 transaction, before records are written. :class:`ExactIdResolver` (the default for connectors) matches
-on shared external ids only. A fuzzy resolver (names, places, affiliation strings) can be added later by
-implementing the same protocol and passing it to :class:`~citybridge.ingest.pipeline.Importer`.
+on shared external ids only. Fuzzy resolution (names, places, affiliation strings) runs after intake, over the
+whole store, in :mod:`citybridge.resolve` (``Hub.resolve``): its merges are reviewed and reversible, which a
+decision taken inside an import batch could not be.
 
 Rules of the exact resolver, per record:
 

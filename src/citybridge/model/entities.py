@@ -114,6 +114,15 @@ def normalize_external_id(scheme: str, value: Any) -> str:
     return text
 
 
+#: names a source gives when it knows none ("Organisation PIC 906007161", "H2020 project 1234")
+PLACEHOLDER_NAME = re.compile(r"^(organisation|organization) pic \d+$|^h2020 project \d+$", re.I)
+
+
+def is_placeholder_name(name: str) -> bool:
+    """Whether a name only stands in for a missing one (a source's id dressed as a name)."""
+    return bool(PLACEHOLDER_NAME.match(name.strip()))
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 

@@ -210,8 +210,9 @@ class SearchService:
         with self.store.engine.connect() as conn:
             out.update(x for (x,) in conn.execute(select(r.id).where(r.updated_at >= when)))
             out.update(x for (x,) in conn.execute(select(s.record_id).where(s.done_at >= when).distinct()))
+            # deleted, merged into another record, or restored by an undo
             out.update(x for (x,) in conn.execute(select(h.entity_id).where(
-                h.entity == "record", h.change == "delete", h.changed_at >= when)))
+                h.entity == "record", h.change.in_(("delete", "merge", "unmerge")), h.changed_at >= when)))
         return sorted(out)
 
     def _corpus(self, bodies: Iterable[dict[str, Any]], enr: dict[str, _Enrichment]) -> _Corpus:

@@ -23,6 +23,7 @@ from citybridge.model.entities import (
     Provenance,
     Record,
     derive_id,
+    is_placeholder_name,
     record_from_dict,
     record_to_dict,
     utcnow,
@@ -142,6 +143,8 @@ def merge_records(old: Record, new: Record) -> Record:
         if name in ("id", "created_at"):
             continue
         value = getattr(new, name)
+        if name == "name" and is_placeholder_name(value) and not is_placeholder_name(old.name):
+            continue  # "Organisation PIC 123" re-imported never hides the real name a merge or an edit gave
         if name == "external_ids":
             body["external_ids"] = {**old.external_ids, **value}
         elif name == "provenance":

@@ -196,5 +196,38 @@ ingested_files = Table(
     Column("processed_at", DateTime(timezone=True), nullable=False),
 )
 
+# ---------------------------------------------------------------- entity resolution (migration 0005_resolve)
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", String(32), primary_key=True),  # "mrg_" + 16 hex digits
+    Column("kind", String(32), nullable=False),
+    Column("survivor_id", String(128), nullable=False),
+    Column("merged_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),  # proposed | applied | rejected | undone
+    Column("score", Float, nullable=False),  # calibrated match probability
+    Column("method", String(64), nullable=False),  # e.g. organization:ror-name, person:orcid
+    Column("reasons", Text, nullable=False),  # JSON: features and evidence behind the score
+    Column("snapshot", Text),  # JSON: everything the merge changed, for an exact undo
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(256)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(256)),
+    Column("undone_at", DateTime(timezone=True)),
+    Column("undone_by", String(256)),
+    Index("ix_merges_status", "status", "kind"),
+    Index("ix_merges_survivor", "survivor_id"),
+    Index("ix_merges_merged", "merged_id"),
+)
+
+redirects = Table(
+    "redirects",
+    metadata,
+    Column("old_id", String(128), primary_key=True),  # a merged-away record id
+    Column("new_id", String(128), nullable=False),  # the record that absorbed it
+    Column("merge_id", String(32), nullable=False),
+    Index("ix_redirects_new", "new_id"),
+)
+
 __all__ = ["metadata", "records", "external_ids", "relations", "history", "imports", "annotations", "enrich_state",
-           "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "JSON_TEXT"]
+           "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "merges", "redirects", "JSON_TEXT"]

@@ -60,10 +60,12 @@ def browse(
 
 
 @router.get("/entity/{entity_id}", response_class=HTMLResponse, name="entity")
-def entity(request: Request, entity_id: IdPath) -> HTMLResponse:
+def entity(request: Request, entity_id: IdPath) -> Any:
     hub, caller = hub_of(request), caller_of(request)
     data = hub.show(entity_id, caller=caller)
     record = data["record"]
+    if record.id != entity_id and not entity_id.partition(":")[2]:  # merged into another record: its page
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/entity/{record.id}", status_code=301)
     marks = data["tags"] + data["places"]
     groups: dict[str, list[dict[str, Any]]] = {}
     for rel in data["relations"]:
