@@ -15,23 +15,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData, UploadFile
 
-from citybridge.api.auth import write_grant
-from citybridge.api.deps import TOKEN_COOKIE
 from citybridge.errors import CitybridgeError, Invalid
 from citybridge.ingest.infer import field_choices, type_value
 from citybridge.ingest.preview import Choices, Preview, type_values
-from citybridge.web.views import hub_of, render, same_origin
+from citybridge.web.views import curator_grant, hub_of, render, same_origin
 
 router = APIRouter()
 KINDS = ("organization", "person", "project", "document", "opportunity", "place")
 MAX_FIELDS = 4000  # form fields of a preview: a wide sheet has a few per column
 MAX_VALUES = 25  # distinct type values offered for mapping per column
-
-
-def _grant(request: Request) -> Any:
-    hub = hub_of(request)
-    host = request.client.host if request.client else None
-    return write_grant(hub.settings, request.cookies.get(TOKEN_COOKIE), host, curator=True)
 
 
 def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -43,7 +35,7 @@ def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLRespo
 @router.get("/import", response_class=HTMLResponse, name="import_page")
 def import_page(request: Request) -> HTMLResponse:
     try:
-        grant = _grant(request)
+        grant = curator_grant(request)
     except CitybridgeError:
         return render(request, "import.html", allowed=False, status_code=403)
     return _page(request, grant=grant)
@@ -55,7 +47,7 @@ async def import_post(request: Request) -> HTMLResponse:
     from citybridge.api.routes.data import import_upload
 
     same_origin(request)
-    grant = _grant(request)
+    grant = curator_grant(request)
     hub = hub_of(request)
     form = await request.form(max_files=1, max_fields=10)
     upload = _upload_of(form)
@@ -104,7 +96,7 @@ async def import_commit(request: Request) -> HTMLResponse:
 async def _curator_form(request: Request, *, max_files: int) -> tuple[Any, Any, FormData]:
     """The grant, hub and form of a curator's same-origin post (raises Forbidden/Unauthorized otherwise)."""
     same_origin(request)
-    grant = _grant(request)
+    grant = curator_grant(request)
     return grant, hub_of(request), await request.form(max_files=max_files, max_fields=MAX_FIELDS)
 
 

@@ -11,8 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from citybridge.errors import CitybridgeError, Invalid
 from citybridge.model.entities import record_to_dict
-from citybridge.web.pages import _import_grant, _same_origin
-from citybridge.web.views import hub_of, render
+from citybridge.web.views import curator_grant, hub_of, render, same_origin
 
 router = APIRouter()
 PER_PAGE = 10
@@ -57,7 +56,7 @@ def review_page(
     merge: Annotated[str | None, Query(pattern=r"^mrg_[0-9a-f]{16}$")] = None,
 ) -> HTMLResponse:
     try:
-        _import_grant(request)
+        curator_grant(request)
     except CitybridgeError:
         return render(request, "review.html", allowed=False, status_code=403)
     hub = hub_of(request)
@@ -73,8 +72,8 @@ def review_page(
 
 @router.post("/review/{merge_id}/{action}", name="review_action")
 async def review_action(request: Request, merge_id: str, action: str) -> RedirectResponse:
-    _same_origin(request)
-    grant = _import_grant(request)
+    same_origin(request)
+    grant = curator_grant(request)
     if action not in ACTIONS:
         raise Invalid(f"unknown action '{action}' (accept, reject or undo)", field="action")
     form = await request.form(max_files=0, max_fields=5)

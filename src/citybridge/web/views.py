@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
-from citybridge.api.deps import web_caller
+from citybridge.api.auth import write_grant
+from citybridge.api.deps import TOKEN_COOKIE, web_caller
 from citybridge.errors import Forbidden
 from citybridge.hub import Hub
 from citybridge.model.access import Caller
@@ -97,3 +98,11 @@ def same_origin(request: Request) -> None:
 def error_page(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:
     """The HTML twin of the API's error schema (same status, code and message)."""
     return render(request, "error.html", status_code=status, error=body)
+
+
+def curator_grant(request: Request) -> Any:
+    """The write grant of a curator behind this request (token cookie, or the development localhost allowance);
+    raises Forbidden otherwise."""
+    hub = hub_of(request)
+    host = request.client.host if request.client else None
+    return write_grant(hub.settings, request.cookies.get(TOKEN_COOKIE), host, curator=True)
