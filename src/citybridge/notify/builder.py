@@ -70,12 +70,15 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     closing = pool.closing(today, deadline_days)
     now_s = epoch(now)
     base = (0.2 * np.exp(-np.maximum(now_s - pool.changed, 0.0) / (14 * 86400.0))).astype(np.float32)
-    base[closing] += 1.0
+    # calls closing soon always surface, ahead of everything else in their section and the soonest first
+    urgent = np.zeros(len(pool), np.float32)
+    urgent[closing] = [(date.fromisoformat(pool.deadline[i][:10]) - today).days - 1000.0
+                       for i in np.flatnonzero(closing)]
     digests = []
     for m in members:
         member_subs = subs.get(m.id, [])
         first = bool(member_subs) and all(s.last_digest_at is None for s in member_subs) and since is None
-        digests.append(_assemble(pool, m, parts[m.id], sent.get(m.id, set()), closing, base, now=now,
+        digests.append(_assemble(pool, m, parts[m.id], sent.get(m.id, set()), closing, base, urgent, now=now,
                                  since=since, per_section=per_section, first=first, subs=member_subs))
     _summaries(hub, [i for d in digests for i in d.items])
     if stats is not None:
@@ -165,7 +168,7 @@ def _affiliations(hub: Any, ids: list[str]) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------- one member
 def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], closing: np.ndarray,
-              base: np.ndarray, *, now: datetime, since: datetime | None, per_section: int, first: bool,
+              base: np.ndarray, urgent: np.ndarray, *, now: datetime, since: datetime | None, per_section: int, first: bool,
               subs: list[Subscription]) -> Digest:
     empty = Digest(member, now, {s: [] for s in SECTIONS}, {s: 0 for s in SECTIONS}, subs, first)
     if not parts:
@@ -206,15 +209,13 @@ def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], clo
             rows, srcs = rows[keep_src], srcs[keep_src]
     total = best + base[uniq] + 0.1 * np.minimum(n_parts - 1, 3)
     section = np.where(peer_only, PEERS, pool.section[uniq])
+    order = np.where(closing[uniq], urgent[uniq], -total)  # ascending: closing calls by days left, then score
     sections: dict[str, list[Item]] = {}
     more: dict[str, int] = {}
     chosen: list[int] = []
     for name in SECTIONS:
         idx = np.flatnonzero(section == SECTION_CODE[name])
-        if len(idx) > per_section:
-            idx = idx[np.argsort(-total[idx], kind="stable")[:per_section]]
-        else:
-            idx = idx[np.argsort(-total[idx], kind="stable")]
+        idx = idx[np.argsort(order[idx], kind="stable")[:per_section]]
         more[name] = int(np.count_nonzero(section == SECTION_CODE[name])) - len(idx)
         chosen += [int(i) for i in idx]
         sections[name] = []
@@ -236,14 +237,15 @@ def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], clo
         if closing[row] and deadline:
             days = (date.fromisoformat(deadline[:10]) - now.astimezone(UTC).date()).days
             reasons.insert(0, Reason("deadline", {"date": deadline[:10], "days": days}))
-        if not is_new:
+        updated = not first and not is_new
+        if updated:
             reasons.append(Reason("updated", {}))
         name = SECTIONS[int(section[i])]
         sections[name].append(Item(
             record_id=pool.ids[row], version=int(pool.version[row]), kind=pool.kind[row], subtype=pool.subtype[row],
             name=pool.name[row], section=name, score=float(total[i]), new=is_new,
             changed_at=datetime.fromtimestamp(float(pool.changed[row]), UTC), reasons=reasons,
-            deadline=deadline[:10] if deadline else None))
+            deadline=deadline[:10] if deadline else None, updated=updated))
     return Digest(member, now, sections, more, subs, first)
 
 

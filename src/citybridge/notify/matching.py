@@ -136,7 +136,7 @@ class Matcher:
         """The followed record when it changed, and records newly linked to it (a new partner, a new report
         about it) with the relation as the reason."""
         def build() -> Matches:
-            rel, r = t.relations.c, t.records.c
+            rel = t.relations.c
             scores = {record_id: 1.0}
             details: dict[str, dict[str, Any]] = {}
             events: dict[str, datetime] = {}
@@ -150,7 +150,7 @@ class Matcher:
                     scores[other] = 0.8
                     details[other] = {"relation": rtype}
                     events[other] = created
-                kinds = dict(conn.execute(select(r.id, r.kind).where(r.id.in_(list(events)[:900])))) if events else {}
+            kinds = self.store.kinds_of(events)
             events = {k: v for k, v in events.items() if kinds.get(k) not in (None, "place", "theme")}
             if events:
                 self.pool.extend(self.store, events)

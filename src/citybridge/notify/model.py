@@ -122,6 +122,7 @@ class Item:
     reasons: list[Reason] = field(default_factory=list)
     deadline: str | None = None
     summary: str | None = None
+    updated: bool = False  # changed since the member last heard of it, not new
 
     @property
     def key(self) -> str:
@@ -130,7 +131,7 @@ class Item:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.record_id, "version": self.version, "kind": self.kind, "subtype": self.subtype,
-                "name": self.name, "section": self.section, "score": round(self.score, 4), "new": self.new,
+                "name": self.name, "section": self.section, "score": round(self.score, 4), "new": self.new, "updated": self.updated,
                 "changed_at": self.changed_at.isoformat(), "deadline": self.deadline, "summary": self.summary,
                 "reasons": [r.to_dict() for r in self.reasons]}
 
