@@ -54,7 +54,8 @@ def render(digest: Digest, settings: Any) -> dict[str, str]:
         "item": item, "url": entity_url(urls["base"], item.record_id),
         "reasons": [phrase(r, lang) for r in item.reasons]} for item in digest.sections[name]],
         digest.more.get(name, 0)) for name in SECTIONS if digest.sections.get(name)]
-    subject = _("subject.first" if digest.first else "subject", n=len(digest))
+    key = ("subject.first" if digest.first else "subject") + (".one" if len(digest) == 1 else "")
+    subject = _(key, n=len(digest))
     context = {"subject": subject,
         "_": _, "lang": lang, "member": digest.member, "sections": sections, "urls": urls, "first": digest.first,
         "since": since.date().isoformat() if since else None,
@@ -80,10 +81,10 @@ def message(digest: Digest, settings: Any, *, message_id: str) -> EmailMessage:
     msg["List-Unsubscribe"] = f"<{urls['unsubscribe']}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = digest.member.language
     # quoted-printable keeps the stored message 7-bit, whatever the language
     msg.set_content(parts["text"], subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(parts["html"], subtype="html", charset="utf-8", cte="quoted-printable")
+    msg["Content-Language"] = digest.member.language  # after the body: setting content clears Content-*
     return msg
 
 

@@ -50,26 +50,26 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
     envelope_from = parseaddr(settings.mail_from)[1] or settings.mail_from
     with SmtpSender(settings) as smtp:
 
-        def deliver(digest_id: str, raw: str, recipient: str) -> bool:
-            """True when the server accepted the message; False when the run must stop."""
+        def deliver(digest_id: str, raw: str, recipient: str) -> str:
+            """``sent``, ``failed`` (refused for good) or ``stop`` (the run must stop; the digest stays pending)."""
             try:
                 smtp.send(raw, sender=envelope_from, recipient=recipient)
             except smtplib.SMTPRecipientsRefused as exc:
                 ns.mark_failed(digest_id, f"recipient refused: {exc.recipients}", now=now)
                 report["failed"] += 1
-                return True
+                return "failed"
             except smtplib.SMTPResponseException as exc:
                 if 500 <= exc.smtp_code < 600 and not isinstance(exc, smtplib.SMTPSenderRefused):
                     ns.mark_failed(digest_id, f"{exc.smtp_code} {exc.smtp_error!r}", now=now)
                     report["failed"] += 1
-                    return True
+                    return "failed"
                 report["stopped"] = f"the SMTP server answered {exc.smtp_code}; the digest stays pending"
-                return False
+                return "stop"
             except Unavailable as exc:
                 report["stopped"] = str(exc)
-                return False
+                return "stop"
             ns.mark_sent(digest_id, now=now)
-            return True
+            return "sent"
 
         blocked: set[str] = set()
         if not dry_run:
@@ -78,8 +78,11 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
                 if member is None or member.status != "active" or row["member_id"] in blocked:
                     blocked.add(row["member_id"])
                     continue
-                if not deliver(row["id"], row["message"], member.email):
+                outcome = deliver(row["id"], row["message"], member.email)
+                if outcome == "stop":
                     return report
+                if outcome == "failed":
+                    continue
                 report["resent"] += 1
                 report["digests"].append({"member": member.id, "id": row["id"], "items": row["items"],
                                           "resent": True})
@@ -118,8 +121,11 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
                 except Conflict:
                     report["conflicts"] += 1
                     continue
-                if not deliver(digest_id, raw, digest.member.email):
+                outcome = deliver(digest_id, raw, digest.member.email)
+                if outcome == "stop":
                     return report
+                if outcome == "failed":
+                    continue
                 report["sent"] += 1
                 report["items"] += len(digest)
                 report["digests"].append(_summary(digest, digest_id))

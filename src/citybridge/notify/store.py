@@ -180,7 +180,7 @@ class NotifyStore:
     def pending(self, member_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Digests stored but not (known to be) accepted by the server, oldest first."""
         d = t.digests.c
-        q = select(d.id, d.member_id, d.message_id, d.message, d.items, d.created_at).where(
+        q = select(d.id, d.member_id, d.message_id, d.message, d["items"], d.created_at).where(
             d.status == "pending").order_by(d.created_at, d.id)
         if member_ids is not None:
             q = q.where(d.member_id.in_(list(member_ids)))
@@ -189,7 +189,7 @@ class NotifyStore:
 
     def digests_of(self, member_id: str, *, limit: int = 10) -> list[dict[str, Any]]:
         d = t.digests.c
-        q = (select(d.id, d.status, d.cutoff, d.items, d.message_id, d.created_at, d.sent_at, d.error,
+        q = (select(d.id, d.status, d.cutoff, d["items"], d.message_id, d.created_at, d.sent_at, d.error,
                     d.changed_by).where(d.member_id == member_id).order_by(d.created_at.desc(), d.id).limit(limit))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
