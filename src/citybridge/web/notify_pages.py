@@ -48,9 +48,10 @@ def digest_page(request: Request, member: MemberQuery = None) -> HTMLResponse:
     try:
         m = hub.member_for(caller, member or None)
     except CitybridgeError as exc:
-        if caller.curator or exc.status != 404:
+        if exc.status != 404:
             raise
-        return render(request, "digest.html", caller=caller, unregistered=True, form=_form_defaults(None))
+        form = {**_form_defaults(None), "member": member or ""}
+        return render(request, "digest.html", caller=caller, unregistered=True, form=form)
     digest = hub.digest(m.id)
     subs = hub.subscriptions(m.id)
     lang = m.language
