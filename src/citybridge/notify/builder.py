@@ -168,8 +168,8 @@ def _affiliations(hub: Any, ids: list[str]) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------- one member
 def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], closing: np.ndarray,
-              base: np.ndarray, urgent: np.ndarray, *, now: datetime, since: datetime | None, per_section: int, first: bool,
-              subs: list[Subscription]) -> Digest:
+              base: np.ndarray, urgent: np.ndarray, *, now: datetime, since: datetime | None, per_section: int,
+              first: bool, subs: list[Subscription]) -> Digest:
     empty = Digest(member, now, {s: [] for s in SECTIONS}, {s: 0 for s in SECTIONS}, subs, first)
     if not parts:
         return empty

@@ -131,7 +131,8 @@ class Item:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.record_id, "version": self.version, "kind": self.kind, "subtype": self.subtype,
-                "name": self.name, "section": self.section, "score": round(self.score, 4), "new": self.new, "updated": self.updated,
+                "name": self.name, "section": self.section, "score": round(self.score, 4), "new": self.new,
+                "updated": self.updated,
                 "changed_at": self.changed_at.isoformat(), "deadline": self.deadline, "summary": self.summary,
                 "reasons": [r.to_dict() for r in self.reasons]}
 
