@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -131,23 +130,9 @@ def nhub(tmp_path: Path, smtp: tuple[Mailbox, int]) -> Iterator[Hub]:
 
 @contextmanager
 def served(hub: Hub) -> Iterator[str]:
-    """The app over ``hub`` served by uvicorn on 127.0.0.1 (a real HTTP server); yields its base URL."""
-    import uvicorn
-
+    """The app over ``hub`` served by uvicorn on 127.0.0.1 at its public URL's port; yields that URL."""
     from citybridge.api import create_app
+    from web.conftest import serve
 
-    port = int(hub.settings.public_url.rsplit(":", 1)[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield hub.settings.public_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve(create_app(hub), int(hub.settings.public_url.rsplit(":", 1)[1])) as url:
+        yield url

@@ -4,14 +4,12 @@ pan/zoom, take screenshots into test-artifacts/, and check accessibility with ax
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from web.conftest import shot
+from web.conftest import axe_violations, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-AXE = Path(__file__).parent / "assets" / "axe.min.js"
 
 
 def test_home_then_click_through_to_an_entity(page):
@@ -147,16 +145,9 @@ def test_challenge_page_links_a_challenge(page):
 @pytest.mark.parametrize("path", ["/", "/entity/doc_heat", "/entity/org_lisbon", "/map", "/network/org_porto_uni",
                                   "/browse", "/import", "/search", "/search?q=heat&kind=document",
                                   "/search?q=zzqqxx", "/entity/plc_lisbon", "/partners?partners=org_lisbon",
-                                  "/entity/doc_heat/similar",
+                                  "/entity/doc_heat/similar", "/digest",
                                   "/challenge", "/challenge?text=urban+heat+in+school+streets&city=plc_lisbon"])
 def test_accessibility(page, path):
     page.goto(path)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag',
-                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
-    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    serious = axe_violations(page)
     assert not serious, serious

@@ -11,10 +11,9 @@ import pytest
 from api.conftest import make_hub
 from citybridge.hub import Hub
 from notify.conftest import clock, free_port, seed_notify, served
-from web.conftest import browser, shot  # noqa: F401  (the shared headless Chromium)
+from web.conftest import axe_violations, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-AXE = Path(__file__).resolve().parents[1] / "web" / "assets" / "axe.min.js"
 
 
 @pytest.fixture
@@ -26,18 +25,7 @@ def site(tmp_path: Path) -> Iterator[tuple[Hub, str]]:
     hub.close()
 
 
-def _axe(page) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag',
-                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
-    return [v for v in result if v["impact"] in ("serious", "critical")]
-
-
-def test_subscribe_and_read_my_digest(browser, site) -> None:  # noqa: F811
+def test_subscribe_and_read_my_digest(browser, site) -> None:  # type: ignore[no-untyped-def]
     hub, url = site
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=url)
     page = ctx.new_page()
@@ -45,7 +33,7 @@ def test_subscribe_and_read_my_digest(browser, site) -> None:  # noqa: F811
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto("/digest")
     assert page.locator("h1").inner_text() == "My digest"
-    assert not _axe(page)
+    assert not axe_violations(page)
     page.get_by_label("Member (record id)").fill("per_mia")
     page.get_by_label("What to follow").select_option("keyword")
     page.get_by_label("Theme, place, words or record").fill("energy communities")
@@ -63,6 +51,6 @@ def test_subscribe_and_read_my_digest(browser, site) -> None:  # noqa: F811
     assert page.locator("a[type='application/atom+xml']").count() == 1
     assert {s.type for s in hub.subscriptions("per_mia")} == {"keyword", "place"}
     shot(page, "my-digest")
-    assert not _axe(page)
+    assert not axe_violations(page)
     ctx.close()
     assert not errors
