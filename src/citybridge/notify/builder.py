@@ -32,10 +32,11 @@ PEERS = SECTION_CODE["peers"]
 
 @dataclass
 class Part:
-    """One source of matches for a member: a subscription, or one facet of a profile."""
+    """One source of matches for a member: a subscription, or one facet of a profile (``Found`` while
+    matching, ``Matches`` over the pool once it is loaded)."""
 
     sub: Subscription
-    matches: Matches
+    matches: Any
     reason: Reason
     peer: bool = False
 
@@ -63,10 +64,20 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     sent = sent or {}
     starts = [window_start(s, since) for m in members for s in subs.get(m.id, ())]
     widest = None if (not starts or any(s is None for s in starts)) else min(starts)  # type: ignore[type-var]
-    pool = Pool.load(hub.store, since=widest, now=now, today=today, deadline_days=deadline_days)
-    matcher = Matcher(hub, pool, since=widest)
+    matcher = Matcher(hub, since=widest)
     profiles = _profiles(hub, [m for m in members if any(s.type == "profile" for s in subs.get(m.id, ()))])
-    parts = {m.id: [p for s in subs.get(m.id, ()) for p in _parts(matcher, s, profiles)] for m in members}
+    found = {m.id: [p for s in subs.get(m.id, ()) for p in _parts(matcher, s, profiles)] for m in members}
+    # the pool: only records something matched (one scan when that is most of the store)
+    everything = matcher.found()
+    ids: set[str] = set()
+    for f in everything:
+        ids.update(f.scores)
+    pool = Pool.load(hub.store, since=widest, now=now, today=today, deadline_days=deadline_days, ids=ids)
+    for f in everything:
+        if f.events:
+            pool.extend(hub.store, f.events)
+    rows = {id(f): Matches.of(pool, f) for f in everything}
+    parts = {mid: [Part(p.sub, rows[id(p.matches)], p.reason, p.peer) for p in ps] for mid, ps in found.items()}
     closing = pool.closing(today, deadline_days)
     now_s = epoch(now)
     base = (0.2 * np.exp(-np.maximum(now_s - pool.changed, 0.0) / (14 * 86400.0))).astype(np.float32)
@@ -82,7 +93,7 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
                                  since=since, per_section=per_section, first=first, subs=member_subs))
     _summaries(hub, [i for d in digests for i in d.items])
     if stats is not None:
-        stats.update({"pool": len(pool), "searches": matcher.searches, "matchers": len(matcher._cache)})
+        stats.update({"pool": len(pool), "searches": matcher.searches, "matchers": len(everything)})
     return digests
 
 

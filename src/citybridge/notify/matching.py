@@ -1,7 +1,9 @@
-"""What each subscription matches in the candidate pool, computed once per distinct thing followed (a theme,
-a place, a saved search, a record, a label of a profile, a city's peers), whatever the number of members
-following it. Each :class:`Matches` holds pool rows with a score in 0..1 and, for some, a detail for the
-reason (the partner located in the followed city, the relation that made a record news)."""
+"""What each subscription matches, computed once per distinct thing followed (a theme, a place, a saved
+search, a record, a label of a profile, a city's peers), whatever the number of members following it.
+
+A :class:`Found` holds record ids with a score in 0..1 and, for some, a detail for the reason (the partner
+located in the followed city, the relation that made a record news) and a change time of its own (a new
+relation). The builder turns them into pool rows (:class:`Matches`) once the pool is loaded."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from sqlalchemy import or_, select
 
 from citybridge.errors import CitybridgeError
 from citybridge.model.access import ANONYMOUS, CURATOR
-from citybridge.notify.pool import Pool, json_text
+from citybridge.notify.pool import EXCLUDED_KINDS, Pool, json_text
 from citybridge.store import tables as t
+from citybridge.store.repository import _chunks
 
 PARTNER_TYPES = ("partner_in", "leads", "authored", "funded_by")
 PLACE_TYPES = ("located_in", "about", "serves_region")
@@ -24,34 +27,38 @@ PEERS_PER_CITY = 3
 
 
 @dataclass
+class Found:
+    """Record id -> score (0..1), with optional reason details and change times from new relations."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass
 class Matches:
+    """A :class:`Found` over the rows of a pool."""
+
     rows: np.ndarray  # pool rows (int64)
     scores: np.ndarray  # float32 in 0..1
     details: dict[int, dict[str, Any]] = field(default_factory=dict)  # pool row -> extra reason values
 
     @classmethod
-    def empty(cls) -> Matches:
-        return cls(np.zeros(0, np.int64), np.zeros(0, np.float32))
-
-    @classmethod
-    def from_scores(cls, pool: Pool, scores: dict[str, float], details: dict[str, dict[str, Any]] | None = None
-                    ) -> Matches:
-        keep = [(pool.pos[i], s) for i, s in scores.items() if i in pool.pos]
-        if not keep:
-            return cls.empty()
+    def of(cls, pool: Pool, found: Found) -> Matches:
+        pos = pool.pos
+        keep = [(pos[i], s) for i, s in found.scores.items() if i in pos]
         rows = np.fromiter((r for r, _s in keep), dtype=np.int64, count=len(keep))
         vals = np.fromiter((s for _r, s in keep), dtype=np.float32, count=len(keep))
-        det = {pool.pos[i]: d for i, d in (details or {}).items() if i in pool.pos}
+        det = {pos[i]: d for i, d in found.details.items() if i in pos}
         return cls(rows, np.clip(vals, 0.0, 1.0), det)
 
 
 class Matcher:
-    """Computes and caches matches over one pool for one digest run."""
+    """Computes and caches what things followed match, for one digest run."""
 
-    def __init__(self, hub: Any, pool: Pool, *, since: datetime | None) -> None:
+    def __init__(self, hub: Any, *, since: datetime | None) -> None:
         self.hub = hub
         self.store = hub.store
-        self.pool = pool
         self.since = since  # start of the widest window of the run (None: everything)
         self._cache: dict[Any, Any] = {}
         self.searches = 0  # distinct searches run (the benchmark reports it)
@@ -61,100 +68,97 @@ class Matcher:
             self._cache[key] = build()
         return self._cache[key]
 
+    def found(self) -> list[Found]:
+        return [v for v in self._cache.values() if isinstance(v, Found)]
+
     # ------------------------------------------------------------------ by subscription type
-    def label(self, label: str) -> Matches:
+    def label(self, label: str) -> Found:
         """Records tagged with a theme label (``sdg:7`` also takes its targets ``sdg:7.2``) or carrying a
         keyword annotation (``kw:energy community``)."""
-        def build() -> Matches:
+        def build() -> Found:
             a = t.annotations.c
             cond = a.label == label if label.startswith("kw:") else or_(a.label == label,
                                                                           a.label.like(label + ".%"))
             scores: dict[str, float] = {}
             with self.store.engine.connect() as conn:
-                for rid, score in conn.execute(select(a.record_id, a.score).where(cond)):
+                for rid, score in conn.execute(select(a.record_id, a.score).where(cond)).all():
                     if score > scores.get(rid, -1.0):
-                        scores[rid] = float(score)
-            return Matches.from_scores(self.pool, scores)
+                        scores[rid] = min(float(score), 1.0)
+            return Found(scores)
 
         return self.cached(("label", label), build)  # type: ignore[no-any-return]
 
-    def search(self, query: str, filters: dict[str, Any]) -> Matches:
+    def search(self, query: str, filters: dict[str, Any]) -> Found:
         """Records a saved search finds (lexical matches of the words, within the filters); visibility is
         applied per member afterwards, so one search serves everyone following it."""
-        def build() -> Matches:
+        def build() -> Found:
             self.searches += 1
             found = self.hub.searcher.matching(query, filters=filters or None, caller=CURATOR)
             top = max(found.values(), default=0.0)
-            return Matches.from_scores(self.pool, {i: (s / top if top > 0 else 0.5) for i, s in found.items()})
+            return Found({i: (s / top if top > 0 else 0.5) for i, s in found.items()})
 
         return self.cached(("search", query, repr(sorted(filters.items()))), build)  # type: ignore[no-any-return]
 
-    def place(self, place_id: str) -> Matches:
-        """Records located in or about a place (its cities, for a region or country), mentioning it, and
-        the projects, calls and documents of organisations located there."""
+    def place(self, place_id: str) -> Found:
+        """Records located in or about a place (its cities, for a region; its records, for a country),
+        mentioning it, and the projects, calls and documents of organisations located there."""
         return self.cached(("place", place_id), lambda: self._place(place_id))  # type: ignore[no-any-return]
 
-    def _place(self, place_id: str) -> Matches:
+    def _place(self, place_id: str) -> Found:
         r, rel, a = t.records.c, t.relations.c, t.annotations.c
+        out = Found()
+        scores, details = out.scores, out.details
         with self.store.engine.connect() as conn:
             row = conn.execute(select(r.subtype, r.country, r.name).where(r.id == place_id)).first()
             if row is None:
-                return Matches.empty()
+                return out
             places = [place_id]
             if row.subtype == "region":
                 places += [x.id for x in conn.execute(select(r.id).where(
                     r.kind == "place", r.subtype == "city", r.country == row.country,
                     json_text(self.store, r.data, "admin1") == row.name))]
-            scores: dict[str, float] = {}
-            details: dict[str, dict[str, Any]] = {}
             local: dict[str, str] = {}  # organisation located there -> its name
             for chunk in _chunks(places):
                 q = (select(rel.source_id, r.kind, r.name).join(t.records, r.id == rel.source_id)
                      .where(rel.target_id.in_(chunk), rel.type.in_(PLACE_TYPES)))
-                for src, kind, name in conn.execute(q):
+                for src, kind, name in conn.execute(q).all():
                     scores[src] = 1.0
                     if kind == "organization":
                         local[src] = name
-                for rid, score in conn.execute(select(a.record_id, a.score).where(a.target_id.in_(chunk),
-                                                                                  a.step == "places")):
-                    scores[rid] = max(scores.get(rid, 0.0), 0.8 * float(score))
+                q = select(a.record_id, a.score).where(a.target_id.in_(chunk), a.step == "places")
+                for rid, score in conn.execute(q).all():
+                    scores[rid] = max(scores.get(rid, 0.0), 0.8 * min(float(score), 1.0))
             if row.subtype == "country" and row.country:
-                in_country = conn.execute(select(r.id).where(r.country == row.country,
-                                                             r.kind.not_in(("place", "theme")))).scalars()
-                for rid in in_country:
-                    if rid in self.pool.pos:
-                        scores[rid] = max(scores.get(rid, 0.0), 0.9)
+                q = select(r.id).where(r.country == row.country, r.kind.not_in(EXCLUDED_KINDS))
+                if self.since is not None:
+                    q = q.where(r.updated_at > self.since)
+                for (rid,) in conn.execute(q).all():
+                    scores[rid] = max(scores.get(rid, 0.0), 0.9)
             for chunk in _chunks(list(local)):
                 q = select(rel.source_id, rel.target_id).where(rel.source_id.in_(chunk), rel.type.in_(PARTNER_TYPES))
-                for src, dst in conn.execute(q):
-                    if dst not in scores or scores[dst] < 0.6:
+                for src, dst in conn.execute(q).all():
+                    if scores.get(dst, 0.0) < 0.6:
                         scores[dst] = 0.6
                         details[dst] = {"via": local[src]}
-        return Matches.from_scores(self.pool, scores, details)
+        return out
 
-    def record(self, record_id: str) -> Matches:
+    def record(self, record_id: str) -> Found:
         """The followed record when it changed, and records newly linked to it (a new partner, a new report
-        about it) with the relation as the reason."""
-        def build() -> Matches:
+        about it) with the relation as the reason and its time as their change time."""
+        def build() -> Found:
             rel = t.relations.c
-            scores = {record_id: 1.0}
-            details: dict[str, dict[str, Any]] = {}
-            events: dict[str, datetime] = {}
+            out = Found({record_id: 1.0})
             q = (select(rel.source_id, rel.target_id, rel.type, rel.created_at)
                  .where(or_(rel.source_id == record_id, rel.target_id == record_id)))
             if self.since is not None:
                 q = q.where(rel.created_at > self.since)
             with self.store.engine.connect() as conn:
-                for src, dst, rtype, created in conn.execute(q.limit(5000)):
+                for src, dst, rtype, created in conn.execute(q.limit(5000)).all():
                     other = dst if src == record_id else src
-                    scores[other] = 0.8
-                    details[other] = {"relation": rtype}
-                    events[other] = created
-            kinds = self.store.kinds_of(events)
-            events = {k: v for k, v in events.items() if kinds.get(k) not in (None, "place", "theme")}
-            if events:
-                self.pool.extend(self.store, events)
-            return Matches.from_scores(self.pool, scores, details)
+                    out.scores[other] = 0.8
+                    out.details[other] = {"relation": rtype}
+                    out.events[other] = created
+            return out
 
         return self.cached(("record", record_id), build)  # type: ignore[no-any-return]
 
@@ -168,8 +172,3 @@ class Matcher:
                 return []
 
         return self.cached(("peers", city_id), build)  # type: ignore[no-any-return]
-
-
-def _chunks(items: list[str], n: int = 900) -> list[list[str]]:
-    return [items[i:i + n] for i in range(0, len(items), n)]
-
