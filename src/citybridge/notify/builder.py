@@ -66,6 +66,11 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     widest = None if (not starts or any(s is None for s in starts)) else min(starts)  # type: ignore[type-var]
     matcher = Matcher(hub, since=widest)
     profiles = _profiles(hub, [m for m in members if any(s.type == "profile" for s in subs.get(m.id, ()))])
+    # the cities, their peers and the places followed, each computed once for the whole batch
+    cities = [p["city"][0] for p in profiles.values() if p.get("city")]
+    matcher.peers_of(cities)
+    matcher.places([*(s.target for ss in subs.values() for s in ss if s.type == "place" and s.target),
+                    *cities, *(peer for c in cities for peer, _name in matcher.peers(c))])
     found = {m.id: [p for s in subs.get(m.id, ()) for p in _parts(matcher, s, profiles)] for m in members}
     # the pool: only records something matched (one scan when that is most of the store)
     everything = matcher.found()
@@ -232,11 +237,16 @@ def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], clo
         sections[name] = []
     starts = [st for st in (window_start(p.sub, since) for p in parts) if st is not None]
     new_cut = epoch(now - NEW_WITHIN) if first or not starts else epoch(min(starts))
+    chosen_rows = uniq[chosen] if chosen else np.zeros(0, np.int64)
+    sel = np.isin(rows, chosen_rows)
+    sources: dict[int, set[int]] = {}
+    for r_, k_ in zip(rows[sel].tolist(), srcs[sel].tolist(), strict=True):
+        sources.setdefault(r_, set()).add(k_)
     for i in chosen:
         row = int(uniq[i])
         reasons, seen = [], set()
-        for k in np.unique(srcs[rows == row]):
-            part = parts[int(k)]
+        for k in sorted(sources[row]):
+            part = parts[k]
             detail = part.matches.details.get(row, {})
             key = (part.reason.code, part.reason.values.get("label"))
             if key in seen:
@@ -261,11 +271,21 @@ def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], clo
 
 
 def _summaries(hub: Any, items: Iterable[Item], chars: int = 240) -> None:
-    """A short description for each chosen item (one read per distinct record of the run)."""
+    """A short description for each chosen item (read once per distinct record of the run, from the JSON
+    column, without building the records)."""
+    from sqlalchemy import select
+
+    from citybridge.notify.pool import json_text
+    from citybridge.store import tables as t
+
     items = list(items)
-    records = hub.store.get_many({i.record_id for i in items})
+    r = t.records.c
+    ids = list({i.record_id for i in items})
+    texts: dict[str, str] = {}
+    q = select(r.id, json_text(hub.store, r.data, "description"))
+    with hub.store.engine.connect() as conn:
+        for n in range(0, len(ids), 900):
+            texts.update({rid: d for rid, d in conn.execute(q.where(r.id.in_(ids[n:n + 900]))).all() if d})
     for item in items:
-        rec = records.get(item.record_id)
-        text = (rec.description or "") if rec is not None else ""
-        text = " ".join(text.split())
+        text = " ".join(texts.get(item.record_id, "")[: chars * 4].split())
         item.summary = (text[: chars - 1].rsplit(" ", 1)[0] + "…") if len(text) > chars else (text or None)

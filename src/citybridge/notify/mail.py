@@ -9,7 +9,11 @@ import contextlib
 import smtplib
 import ssl
 import time
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from functools import cache
 from typing import Any
@@ -66,26 +70,33 @@ def render(digest: Digest, settings: Any) -> dict[str, str]:
             "html": env.get_template("digest.html").render(context)}
 
 
-def message(digest: Digest, settings: Any, *, message_id: str) -> EmailMessage:
+def message(digest: Digest, settings: Any, *, message_id: str) -> Message:
     """The whole e-mail: headers (From, To, Subject, Date, Message-ID, List-Unsubscribe + -Post, List-Id,
-    Auto-Submitted) and a multipart/alternative body, plain text first."""
+    Auto-Submitted, Content-Language) and a multipart/alternative body, plain text first, both
+    quoted-printable so the stored message is 7-bit whatever the language. (Built with the classic MIME
+    classes: several times faster than ``EmailMessage`` for the same bytes, which counts at 10,000 members.)"""
     parts = render(digest, settings)
     urls = links(settings, digest.member.id)
-    msg = EmailMessage()
+    msg = MIMEMultipart("alternative")
     msg["From"] = settings.mail_from
-    msg["To"] = formataddr((digest.member.name, digest.member.email)) if digest.member.name else digest.member.email
-    msg["Subject"] = parts["subject"]
+    msg["To"] = formataddr((digest.member.name, digest.member.email), charset="utf-8") if digest.member.name \
+        else digest.member.email
+    msg["Subject"] = Header(parts["subject"], "utf-8").encode() if not parts["subject"].isascii() \
+        else parts["subject"]
     msg["Date"] = format_datetime(digest.cutoff)
     msg["Message-ID"] = message_id
     msg["List-Id"] = f"citybridge digests <digests.{_host(settings.public_url)}>"
     msg["List-Unsubscribe"] = f"<{urls['unsubscribe']}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
-    # quoted-printable keeps the stored message 7-bit, whatever the language
-    msg.set_content(parts["text"], subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(parts["html"], subtype="html", charset="utf-8", cte="quoted-printable")
-    msg["Content-Language"] = digest.member.language  # after the body: setting content clears Content-*
+    msg["Content-Language"] = digest.member.language
+    msg.attach(MIMEText(parts["text"], "plain", _QP))
+    msg.attach(MIMEText(parts["html"], "html", _QP))
     return msg
+
+
+_QP = Charset("utf-8")
+_QP.body_encoding = QP
 
 
 def message_id_for(digest_id: str, settings: Any) -> str:
@@ -140,7 +151,7 @@ class SmtpSender:
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
-                self._smtp.sendmail(sender, [recipient], raw.encode("utf-8"))
+                self._smtp.sendmail(sender, [recipient], raw)  # 7-bit text; smtplib makes the line ends CRLF
                 break
             except smtplib.SMTPServerDisconnected:
                 self._smtp = None

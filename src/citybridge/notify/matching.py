@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 from sqlalchemy import or_, select
 
-from citybridge.errors import CitybridgeError
 from citybridge.model.access import ANONYMOUS, CURATOR
 from citybridge.notify.pool import EXCLUDED_KINDS, Pool, json_text
 from citybridge.store import tables as t
@@ -102,45 +101,69 @@ class Matcher:
     def place(self, place_id: str) -> Found:
         """Records located in or about a place (its cities, for a region; its records, for a country),
         mentioning it, and the projects, calls and documents of organisations located there."""
-        return self.cached(("place", place_id), lambda: self._place(place_id))  # type: ignore[no-any-return]
+        self.places([place_id])
+        return self._cache[("place", place_id)]  # type: ignore[no-any-return]
 
-    def _place(self, place_id: str) -> Found:
+    def places(self, place_ids: list[str]) -> None:
+        """Compute :meth:`place` for many places at once (a few queries per 900 places, not per place)."""
+        todo = [p for p in dict.fromkeys(place_ids) if ("place", p) not in self._cache]
+        if not todo:
+            return
         r, rel, a = t.records.c, t.relations.c, t.annotations.c
-        out = Found()
-        scores, details = out.scores, out.details
+        members: dict[str, list[str]] = {p: [p] for p in todo}  # place -> itself and, for a region, its cities
+        atoms: dict[str, Found] = {}
+        local: dict[str, dict[str, str]] = {}  # atom -> organisations located there -> name
         with self.store.engine.connect() as conn:
-            row = conn.execute(select(r.subtype, r.country, r.name).where(r.id == place_id)).first()
-            if row is None:
-                return out
-            places = [place_id]
-            if row.subtype == "region":
-                places += [x.id for x in conn.execute(select(r.id).where(
-                    r.kind == "place", r.subtype == "city", r.country == row.country,
-                    json_text(self.store, r.data, "admin1") == row.name))]
-            local: dict[str, str] = {}  # organisation located there -> its name
-            for chunk in _chunks(places):
-                q = (select(rel.source_id, r.kind, r.name).join(t.records, r.id == rel.source_id)
+            info = {}
+            for chunk in _chunks(todo):
+                info.update({x.id: x for x in conn.execute(select(r.id, r.subtype, r.country, r.name)
+                                                           .where(r.id.in_(chunk))).all()})
+            for pid, row in info.items():
+                if row.subtype == "region":
+                    members[pid] += [x.id for x in conn.execute(select(r.id).where(
+                        r.kind == "place", r.subtype == "city", r.country == row.country,
+                        json_text(self.store, r.data, "admin1") == row.name)).all()]
+            every = list(dict.fromkeys(x for ms in members.values() for x in ms))
+            for x in every:
+                atoms[x], local[x] = Found(), {}
+            for chunk in _chunks(every):
+                q = (select(rel.target_id, rel.source_id, r.kind, r.name).join(t.records, r.id == rel.source_id)
                      .where(rel.target_id.in_(chunk), rel.type.in_(PLACE_TYPES)))
-                for src, kind, name in conn.execute(q).all():
-                    scores[src] = 1.0
+                for place, src, kind, name in conn.execute(q).all():
+                    atoms[place].scores[src] = 1.0
                     if kind == "organization":
-                        local[src] = name
-                q = select(a.record_id, a.score).where(a.target_id.in_(chunk), a.step == "places")
-                for rid, score in conn.execute(q).all():
-                    scores[rid] = max(scores.get(rid, 0.0), 0.8 * min(float(score), 1.0))
-            if row.subtype == "country" and row.country:
-                q = select(r.id).where(r.country == row.country, r.kind.not_in(EXCLUDED_KINDS))
-                if self.since is not None:
-                    q = q.where(r.updated_at > self.since)
-                for (rid,) in conn.execute(q).all():
-                    scores[rid] = max(scores.get(rid, 0.0), 0.9)
-            for chunk in _chunks(list(local)):
+                        local[place][src] = name
+                q = select(a.target_id, a.record_id, a.score).where(a.target_id.in_(chunk), a.step == "places")
+                for place, rid, score in conn.execute(q).all():
+                    found = atoms[place].scores
+                    found[rid] = max(found.get(rid, 0.0), 0.8 * min(float(score), 1.0))
+            where_org: dict[str, list[str]] = {}
+            for place, orgs in local.items():
+                for org in orgs:
+                    where_org.setdefault(org, []).append(place)
+            for chunk in _chunks(list(where_org)):
                 q = select(rel.source_id, rel.target_id).where(rel.source_id.in_(chunk), rel.type.in_(PARTNER_TYPES))
                 for src, dst in conn.execute(q).all():
-                    if scores.get(dst, 0.0) < 0.6:
-                        scores[dst] = 0.6
-                        details[dst] = {"via": local[src]}
-        return out
+                    for place in where_org[src]:
+                        if atoms[place].scores.get(dst, 0.0) < 0.6:
+                            atoms[place].scores[dst] = 0.6
+                            atoms[place].details[dst] = {"via": local[place][src]}
+            for pid in todo:
+                out = Found()
+                for x in members[pid]:
+                    for rid, score in atoms[x].scores.items():
+                        if score > out.scores.get(rid, -1.0):
+                            out.scores[rid] = score
+                            if rid in atoms[x].details:
+                                out.details[rid] = atoms[x].details[rid]
+                row = info.get(pid)
+                if row is not None and row.subtype == "country" and row.country:
+                    q = select(r.id).where(r.country == row.country, r.kind.not_in(EXCLUDED_KINDS))
+                    if self.since is not None:
+                        q = q.where(r.updated_at > self.since)
+                    for (rid,) in conn.execute(q).all():
+                        out.scores[rid] = max(out.scores.get(rid, 0.0), 0.9)
+                self._cache[("place", pid)] = out
 
     def record(self, record_id: str) -> Found:
         """The followed record when it changed, and records newly linked to it (a new partner, a new report
@@ -164,11 +187,22 @@ class Matcher:
 
     def peers(self, city_id: str) -> list[tuple[str, str]]:
         """(id, name) of the closest peer cities of a city (public view), [] when it has none."""
-        def build() -> list[tuple[str, str]]:
-            try:
-                return [(p.id, p.name) for p in self.hub.peer_cities(city_id, limit=PEERS_PER_CITY,
-                                                                     caller=ANONYMOUS)]
-            except CitybridgeError:  # a city with too little data for peers simply has none
-                return []
+        self.peers_of([city_id])
+        return self._cache[("peers", city_id)]  # type: ignore[no-any-return]
 
-        return self.cached(("peers", city_id), build)  # type: ignore[no-any-return]
+    def peers_of(self, city_ids: list[str]) -> None:
+        """Compute :meth:`peers` for many cities at once (batched matrix operations over the city index)."""
+        from citybridge.link.challenge import city_index
+        from citybridge.link.peer_cities import top_peers
+
+        todo = [c for c in dict.fromkeys(city_ids) if ("peers", c) not in self._cache]
+        if not todo:
+            return
+        index = city_index(self.hub, ANONYMOUS)
+        rows = {c: index.position(c) for c in todo}
+        known = [c for c in todo if rows[c] is not None]
+        tops = top_peers(index, np.array([rows[c] for c in known], dtype=np.int64), limit=PEERS_PER_CITY)
+        for c in todo:
+            self._cache[("peers", c)] = []
+        for c, top in zip(known, tops, strict=True):
+            self._cache[("peers", c)] = [(index.ids[j], index.names[j]) for j in top]

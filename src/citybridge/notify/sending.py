@@ -14,7 +14,6 @@ import smtplib
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
-from email.policy import SMTP
 from email.utils import parseaddr
 from typing import Any
 
@@ -133,7 +132,7 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
 
 
 def _raw(digest: Digest, settings: Any, digest_id: str) -> str:
-    return message(digest, settings, message_id=message_id_for(digest_id, settings)).as_string(policy=SMTP)
+    return message(digest, settings, message_id=message_id_for(digest_id, settings)).as_string()
 
 
 def _summary(digest: Digest, digest_id: str | None) -> dict[str, Any]:
