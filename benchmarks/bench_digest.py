@@ -154,13 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         now = datetime.now(UTC).replace(microsecond=0)
         members = ns.members(ids)
         stats: dict = {}  # type: ignore[type-arg]
-        build_s = render_s = 0.0
+        build_s = render_s = build_cpu = render_cpu = 0.0
         n_items = n_empty = 0
         pools = []
         searches = matchers = 0
         for start in range(0, len(members), BATCH):
             batch = members[start:start + BATCH]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             subs: dict = {}  # type: ignore[type-arg]
             for s in ns.subscriptions([m.id for m in batch]):
                 subs.setdefault(s.member_id, []).append(s)
@@ -168,10 +168,11 @@ def main(argv: list[str] | None = None) -> int:
                                     deadline_days=hub.settings.digest_deadline_days,
                                     sent=ns.sent_keys([m.id for m in batch]), stats=stats)
             build_s += time.perf_counter() - t0
+            build_cpu += time.process_time() - c0
             pools.append(stats["pool"])
             searches += stats["searches"]
             matchers += stats["matchers"]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for d in digests:
                 if len(d):
                     message(d, hub.settings, message_id=f"<bench-{d.member.id}@bench>").as_string()
@@ -179,11 +180,14 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     n_empty += 1
             render_s += time.perf_counter() - t0
+            render_cpu += time.process_time() - c0
             log(f"  {start + len(batch):,} members: build {build_s:.1f} s, render {render_s:.1f} s, "
                 f"peak RSS {peak_rss_mb():.0f} MB")
         result = {"members": len(members), "seconds": round(build_s + render_s, 2),
                   "peak_rss_mb": round(peak_rss_mb(), 1), "build_seconds": round(build_s, 2),
-                  "render_seconds": round(render_s, 2), "subscriptions": len(members) * args.subs,
+                  "render_seconds": round(render_s, 2), "cpu_seconds": round(build_cpu + render_cpu, 2),
+                  "build_cpu_seconds": round(build_cpu, 2), "render_cpu_seconds": round(render_cpu, 2),
+                  "subscriptions": len(members) * args.subs,
                   "items": n_items, "empty_digests": n_empty, "pool_per_batch": pools[0] if pools else 0,
                   "batches": len(pools), "searches": searches, "match_computations": matchers,
                   "setup_seconds": round(setup_s, 2), "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0]}

@@ -69,6 +69,8 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     # the cities, their peers and the places followed, each computed once for the whole batch
     cities = [p["city"][0] for p in profiles.values() if p.get("city")]
     matcher.peers_of(cities)
+    matcher.labels([*(s.target for ss in subs.values() for s in ss if s.type == "theme" and s.target),
+                    *(lab for p in profiles.values() for lab, _name in p.get("labels", ()))])
     matcher.places([*(s.target for ss in subs.values() for s in ss if s.type == "place" and s.target),
                     *cities, *(peer for c in cities for peer, _name in matcher.peers(c))])
     found = {m.id: [p for s in subs.get(m.id, ()) for p in _parts(matcher, s, profiles)] for m in members}
@@ -190,62 +192,59 @@ def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], clo
     if not parts:
         return empty
     vis = pool.visible(member.caller)
-    rows_l, scores_l, src_l = [], [], []
-    for k, part in enumerate(parts):
+    # dense accumulators over the pool: the rows of one part are distinct, so a gather-max-scatter per
+    # part is exact (no sort of everything the member's subscriptions match)
+    n = len(pool)
+    best = np.zeros(n, np.float32)
+    hits = np.zeros(n, np.int16)
+    direct = np.zeros(n, bool)  # matched by something other than a peer city
+    kept: list[np.ndarray] = []
+    for part in parts:
         rows = part.matches.rows
         if not len(rows):
+            kept.append(rows)
             continue
         keep = vis[rows]
         start = window_start(part.sub, since)
         if start is not None:
             keep &= (pool.changed[rows] > epoch(start)) | closing[rows]
-        if not keep.any():
-            continue
-        rows_l.append(rows[keep])
-        scores_l.append(part.matches.scores[keep])
-        src_l.append(np.full(int(keep.sum()), k, dtype=np.int32))
-    if not rows_l:
-        return empty
-    rows = np.concatenate(rows_l)
-    scores = np.concatenate(scores_l)
-    srcs = np.concatenate(src_l)
-    uniq, inverse = np.unique(rows, return_inverse=True)
-    best = np.zeros(len(uniq), np.float32)
-    np.maximum.at(best, inverse, scores)
-    peer_only = np.ones(len(uniq), bool)
-    np.logical_and.at(peer_only, inverse, np.array([p.peer for p in parts], bool)[srcs])
-    n_parts = np.bincount(inverse, minlength=len(uniq))
+        rows, scores = rows[keep], part.matches.scores[keep]
+        kept.append(rows)
+        best[rows] = np.maximum(best[rows], scores)
+        hits[rows] += 1
+        if not part.peer:
+            direct[rows] = True
     if sent:
-        done = {pool.pos[rid] for key in sent for rid, _, v in [key.rpartition("@")]
-                if rid in pool.pos and str(pool.version[pool.pos[rid]]) == v}
-        if done:
-            fresh = ~np.isin(uniq, np.fromiter(done, dtype=np.int64))
-            uniq, best, peer_only, n_parts = uniq[fresh], best[fresh], peer_only[fresh], n_parts[fresh]
-            keep_src = np.isin(rows, uniq)
-            rows, srcs = rows[keep_src], srcs[keep_src]
-    total = best + base[uniq] + 0.1 * np.minimum(n_parts - 1, 3)
-    section = np.where(peer_only, PEERS, pool.section[uniq])
+        done = [pool.pos[rid] for key in sent for rid, _, v in [key.rpartition("@")]
+                if rid in pool.pos and str(pool.version[pool.pos[rid]]) == v]
+        hits[done] = 0
+    uniq = np.flatnonzero(hits)
+    if not len(uniq):
+        return empty
+    total = best[uniq] + base[uniq] + 0.1 * np.minimum(hits[uniq] - 1, 3)
+    section = np.where(direct[uniq], pool.section[uniq], PEERS)
     order = np.where(closing[uniq], urgent[uniq], -total)  # ascending: closing calls by days left, then score
     sections: dict[str, list[Item]] = {}
     more: dict[str, int] = {}
     chosen: list[int] = []
     for name in SECTIONS:
         idx = np.flatnonzero(section == SECTION_CODE[name])
-        idx = idx[np.argsort(order[idx], kind="stable")[:per_section]]
-        more[name] = int(np.count_nonzero(section == SECTION_CODE[name])) - len(idx)
-        chosen += [int(i) for i in idx]
+        top = idx[np.argsort(order[idx], kind="stable")[:per_section]]
+        more[name] = len(idx) - len(top)
+        chosen += top.tolist()
         sections[name] = []
     starts = [st for st in (window_start(p.sub, since) for p in parts) if st is not None]
     new_cut = epoch(now - NEW_WITHIN) if first or not starts else epoch(min(starts))
-    chosen_rows = uniq[chosen] if chosen else np.zeros(0, np.int64)
-    sel = np.isin(rows, chosen_rows)
-    sources: dict[int, set[int]] = {}
-    for r_, k_ in zip(rows[sel].tolist(), srcs[sel].tolist(), strict=True):
-        sources.setdefault(r_, set()).add(k_)
+    mark = np.zeros(n, bool)
+    mark[uniq[chosen]] = True
+    sources: dict[int, list[int]] = {}
+    for k, rows in enumerate(kept):
+        for r_ in rows[mark[rows]].tolist():
+            sources.setdefault(r_, []).append(k)
     for i in chosen:
         row = int(uniq[i])
         reasons, seen = [], set()
-        for k in sorted(sources[row]):
+        for k in sources[row]:
             part = parts[k]
             detail = part.matches.details.get(row, {})
             key = (part.reason.code, part.reason.values.get("label"))

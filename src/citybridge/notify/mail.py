@@ -9,7 +9,6 @@ import contextlib
 import smtplib
 import ssl
 import time
-from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -72,9 +71,10 @@ def render(digest: Digest, settings: Any) -> dict[str, str]:
 
 def message(digest: Digest, settings: Any, *, message_id: str) -> Message:
     """The whole e-mail: headers (From, To, Subject, Date, Message-ID, List-Unsubscribe + -Post, List-Id,
-    Auto-Submitted, Content-Language) and a multipart/alternative body, plain text first, both
-    quoted-printable so the stored message is 7-bit whatever the language. (Built with the classic MIME
-    classes: several times faster than ``EmailMessage`` for the same bytes, which counts at 10,000 members.)"""
+    Auto-Submitted, Content-Language) and a multipart/alternative body, plain text first, both base64-encoded
+    UTF-8 so the stored message is 7-bit whatever the language. (Built with the classic MIME classes and
+    base64, C-accelerated: several times faster than ``EmailMessage`` with quoted-printable, which counts at
+    10,000 members.)"""
     parts = render(digest, settings)
     urls = links(settings, digest.member.id)
     msg = MIMEMultipart("alternative")
@@ -90,13 +90,9 @@ def message(digest: Digest, settings: Any, *, message_id: str) -> Message:
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg["Content-Language"] = digest.member.language
-    msg.attach(MIMEText(parts["text"], "plain", _QP))
-    msg.attach(MIMEText(parts["html"], "html", _QP))
+    msg.attach(MIMEText(parts["text"], "plain", "utf-8"))
+    msg.attach(MIMEText(parts["html"], "html", "utf-8"))
     return msg
-
-
-_QP = Charset("utf-8")
-_QP.body_encoding = QP
 
 
 def message_id_for(digest_id: str, settings: Any) -> str:

@@ -74,18 +74,28 @@ class Matcher:
     def label(self, label: str) -> Found:
         """Records tagged with a theme label (``sdg:7`` also takes its targets ``sdg:7.2``) or carrying a
         keyword annotation (``kw:energy community``)."""
-        def build() -> Found:
-            a = t.annotations.c
-            cond = a.label == label if label.startswith("kw:") else or_(a.label == label,
-                                                                          a.label.like(label + ".%"))
-            scores: dict[str, float] = {}
-            with self.store.engine.connect() as conn:
-                for rid, score in conn.execute(select(a.record_id, a.score).where(cond)).all():
+        self.labels([label])
+        return self._cache[("label", label)]  # type: ignore[no-any-return]
+
+    def labels(self, labels: list[str]) -> None:
+        """Compute :meth:`label` for many labels: keyword labels 900 to a query, theme labels one each."""
+        todo = [lab for lab in dict.fromkeys(labels) if ("label", lab) not in self._cache]
+        if not todo:
+            return
+        a = t.annotations.c
+        out = {lab: Found() for lab in todo}
+        exact = [lab for lab in todo if lab.startswith("kw:")]
+        queries = [(select(a.label, a.record_id, a.score).where(a.label.in_(chunk)), None) for chunk in _chunks(exact)]
+        queries += [(select(a.label, a.record_id, a.score).where(or_(a.label == lab, a.label.like(lab + ".%"))), lab)
+                    for lab in todo if not lab.startswith("kw:")]
+        with self.store.engine.connect() as conn:
+            for q, theme in queries:
+                for label, rid, score in conn.execute(q).all():
+                    scores = out[theme or label].scores
                     if score > scores.get(rid, -1.0):
                         scores[rid] = min(float(score), 1.0)
-            return Found(scores)
-
-        return self.cached(("label", label), build)  # type: ignore[no-any-return]
+        for lab, found in out.items():
+            self._cache[("label", lab)] = found
 
     def search(self, query: str, filters: dict[str, Any]) -> Found:
         """Records a saved search finds (lexical matches of the words, within the filters); visibility is
