@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         build_s = render_s = build_cpu = render_cpu = 0.0
         n_items = n_empty = 0
         pools = []
-        searches = matchers = 0
+        shared: dict = {}  # type: ignore[type-arg]
         for start in range(0, len(members), BATCH):
             batch = members[start:start + BATCH]
             t0, c0 = time.perf_counter(), time.process_time()
@@ -166,12 +166,10 @@ def main(argv: list[str] | None = None) -> int:
                 subs.setdefault(s.member_id, []).append(s)
             digests = build_digests(hub, batch, subs, now=now, per_section=hub.settings.digest_items,
                                     deadline_days=hub.settings.digest_deadline_days,
-                                    sent=ns.sent_keys([m.id for m in batch]), stats=stats)
+                                    sent=ns.sent_keys([m.id for m in batch]), stats=stats, shared=shared)
             build_s += time.perf_counter() - t0
             build_cpu += time.process_time() - c0
             pools.append(stats["pool"])
-            searches += stats["searches"]
-            matchers += stats["matchers"]
             t0, c0 = time.perf_counter(), time.process_time()
             for d in digests:
                 if len(d):
@@ -189,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                   "build_cpu_seconds": round(build_cpu, 2), "render_cpu_seconds": round(render_cpu, 2),
                   "subscriptions": len(members) * args.subs,
                   "items": n_items, "empty_digests": n_empty, "pool_per_batch": pools[0] if pools else 0,
-                  "batches": len(pools), "searches": searches, "match_computations": matchers,
+                  "batches": len(pools), "searches": stats.get("searches", 0),
+                  "match_computations": stats.get("matchers", 0),
                   "setup_seconds": round(setup_s, 2), "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0]}
         if args.send:
             result.update(_send(hub, ids[: args.send], now))

@@ -50,7 +50,7 @@ def window_start(sub: Subscription, since: datetime | None) -> datetime | None:
 def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscription]], *, now: datetime,
                   today: date | None = None, since: datetime | None = None, per_section: int = 8,
                   deadline_days: int = 42, sent: dict[str, set[str]] | None = None,
-                  stats: dict[str, Any] | None = None) -> list[Digest]:
+                  stats: dict[str, Any] | None = None, shared: dict[str, Any] | None = None) -> list[Digest]:
     """Digests of ``members`` over their subscriptions ``subs`` (member id -> the subscriptions to cover).
 
     Args:
@@ -59,12 +59,17 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
         since: start every window here instead of at each subscription's last digest.
         sent: member id -> item keys already sent (claimed); they are never chosen again.
         stats: filled with pool size and distinct match computations, when given.
+        shared: a dict kept by the caller across batches of one run: what was matched for one batch serves
+            the next ones (when their windows start at the same time).
     """
     today = today or now.astimezone(UTC).date()
     sent = sent or {}
     starts = [window_start(s, since) for m in members for s in subs.get(m.id, ())]
     widest = None if (not starts or any(s is None for s in starts)) else min(starts)  # type: ignore[type-var]
-    matcher = Matcher(hub, since=widest)
+    shared = shared if shared is not None else {}
+    matcher = shared.get("matcher")
+    if matcher is None or matcher.since != widest or matcher.hub is not hub:
+        matcher = shared["matcher"] = Matcher(hub, since=widest)
     profiles = _profiles(hub, [m for m in members if any(s.type == "profile" for s in subs.get(m.id, ()))])
     # the cities, their peers and the places followed, each computed once for the whole batch
     cities = [p["city"][0] for p in profiles.values() if p.get("city")]
@@ -75,7 +80,7 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
                     *cities, *(peer for c in cities for peer, _name in matcher.peers(c))])
     found = {m.id: [p for s in subs.get(m.id, ()) for p in _parts(matcher, s, profiles)] for m in members}
     # the pool: only records something matched (one scan when that is most of the store)
-    everything = matcher.found()
+    everything = list({id(p.matches): p.matches for ps in found.values() for p in ps}.values())
     ids: set[str] = set()
     for f in everything:
         ids.update(f.scores)
@@ -100,7 +105,7 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
                                  since=since, per_section=per_section, first=first, subs=member_subs))
     _summaries(hub, [i for d in digests for i in d.items])
     if stats is not None:
-        stats.update({"pool": len(pool), "searches": matcher.searches, "matchers": len(everything)})
+        stats.update({"pool": len(pool), "searches": matcher.searches, "matchers": len(matcher.found())})
     return digests
 
 

@@ -87,6 +87,7 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
                                           "resent": True})
             blocked |= {row["member_id"] for row in ns.pending(member_ids)}
         members = [m for m in ns.members(member_ids) if m.id not in blocked]
+        shared: dict[str, Any] = {}  # what one batch matched serves the next ones
         for start in range(0, len(members), BATCH):
             batch = members[start:start + BATCH]
             subs: dict[str, list[Subscription]] = {}
@@ -96,7 +97,7 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
             batch = [m for m in batch if m.id in subs]
             digests = build_digests(hub, batch, subs, now=now, today=today, since=since,
                                     per_section=settings.digest_items, deadline_days=settings.digest_deadline_days,
-                                    sent=ns.sent_keys([m.id for m in batch]))
+                                    sent=ns.sent_keys([m.id for m in batch]), shared=shared)
             for digest in digests:
                 report["members"] += 1
                 if progress:
