@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             t0, c0 = time.perf_counter(), time.process_time()
             for d in digests:
                 if len(d):
-                    message(d, hub.settings, message_id=f"<bench-{d.member.id}@bench>").as_string()
+                    message(d, hub.settings, message_id=f"<bench-{d.member.id}@bench>")
                     n_items += len(d)
                 else:
                     n_empty += 1

@@ -160,3 +160,26 @@ def test_production_refuses_a_weak_notify_secret() -> None:
         Settings(environment="production", write_token=strong, _env_file=None)
     ok = Settings(environment="production", write_token=strong, notify_secret="n" * 24, _env_file=None)
     assert ok.signing_key == b"n" * 24
+
+
+def test_message_encodes_non_ascii_headers_and_folds_long_ones(nhub: Hub) -> None:
+    from email import message_from_string, policy
+
+    from citybridge.notify.mail import _header, message
+    from citybridge.notify.model import Member
+
+    nhub.subscribe("per_mia", "place", "Lisbon")
+    digest = nhub.digest("per_mia", now=clock())
+    digest.member = Member(id="per_mia", email="zoe@example.org", language="fr", name="Zoë Ağaoğlu")
+    raw = message(digest, nhub.settings, message_id="<dg_x@testserver>")
+    long = [line for line in raw.splitlines() if len(line) > 78]
+    assert raw.isascii() and all(line.startswith(" <http://testserver/unsubscribe?") for line in long)
+    msg = message_from_string(raw, policy=policy.default)
+    assert str(msg["To"]) == "Zoë Ağaoğlu <zoe@example.org>"
+    assert str(msg["Subject"]).startswith("Votre premier résumé citybridge")
+    assert "Pourquoi" in msg.get_body(preferencelist=("plain",)).get_content()
+    folded = _header("List-Id", "a " * 60)
+    assert all(len(line) <= 78 for line in folded.splitlines()) and folded.replace("\n", "").split() == \
+        ["List-Id:"] + ["a"] * 60
+    with pytest.raises(ValueError):
+        _header("Subject", "two\nlines")

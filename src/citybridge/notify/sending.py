@@ -133,7 +133,7 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
 
 
 def _raw(digest: Digest, settings: Any, digest_id: str) -> str:
-    return message(digest, settings, message_id=message_id_for(digest_id, settings)).as_string()
+    return message(digest, settings, message_id=message_id_for(digest_id, settings))
 
 
 def _summary(digest: Digest, digest_id: str | None) -> dict[str, Any]:

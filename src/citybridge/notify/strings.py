@@ -22,6 +22,7 @@ def catalogue(lang: str) -> dict[str, str]:
     return json.loads(raw)  # type: ignore[no-any-return]
 
 
+@cache
 def strings(lang: str) -> Callable[..., str]:
     """``_(key, **values)`` in one language, falling back to English, then to the key."""
     primary, fallback = catalogue(lang), catalogue(DEFAULT)
