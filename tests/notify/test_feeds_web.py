@@ -18,6 +18,14 @@ from citybridge.model import Document
 A = "{http://www.w3.org/2005/Atom}"
 
 
+def signed(web: TestClient, token: str | None) -> TestClient:
+    """The client with this sign-in cookie (none: signed out)."""
+    web.cookies.clear()
+    if token:
+        web.cookies.set("citybridge_token", token)
+    return web
+
+
 def check_atom(body: bytes) -> ET.Element:
     """Atom 1.0 (RFC 4287): feed id, title, updated, author, self link; each entry id, title, updated, link."""
     parsed = feedparser.parse(body)
@@ -65,7 +73,7 @@ def test_search_feed_is_valid_atom_with_conditional_get(web: TestClient, nhub: H
     assert first.find(f"{A}title").text.endswith("(update)")  # type: ignore[union-attr]
     assert {e.find(f"{A}id").text for e in root2.findall(f"{A}entry")} == ids_before  # stable entry ids
     # a network member's cookie shows network records in their feed
-    member = web.get("/feeds/search.atom", params={"q": "Lisbon"}, cookies={"citybridge_token": MEMBER_TOKEN})
+    member = signed(web, MEMBER_TOKEN).get("/feeds/search.atom", params={"q": "Lisbon"})
     assert "Network briefing on Lisbon heat" in member.text and "internal memo" not in member.text
 
 
@@ -93,29 +101,28 @@ def test_search_page_links_its_feed_and_follow_form(web: TestClient) -> None:
 
 def test_my_digest_page_and_subscribe_form(web: TestClient, nhub: Hub) -> None:
     # mia signs in with her token: she is bound to per_mia by principal
-    cookies = {"citybridge_token": MEMBER_TOKEN}
+    signed(web, MEMBER_TOKEN)
     nhub.register_member("per_mia", principal="mia")
     r = web.post("/digest/subscribe", data={"type": "place", "value": "Lisbon", "frequency": "daily",
-                                            "channel": "both"}, cookies=cookies, follow_redirects=False)
+                                            "channel": "both"}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    page = web.get("/digest", cookies=cookies)
+    page = web.get("/digest")
     assert page.status_code == 200
     assert "Urban heat resilience call" in page.text and "closes on" in page.text
     assert "Lisbon lab internal memo" not in page.text  # mia may not see it
     assert "Atom feed" in page.text and "/feeds/sub_" in page.text
-    bad = web.post("/digest/subscribe", data={"type": "theme", "value": "sdg:99"}, cookies=cookies)
+    bad = web.post("/digest/subscribe", data={"type": "theme", "value": "sdg:99"})
     assert bad.status_code == 404 and "no theme" in bad.text
     sub = nhub.subscriptions("per_mia")[0]
-    assert web.post("/digest/remove", data={"subscription": sub.id}, cookies=cookies,
-                    follow_redirects=False).status_code == 303
+    assert web.post("/digest/remove", data={"subscription": sub.id}, follow_redirects=False).status_code == 303
     assert nhub.subscriptions("per_mia") == []
     # someone else's token may not touch mia's member
-    olga = {"citybridge_token": OWNER_TOKEN}
-    assert web.get("/digest", params={"member": "per_mia"}, cookies=olga).status_code == 200
-    assert "Mia Costa" not in web.get("/digest", params={"member": "per_mia"}, cookies=olga).text
-    # anonymous: asked to sign in
-    assert web.get("/digest", headers={"host": "example.org"}, cookies={"citybridge_token": "unknown"}
-                   ).status_code == 401
+    signed(web, OWNER_TOKEN)
+    assert web.get("/digest", params={"member": "per_mia"}).status_code == 200
+    assert "Mia Costa" not in web.get("/digest", params={"member": "per_mia"}).text
+    # an unknown token: asked to sign in
+    assert signed(web, "unknown").get("/digest").status_code == 401
+    signed(web, None)
 
 
 def test_api_routes(web: TestClient, nhub: Hub) -> None:
