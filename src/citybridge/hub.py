@@ -12,6 +12,7 @@ from typing import IO, Any
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
+from citybridge._hub.notify import NotifyMixin
 from citybridge._hub.resolution import ResolutionMixin
 from citybridge._hub.services import QueryMixin
 from citybridge.errors import Invalid, NotFound
@@ -27,7 +28,7 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin, ResolutionMixin):
+class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP

@@ -15,6 +15,17 @@ CITYBRIDGE_WORKERS           processes for enrichment                           
 CITYBRIDGE_TOKENS            JSON: API token -> caller, e.g. (see "API callers" below)       {}
 CITYBRIDGE_MAX_UPLOAD_BYTES  largest file accepted by the import upload (API and web)         52428800 (50 MiB)
 CITYBRIDGE_REQUEST_TIMEOUT   seconds a served request may take before it is cut off           120
+CITYBRIDGE_PUBLIC_URL        base URL of the web app, for links in e-mails and feeds        http://127.0.0.1:8000
+CITYBRIDGE_NOTIFY_SECRET     key signing unsubscribe and feed links (16+ chars in prod.)     none (dev only)
+CITYBRIDGE_SMTP_HOST         SMTP server digests are sent through                           127.0.0.1
+CITYBRIDGE_SMTP_PORT         its port                                                        25
+CITYBRIDGE_SMTP_SECURITY     none | starttls | ssl                                           none
+CITYBRIDGE_SMTP_USER         SMTP user (with CITYBRIDGE_SMTP_PASSWORD from the environment)  none
+CITYBRIDGE_MAIL_FROM         From address of digests                                         citybridge@localhost
+CITYBRIDGE_MAIL_RATE         digests sent per second at most (0: no throttle)                5
+CITYBRIDGE_DIGEST_ITEMS      items per digest section at most                                8
+CITYBRIDGE_DIGEST_DEADLINE_DAYS  calls closing within this many days are always surfaced    42
+CITYBRIDGE_DIGEST_HOUR       hour (UTC) of ``citybridge serve --digests daily``              6
 ==========================  ============================================================  ===================
 
 API callers: the REST API and the web pages see an anonymous caller unless a bearer token (header
@@ -35,7 +46,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citybridge.errors import Invalid
@@ -74,6 +85,20 @@ class Settings(BaseSettings):
     tokens: dict[str, TokenGrant] = Field(default_factory=dict, description="API token -> caller (JSON)")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="largest accepted upload")
     request_timeout: float = Field(default=120.0, gt=0, le=3600, description="seconds per served request")
+    # dissemination (citybridge.notify)
+    public_url: str = Field(default="http://127.0.0.1:8000", description="base URL of the web app for links")
+    notify_secret: SecretStr | None = Field(default=None, description="key signing unsubscribe and feed links")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+    mail_from: str = "citybridge@localhost"
+    mail_rate: float = Field(default=5.0, ge=0, description="digests sent per second at most (0: unthrottled)")
+    digest_items: int = Field(default=8, ge=1, le=100, description="items per digest section at most")
+    digest_deadline_days: int = Field(default=42, ge=0, le=366, description="calls closing this soon always shown")
+    digest_hour: int = Field(default=6, ge=0, le=23, description="hour (UTC) of the daily digest run")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
@@ -82,9 +107,23 @@ class Settings(BaseSettings):
             raise Invalid(
                 "production needs CITYBRIDGE_WRITE_TOKEN set to a secret of 16+ characters", field="write_token"
             )
+        secret = self.notify_secret.get_secret_value() if self.notify_secret else ""
+        if self.environment == "production" and (len(secret) < 16 or secret in {"changethis", "secret"}):
+            raise Invalid("production needs CITYBRIDGE_NOTIFY_SECRET set to a secret of 16+ characters",
+                          field="notify_secret")
         if self.environment == "production" and any(len(tok) < 16 for tok in self.tokens):
             raise Invalid("production needs every CITYBRIDGE_TOKENS token to be 16+ characters", field="tokens")
         return self
+
+    @property
+    def signing_key(self) -> bytes:
+        """The key of signed unsubscribe and feed links: the configured secret, or in development (only) one
+        derived from the data folder, so links keep working across restarts of one local instance."""
+        if self.notify_secret is not None and self.notify_secret.get_secret_value():
+            return self.notify_secret.get_secret_value().encode("utf-8")
+        if self.environment != "development":  # pragma: no cover - refused by the validator already
+            raise Invalid("CITYBRIDGE_NOTIFY_SECRET is not set", field="notify_secret")
+        return b"citybridge-development:" + str(self.data_dir.resolve()).encode("utf-8")
 
     @property
     def resolved_database_url(self) -> str:

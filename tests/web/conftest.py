@@ -37,14 +37,15 @@ def web(web_hub: Hub) -> Iterator[TestClient]:
 
 
 @contextmanager
-def serve(hub: Hub) -> Iterator[str]:
-    """The app over ``hub`` served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
+def serve(app: object, port: int | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on 127.0.0.1 (a free port unless given); yields its base URL."""
     import uvicorn
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning",
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",  # type: ignore[arg-type]
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -62,7 +63,8 @@ def serve(hub: Hub) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def live_server(web_hub: Hub) -> Iterator[str]:
-    with serve(web_hub) as url:
+    """The app served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
+    with serve(create_app(web_hub)) as url:
         yield url
 
 
@@ -126,3 +128,15 @@ def shot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def axe_violations(page: object) -> list[dict[str, object]]:
+    """Serious and critical WCAG 2.1 A/AA and best-practice violations on the page (axe-core, vendored)."""
+    page.add_script_tag(path=str(Path(__file__).parent / "assets" / "axe.min.js"))  # type: ignore[attr-defined]
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")  # type: ignore[attr-defined]
+    return [v for v in result if v["impact"] in ("serious", "critical")]

@@ -145,7 +145,7 @@ def test_challenge_page_links_a_challenge(page):
 @pytest.mark.parametrize("path", ["/", "/entity/doc_heat", "/entity/org_lisbon", "/map", "/network/org_porto_uni",
                                   "/browse", "/import", "/search", "/search?q=heat&kind=document",
                                   "/search?q=zzqqxx", "/entity/plc_lisbon", "/partners?partners=org_lisbon",
-                                  "/entity/doc_heat/similar",
+                                  "/entity/doc_heat/similar", "/digest",
                                   "/challenge", "/challenge?text=urban+heat+in+school+streets&city=plc_lisbon"])
 def test_accessibility(page, path):
     page.goto(path)

@@ -136,7 +136,7 @@ def test_remote_anonymous_may_not_preview(blank: tuple[Hub, TestClient]) -> None
 def blank_server(tmp_path: Path) -> Iterator[tuple[Hub, str]]:
     hub = Hub(Settings(data_dir=tmp_path / "data", _env_file=None))
     hub.init()
-    with serve(hub) as url:
+    with serve(create_app(hub)) as url:
         yield hub, url
     hub.close()
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from citybridge.api import create_app
 from citybridge.hub import Hub
 from citybridge.model.entities import Organization, Project
 from citybridge.model.relations import Relation, RelationType
@@ -38,7 +39,7 @@ def review_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
 @pytest.fixture(scope="module")
 def live_server(review_hub: Hub) -> Iterator[str]:
-    with serve(review_hub) as url:
+    with serve(create_app(review_hub)) as url:
         yield url
 
 

@@ -34,6 +34,8 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", "-w", help="worker processes")] = 1,
     reload: Annotated[bool, typer.Option("--reload", help="restart on code changes (development)")] = False,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    digests: Annotated[str, typer.Option("--digests", help="off, or daily: send due digests every day at "
+                                         "CITYBRIDGE_DIGEST_HOUR (UTC)")] = "off",
 ) -> None:
     """Serve the REST API (/api/v1, docs at /api/docs) and the web UI (/)."""
     try:
@@ -44,6 +46,8 @@ def serve(
         raise Invalid("port must be between 1 and 65535", field="port")
     if not 1 <= workers <= 32:
         raise Invalid("workers must be between 1 and 32", field="workers")
+    if digests not in ("off", "daily"):
+        raise Invalid("--digests must be off or daily", field="digests")
     s = settings()  # validates the settings (refuses weak production tokens) before binding the port
     # worker processes rebuild the app from the environment: pass the command-line overrides along
     if _state["data_dir"] is not None:
@@ -58,8 +62,16 @@ def serve(
             s.write_token or s.tokens):
         err.print("[yellow]note:[/yellow] listening beyond localhost with no token: the API is read-only "
                   "for every other host", highlight=False)
+    scheduler = None
+    if digests == "daily":  # in this (the supervising) process: one scheduler however many workers serve
+        from citybridge.notify.schedule import start_scheduler
+
+        scheduler = start_scheduler(s)
+        err.print(f"digests: sent daily at {s.digest_hour:02d}:00 UTC", highlight=False)
     err.print(f"citybridge on http://{host}:{port}/  (API docs: /api/docs)", highlight=False)
     uvicorn.run("citybridge.cli.serve:app_factory", factory=True, host=host, port=port, workers=workers,
                 reload=reload, log_level=log_level, proxy_headers=False, server_header=False,
                 timeout_keep_alive=5, timeout_graceful_shutdown=10, limit_concurrency=200, backlog=256,
                 h11_max_incomplete_event_size=64 * 1024)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)

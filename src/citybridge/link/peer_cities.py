@@ -69,28 +69,61 @@ def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
 
 def components(index: CityIndex, q: int) -> dict[str, np.ndarray]:
     """Every component of city ``q`` against every city of the index."""
-    n = len(index.ids)
+    return {name: values[0] for name, values in components_many(index, np.array([q])).items()}
+
+
+def components_many(index: CityIndex, qs: np.ndarray) -> dict[str, np.ndarray]:
+    """Every component of each city of ``qs`` against every city: one (len(qs), cities) array per component."""
+    qs = np.asarray(qs, dtype=np.int64)
     out: dict[str, np.ndarray] = {}
-    dp = np.abs(index.log_pop - index.log_pop[q])
+    dp = np.abs(index.log_pop[None, :] - index.log_pop[qs][:, None])
     out["population"] = np.nan_to_num(np.clip(1.0 - dp / 2.0, 0.0, 1.0), nan=0.0)
-    out["country"] = ((index.country == index.country[q]) & (index.country >= 0)).astype(np.float32)
-    same_region = (index.region == index.region[q]) & (index.region >= 0)
-    same_macro = (index.macro == index.macro[q]) & (index.macro >= 0)
+    out["country"] = ((index.country[None, :] == index.country[qs][:, None]) & (index.country >= 0)[None, :]
+                      ).astype(np.float32)
+    same_region = (index.region[None, :] == index.region[qs][:, None]) & (index.region >= 0)[None, :]
+    same_macro = (index.macro[None, :] == index.macro[qs][:, None]) & (index.macro >= 0)[None, :]
     out["region"] = np.where(same_region, 1.0, np.where(same_macro, 0.5, 0.0)).astype(np.float32)
     lat = index.lat
-    close = np.clip(1.0 - np.abs(np.abs(lat) - abs(lat[q])) / 20.0, 0.0, 1.0)
-    hemisphere = np.where(np.sign(lat) == np.sign(lat[q]), 1.0, 0.5)
+    close = np.clip(1.0 - np.abs(np.abs(lat)[None, :] - np.abs(lat[qs])[:, None]) / 20.0, 0.0, 1.0)
+    hemisphere = np.where(np.sign(lat)[None, :] == np.sign(lat[qs])[:, None], 1.0, 0.5)
     out["climate"] = np.nan_to_num(close * hemisphere, nan=0.0).astype(np.float32)
     for name, matrix in (("profile", index.profile), ("partners", index.partners), ("networks", index.networks)):
-        row = matrix.getrow(q)
-        if row.nnz == 0:
-            out[name] = np.zeros(n, np.float32)
+        rows = matrix[qs]
+        nnz = np.diff(rows.indptr)
+        if not nnz.any():
+            out[name] = np.zeros((len(qs), len(index.ids)), np.float32)
             continue
-        raw = np.asarray(matrix @ row.T.toarray().ravel()).ravel()
+        raw = np.asarray((rows @ matrix.T).todense(), dtype=np.float64)
         if name != "profile":  # set overlap -> cosine of binary rows
             sizes = np.asarray(matrix.sum(axis=1)).ravel()
-            raw = raw / np.sqrt(np.maximum(sizes, 1.0) * row.nnz)
+            raw = raw / np.sqrt(np.maximum(sizes, 1.0)[None, :] * np.maximum(nnz, 1)[:, None])
         out[name] = np.clip(raw, 0.0, 1.0).astype(np.float32)
+    return out
+
+
+def top_peers(index: CityIndex, cities: np.ndarray, *, limit: int = 3, batch: int = 64) -> list[list[int]]:
+    """Rows of the ``limit`` most similar cities of each city of ``cities`` (default weights), computed in
+    batches of matrix operations: what :func:`peer_cities` ranks first, for many cities at once."""
+    w = check_weights(None)
+    out: list[list[int]] = []
+    cities = np.asarray(cities, dtype=np.int64)
+    for start in range(0, len(cities), batch):
+        qs = cities[start:start + batch]
+        comps = components_many(index, qs)
+        score = np.zeros((len(qs), len(index.ids)), np.float32)
+        for name, value in w.items():
+            if value:
+                score += np.float32(value) * comps[name]
+        score[np.arange(len(qs)), qs] = -np.inf
+        k = min(limit, len(index.ids) - 1)
+        if k <= 0:
+            out += [[] for _ in qs]
+            continue
+        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        for b in range(len(qs)):
+            t = top[b]
+            t = t[np.lexsort((t, -np.nan_to_num(index.log_pop[t], nan=-1.0), -score[b, t]))]
+            out.append([int(j) for j in t])
     return out
 
 
@@ -207,5 +240,5 @@ def peer_cities_for_store(hub: Any, city: str, *, weights: Mapping[str, float] |
     return peer_cities(index, q, weights=weights, limit=limit)
 
 
-__all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "PeerCity", "check_weights", "components", "peer_cities",
-           "peer_cities_for_store"]
+__all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "PeerCity", "check_weights", "components", "components_many",
+           "peer_cities", "peer_cities_for_store", "top_peers"]

@@ -358,6 +358,27 @@ class SearchService:
             "results": results, "facets": counts, "took_ms": round(elapsed * 1000, 2),
         }
 
+    def matching(self, query: str, *, filters: dict[str, Any] | None = None,
+                 caller: Caller = ANONYMOUS) -> dict[str, float]:
+        """Every record matching ``query`` lexically within ``filters`` that ``caller`` may see, with its
+        BM25F score: the whole result set, not a page (saved-search alerts compare it with what changed).
+        An empty query matches everything within the filters (score 0)."""
+        query = (query or "").strip()
+        if len(query) > 1000:
+            raise Invalid("query longer than 1,000 characters", field="q")
+        out: dict[str, float] = {}
+        for part in self.current().parts:  # the delta comes last and holds the newest version of a record
+            allow = part.allow(caller, filters)
+            if not query:
+                docs, scores = np.flatnonzero(allow), None
+            else:
+                docs = self._matches(part, query, allow, Hits.empty(), fuzzy=False)
+                scores = part.lexical.score_docs(part.lexical.query_terms(parse_query(query)), docs)
+            ids = part.lexical.doc_ids[docs] if len(docs) else []
+            for n, raw in enumerate(ids):
+                out[bytes(raw).decode("utf-8")] = float(scores[n]) if scores is not None else 0.0
+        return out
+
     def _rank(self, part: Part, query: str, k: int, allow: np.ndarray, mode: str, fuzzy: bool | str) -> Hits:
         if mode == "lexical" or part.vectors is None:
             return part.lexical.search(query, k, allow=allow, fuzzy=fuzzy)

@@ -11,6 +11,7 @@ escape control characters, so the guards skip their NUL check.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -229,5 +231,73 @@ redirects = Table(
     Index("ix_redirects_new", "new_id"),
 )
 
+
+# ---------------------------------------------------------------- dissemination (migration 0006_subscriptions)
+notify_members = Table(
+    "notify_members",
+    metadata,
+    # a member is a person record, or an organisation / city record acting as contact
+    Column("member_id", String(128), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(320), nullable=False),  # RFC 5321: 64 local + @ + 255 domain
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("principal", String(128)),  # the caller user whose view the digests take (default: member id)
+    Column("groups", Text, nullable=False, server_default="[]"),  # JSON list of owner groups
+    Column("network", Boolean, nullable=False, server_default="0"),  # may see network records
+    Column("status", String(16), nullable=False, server_default="active"),  # active | unsubscribed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(256)),
+    Index("ix_notify_members_principal", "principal"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(32), primary_key=True),  # sub_ + 20 hex digits, derived from what is followed
+    Column("member_id", String(128), ForeignKey("notify_members.member_id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(16), nullable=False),  # theme | keyword | place | search | record | profile
+    Column("target", String(512)),  # theme label, place or record id
+    Column("query", Text),  # keyword or saved-search words
+    Column("filters", Text, nullable=False, server_default="{}"),  # JSON saved-search filters
+    Column("label", Text, nullable=False),  # what the member sees ("SDG 7: Affordable and clean energy")
+    Column("frequency", String(8), nullable=False, server_default="weekly"),  # daily | weekly | monthly
+    Column("channel", String(8), nullable=False, server_default="email"),  # email | feed | both
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_digest_at", DateTime(timezone=True)),  # cut-off of the last digest that covered it
+    Column("changed_by", String(256)),
+    Index("ix_subscriptions_member", "member_id"),
+)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", String(40), primary_key=True),  # dg_ + 32 hex digits
+    Column("member_id", String(128), ForeignKey("notify_members.member_id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending (items claimed, not yet accepted) | sent | failed
+    Column("cutoff", DateTime(timezone=True), nullable=False),  # the clock when it was built
+    Column("items", Integer, nullable=False),
+    Column("subscriptions", Text, nullable=False, server_default="[]"),  # JSON ids of the subscriptions it covers
+    Column("message_id", String(255), nullable=False),
+    Column("message", Text, nullable=False),  # the whole RFC 5322 message, sent again as is after a crash
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("changed_by", String(256)),
+    Index("ix_digests_member", "member_id", "status"),
+)
+
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("member_id", String(128), ForeignKey("notify_members.member_id", ondelete="CASCADE"), nullable=False),
+    Column("item_key", String(160), nullable=False),  # <record id (128)>@<version>
+    Column("digest_id", String(40), ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("record_id", String(128), nullable=False),
+    Column("section", String(16), nullable=False),
+    UniqueConstraint("member_id", "item_key", name="uq_digest_items_member_item"),
+    Index("ix_digest_items_digest", "digest_id"),
+)
+
 __all__ = ["metadata", "records", "external_ids", "relations", "history", "imports", "annotations", "enrich_state",
-           "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "merges", "redirects", "JSON_TEXT"]
+           "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "merges", "redirects", "notify_members",
+           "subscriptions", "digests", "digest_items", "JSON_TEXT"]

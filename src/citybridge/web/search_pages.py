@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -60,7 +61,10 @@ def search_page(request: Request, params: SearchDep) -> HTMLResponse:
                   next_url=facet_links.page_url(pairs, params.page + 1) if params.page < last else None,
                   year_from=params.filters.get("year_from") or "", year_to=params.filters.get("year_to") or "",
                   hidden=[(k, v) for k, v in pairs if k not in ("q", "page", "year_from", "year_to")],
-                  first=(params.page - 1) * params.per_page + 1)
+                  first=(params.page - 1) * params.per_page + 1,
+                  feed_url="/feeds/search.atom?" + urlencode([(k, v) for k, v in pairs
+                                                              if k not in ("page", "per_page")]),
+                  follow=[(k, v) for k, v in pairs if k in ("sdg", "pathway", "country", "kind")])
 
 
 @router.get("/entity/{entity_id}/similar", response_class=HTMLResponse, name="similar_page")

@@ -68,7 +68,7 @@ templates.env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
 NAV: list[tuple[str, str]] = [("home", "nav.home"), ("search_page", "nav.search"), ("challenge_page", "nav.challenge"),
                               ("browse", "nav.browse"),
                               ("map_page", "nav.map"), ("partners_page", "nav.partners"), ("import_page", "nav.import"),
-                              ("review_page", "nav.review")]
+                              ("review_page", "nav.review"), ("digest_page", "nav.digest")]
 
 
 def hub_of(request: Request) -> Hub:
