@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Column, Connection, DateTime, Float, Integer, LargeBinary, String, Table, insert
+from sqlalchemy import Boolean, Column, Connection, DateTime, Float, Integer, LargeBinary, String, Table, insert
 from sqlalchemy.exc import DBAPIError
 
 from citybridge.hub import Hub
@@ -32,6 +32,8 @@ def _filler(col: Column[Any], salt: int) -> Any:
         return PARENT
     if isinstance(col.type, String):
         return f"v{salt}"[: col.type.length or 99]
+    if isinstance(col.type, Boolean):
+        return True
     if isinstance(col.type, Integer):
         return salt
     if isinstance(col.type, Float):
@@ -87,9 +89,18 @@ def test_each_backend_refuses_what_postgresql_refuses(any_hub: Hub) -> None:
     assert len(probes) > 60
     wrong = []
     with any_hub.store.engine.connect() as conn, conn.begin():
-        conn.execute(insert(t.records), [_row(t.records, 0, id=PARENT)])
+        # a parent row in every table a foreign key points at, keyed PARENT (what the FK fillers write)
+        parents = {fk.column.table for tb in t.metadata.sorted_tables for c in tb.columns for fk in c.foreign_keys}
+        for table in t.metadata.sorted_tables:
+            if table in parents:
+                keys = {fk.column.name for tb in t.metadata.sorted_tables for c in tb.columns
+                        for fk in c.foreign_keys if fk.column.table is table}
+                conn.execute(insert(table), [_row(table, 0, **dict.fromkeys(keys, PARENT))])
+        # a key that is both a primary key and a foreign key (a member is a record) needs a second parent
+        conn.execute(insert(t.records), [_row(t.records, 0, id=PARENT + "2")])
         for salt, (table, col, what, value, expected) in enumerate(probes, start=1):
-            if _accepted(conn, table, _row(table, salt, **{col.name: value})) != expected:
+            shared_keys = {c.name: PARENT + "2" for c in table.primary_key.columns if c.foreign_keys}
+            if _accepted(conn, table, _row(table, salt, **shared_keys, **{col.name: value})) != expected:
                 wrong.append(f"{table.name}.{col.name} {what}: {'accepted' if not expected else 'refused'}")
         conn.rollback()
     assert wrong == [], f"{any_hub.store.dialect}: {wrong}"

@@ -129,14 +129,3 @@ def shot(page: object, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
 
-
-def axe_violations(page: object) -> list[dict[str, object]]:
-    """Serious and critical WCAG 2.1 A/AA and best-practice violations on the page (axe-core, vendored)."""
-    page.add_script_tag(path=str(Path(__file__).parent / "assets" / "axe.min.js"))  # type: ignore[attr-defined]
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag',
-                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")  # type: ignore[attr-defined]
-    return [v for v in result if v["impact"] in ("serious", "critical")]

@@ -18,8 +18,8 @@ from citybridge.cli import enrich as _enrich  # noqa: F401  (registers enrich, t
 from citybridge.cli import imports as _imports  # noqa: F401  (registers import)
 from citybridge.cli import intake as _intake  # noqa: F401  (registers ingest, watch, feeds, openalex, ror, cordis)
 from citybridge.cli import link as _link  # noqa: F401  (registers link, peers, partners, fit)
-from citybridge.cli import resolve as _resolve  # noqa: F401  (registers resolve, merges, match)
 from citybridge.cli import notify as _notify  # noqa: F401  (registers subscribe, subscriptions, digest)
+from citybridge.cli import resolve as _resolve  # noqa: F401  (registers resolve, merges, match)
 from citybridge.cli import search as _search  # noqa: F401  (registers search, similar, reindex)
 from citybridge.cli import serve as _serve  # noqa: F401  (registers serve)
 from citybridge.cli.common import (

@@ -299,5 +299,5 @@ digest_items = Table(
 )
 
 __all__ = ["metadata", "records", "external_ids", "relations", "history", "imports", "annotations", "enrich_state",
-           "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "merges", "redirects", "notify_members",
-           "subscriptions", "digests", "digest_items", "JSON_TEXT"]
+           "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "merges", "redirects",
+           "notify_members", "subscriptions", "digests", "digest_items", "JSON_TEXT"]

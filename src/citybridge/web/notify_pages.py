@@ -18,8 +18,7 @@ from citybridge.errors import CitybridgeError
 from citybridge.model.access import ANONYMOUS, Caller
 from citybridge.notify import SECTIONS, not_modified, phrase
 from citybridge.notify.model import CHANNELS, FREQUENCIES, LANGUAGES, SUB_TYPES
-from citybridge.web.pages import _same_origin
-from citybridge.web.views import hub_of, render
+from citybridge.web.views import hub_of, render, same_origin
 
 router = APIRouter()
 ATOM = "application/atom+xml; charset=utf-8"
@@ -71,7 +70,7 @@ def _form_defaults(member: Any) -> dict[str, Any]:
 
 @router.post("/digest/subscribe", name="digest_subscribe")
 async def digest_subscribe(request: Request) -> Response:
-    _same_origin(request)
+    same_origin(request)
     hub, caller = hub_of(request), personal_caller(request)
     form = await request.form(max_files=0, max_fields=12)
     field = {k: str(v).strip() for k, v in form.items()}
@@ -100,7 +99,7 @@ async def digest_subscribe(request: Request) -> Response:
 
 @router.post("/digest/remove", name="digest_remove")
 async def digest_remove(request: Request) -> RedirectResponse:
-    _same_origin(request)
+    same_origin(request)
     hub, caller = hub_of(request), personal_caller(request)
     form = await request.form(max_files=0, max_fields=3)
     sub = hub.unsubscribe(str(form.get("subscription") or ""), caller=caller)
