@@ -27,11 +27,10 @@ import argparse
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from citybridge.enrich import recognize_places
+from citybridge.enrich import PlaceMention, recognize_places
 from citybridge.enrich.gazetteer import TOKEN, Gazetteer, fold, load_gazetteer
 
 DATA = Path(__file__).with_name("data")
@@ -39,20 +38,7 @@ GOLD = [DATA / "places-gold.jsonl", DATA / "places-error-classes.jsonl"]
 LEVELS = ("strict", "lenient", "detection", "city", "city-lenient", "country")
 
 
-@dataclass(frozen=True)
-class Pred:
-    start: int
-    end: int
-    surface: str
-    place_id: str
-    name: str
-    place_type: str
-    country: str
-    score: float = 1.0
-    reason: str = ""
-
-
-def dictionary_baseline(gaz: Gazetteer, text: str) -> list[Pred]:
+def dictionary_baseline(gaz: Gazetteer, text: str) -> list[PlaceMention]:
     """Every capitalised gazetteer name, longest match first, linked to its most populous place."""
     folded = fold(text)
     tokens = [(m.start(), m.end(), m.group(0)) for m in TOKEN.finditer(folded)]
@@ -74,8 +60,8 @@ def dictionary_baseline(gaz: Gazetteer, text: str) -> list[Pred]:
             continue
         j, hits = best
         e = max((gaz.entries[k] for k, _ in hits), key=lambda e: e.weight)
-        out.append(Pred(tokens[i][0], tokens[j][1], text[tokens[i][0]:tokens[j][1]], e.id, e.name,
-                        e.place_type.value, e.country))
+        out.append(PlaceMention(tokens[i][0], tokens[j][1], text[tokens[i][0]:tokens[j][1]], e.id, e.name,
+                                e.place_type.value, e.country, 1.0, "dictionary"))
         i = j + 1
     return out
 
