@@ -17,6 +17,8 @@ city's bodies stay places ("New York City Council", "Cape Town Water and Sanitat
 from __future__ import annotations
 
 import math
+import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +82,7 @@ class PlaceMention:
     reason: str
 
 
+_SENTENCE_BREAK = re.compile("[" + re.escape("".join(SENTENCE_PUNCT)) + "]|\n")
 MIN_POPULATION = 100_000  # one-word city names with no supporting context ("Jones", "Cochrane" are towns)
 MIN_POPULATION_MULTIWORD = 20_000
 MIN_ALIAS_POPULATION = 100_000
@@ -146,14 +149,8 @@ def _is_cap(tok: str) -> bool:
 
 def _find_spans(gaz: Gazetteer, folded: str) -> tuple[list[_Span], list[tuple[int, int, str]]]:
     tokens = [(m.start(), m.end(), m.group(0)) for m in TOKEN.finditer(folded)]
-    sentence_of: list[int] = []
-    current = 0
-    for k, (s0, _, tok) in enumerate(tokens):
-        if k and "\n" in folded[tokens[k - 1][1]:s0]:
-            current += 1
-        sentence_of.append(current)
-        if tok in SENTENCE_PUNCT:
-            current += 1
+    # sentence of a span: how many sentence marks and line breaks come before it
+    breaks = [m.start() for m in _SENTENCE_BREAK.finditer(folded)]
     spans: list[_Span] = []
     limit = min(gaz.max_tokens, 8)
     i, n = 0, len(tokens)
@@ -183,7 +180,7 @@ def _find_spans(gaz: Gazetteer, folded: str) -> tuple[list[_Span], list[tuple[in
         entries = [(gaz.entries[k], alias) for k, alias in hits]
         # a one-word name that is an everyday word ("Mobile") or an English function word ("Most", "Can")
         common = i == j and (name_key(surface_key) in gaz.common_words or surface_key.casefold() in FUNCTION_WORDS)
-        spans.append(_Span(start, tokens[j][1], i, j, entries, sentence_start, common, sentence_of[i]))
+        spans.append(_Span(start, tokens[j][1], i, j, entries, sentence_start, common, bisect_right(breaks, start)))
         i = j + 1
     return spans, tokens
 
@@ -406,21 +403,25 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
             if e.place_type == PlaceType.region:
                 regions_named.setdefault((e.country, e.name), set()).add(idx)
 
-    national = {sp.sentence: bool(NATIONAL.search(_sentence_text(folded, tokens, sp))) for sp in spans}
     mentions: list[PlaceMention] = []
     for idx, sp in enumerate(spans):
         surface_key = name_key(folded[sp.start:sp.end])
-        cities = [(e, alias) for e, alias in sp.hits if e.place_type == PlaceType.city]
+        twins_of: dict[str, list[tuple[GazetteerEntry, bool]]] = {}  # cities of the name, by country
+        for e, alias in sp.hits:
+            if e.place_type == PlaceType.city:
+                twins_of.setdefault(e.country, []).append((e, alias))
         region_countries = {e.country for e, _ in sp.hits if e.place_type == PlaceType.region}
         scored: list[tuple[float, GazetteerEntry, list[str]]] = []
         for e, alias in sp.hits:
             s = math.log10(max(e.weight, 1000))
             why: list[str] = []
             supported = sp.qualified or (sp.place_cue and not sp.common)
-            twins = [(c, a) for c, a in cities if c.country == e.country]  # "São Paulo", "Oaxaca", "Singapore"
+            twins = twins_of.get(e.country, ())  # "São Paulo", "Oaxaca", "Singapore"
             if e.place_type == PlaceType.country:
                 # a city-state's name is the city ("Singapore's drains") unless its sentence speaks of nations
-                if not any(c.weight >= 0.9 * e.weight for c, _ in twins) or national.get(sp.sentence):
+                if not any(c.weight >= 0.9 * e.weight for c, _ in twins) or NATIONAL.search(
+                    _sentence_text(folded, tokens, sp)
+                ):
                     s += 2.0
             elif e.place_type == PlaceType.region and twins:
                 # the city unless the text says region; more so when the region is named after the city
