@@ -178,7 +178,7 @@ def _suggestion(graph: PartnerGraph, query: PartnerQuery, sig: Signals, weights:
             part_txt = f"; {', '.join(c for c, _n in parts.most_common(2))}" if parts else ""
             names = ", ".join(graph.project_names[x] for x in common[:3]) + (" ..." if len(common) > 3 else "")
             bits.append(f"partnered with {graph.org_names[p]} in {_n(len(common), 'project')} ({names}{part_txt})")
-        reasons.append((contrib["collab"] + contrib["network"] + 1e-3, "; ".join(bits)))
+        reasons.append((contrib["collab"] + contrib["network"] + contrib["consortium"] + 1e-3, "; ".join(bits)))
     elif comps["network"] > 0 and partners:
         bridge = _bridge(graph, j, partners)
         if bridge is not None:
