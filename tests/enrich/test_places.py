@@ -127,11 +127,17 @@ def test_city_names_inside_the_names_of_city_bodies_stay_places() -> None:
 
 
 def test_small_cities_need_a_place_cue_not_a_country() -> None:
-    assert _read("An industrial symbiosis network has operated in Kalundborg since the 1970s.") == [
-        ("Kalundborg", "city", "DK")]
+    assert _read("Interviews with planners in Umeå focused on winter cycling.") == [("Umeå", "city", "SE")]
     assert _read("The Zaandam waterfront was redesigned after the flood.") == [("Zaandam", "city", "NL")]
     assert _read("The municipality of Växjö aims to be fossil-fuel free.") == [("Växjö", "city", "SE")]
-    assert _read("Kalundborg Symbiosis was founded in 1972.") == []  # no cue: below the floor
+    assert _read("Växjö aims to be fossil-fuel free.") == []  # no cue: below the population floor
+    # a cue vouches for towns of 20,000 or more, not for a hamlet whose name is also a word or a founder's
+    assert _read("Hydropower is concentrated in the Alpine region.") == []
+    assert _read("She spent a year at Stanford University.") == []
+    assert _read("An industrial symbiosis network has operated in Kalundborg since 1972.") == []
+    # a country named in another sentence vouches for a small town when no namesake is big
+    assert _read("The trial ran in Scotland. Hydrogen was shipped to Kirkwall by sea.")[-1] == (
+        "Kirkwall", "city", "GB")
     assert _read("The Cochrane review found no effect.") == []
 
 

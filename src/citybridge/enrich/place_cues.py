@@ -44,8 +44,8 @@ LOCATIVE_BEFORE = re.compile(
 )
 PLACE_NOUNS_AFTER = frozenset({
     "waterfront", "district", "districts", "neighbourhood", "neighbourhoods", "neighborhood", "neighborhoods",
-    "harbour", "harbor", "municipality", "suburbs", "city", "town", "centre", "center", "residents",
-    "inhabitants", "metropolitan", "council", "downtown", "outskirts", "riverfront", "region", "area",
+    "harbour", "harbor", "municipality", "suburbs", "city", "town", "residents", "inhabitants", "metropolitan",
+    "council", "downtown", "outskirts", "riverfront",
 })
 REGION_FOLLOWERS = words("Province State Region County District Prefecture Oblast Governorate Department")
 REGION_CUES = re.compile(

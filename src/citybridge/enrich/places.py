@@ -224,6 +224,7 @@ def _keep_span(
                 return False
     if nxt is not None and folded[sp.end:nxt[0]] == " " and nxt[2] in PLACE_NOUNS_AFTER:
         sp.place_cue = True
+    in_institution = nxt is not None and (nxt[2] in ORG_FOLLOWERS or _org_ahead(tokens, j + 1, folded))
     if nxt is not None and nxt[0] - sp.end in (0, 1) and nxt[0] > sp.end - 1:
         word = nxt[2]
         gap = folded[sp.end:nxt[0]]
@@ -260,7 +261,8 @@ def _keep_span(
             return False  # "J. Paris"
         before = folded[max(0, sp.start - 40):sp.start]
         sp.region_cue = sp.region_cue or bool(REGION_CUES.search(before))
-        sp.place_cue = sp.place_cue or bool(LOCATIVE_BEFORE.search(before))
+        # "at Stanford University": the cue is about the institution, not the place
+        sp.place_cue = sp.place_cue or (bool(LOCATIVE_BEFORE.search(before)) and not in_institution)
     return True
 
 
@@ -348,12 +350,16 @@ def _sentence_text(folded: str, tokens: list[tuple[int, int, str]], sp: _Span) -
     return folded[start:end]
 
 
-def _credible(sp: _Span) -> bool:
-    """Does the mention stand on its own (may it pin its country for the others)?"""
-    if sp.qualified or sp.place_cue:
-        return True
+def _standalone(sp: _Span) -> bool:
+    """Does a reading of the name pass the population floor on its own (or name a region or country)?"""
     floor = MIN_POPULATION if sp.tok_i == sp.tok_j else MIN_POPULATION_MULTIWORD
     return any(e.place_type != PlaceType.city or e.weight >= floor for e, _ in sp.hits)
+
+
+def _credible(sp: _Span) -> bool:
+    """Does the mention stand on its own (may it pin its country for the others)?"""
+    return sp.qualified or _standalone(sp) or (
+        sp.place_cue and any(e.weight >= MIN_POPULATION_MULTIWORD for e, _ in sp.hits))
 
 
 def _context_support(gaz: Gazetteer, ctx: PlaceContext, ctx_country: str | None, e: GazetteerEntry, s: float,
@@ -411,11 +417,13 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
             if e.place_type == PlaceType.city:
                 twins_of.setdefault(e.country, []).append((e, alias))
         region_countries = {e.country for e, _ in sp.hits if e.place_type == PlaceType.region}
+        standalone = _standalone(sp)
         scored: list[tuple[float, GazetteerEntry, list[str]]] = []
         for e, alias in sp.hits:
             s = math.log10(max(e.weight, 1000))
             why: list[str] = []
-            supported = sp.qualified or (sp.place_cue and not sp.common)
+            # a place cue vouches for a town, not for a hamlet whose name is also a word ("the Alpine region")
+            supported = sp.qualified or (sp.place_cue and not sp.common and e.weight >= MIN_POPULATION_MULTIWORD)
             twins = twins_of.get(e.country, ())  # "São Paulo", "Oaxaca", "Singapore"
             if e.place_type == PlaceType.country:
                 # a city-state's name is the city ("Singapore's drains") unless its sentence speaks of nations
@@ -439,8 +447,10 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
                 supported = True
                 why.append(f"{e.country} named in the sentence")
             elif others:
-                # a country named in another sentence is weaker evidence than a big namesake's size
+                # a country named in another sentence is weaker evidence than a big namesake's size: it
+                # vouches for a small place only when no reading of the name stands on its own
                 s += 1.0
+                supported = supported or not standalone
                 why.append(f"{e.country} named in the text")
             region_idx = regions_named.get((e.country, e.admin1 or ""), set())
             if e.place_type == PlaceType.city and region_idx - {idx}:
