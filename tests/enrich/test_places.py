@@ -101,3 +101,58 @@ def test_batch_shape_and_hostile_input() -> None:
     assert [m.name for m in out[4]] == ["Madrid"]
     with pytest.raises(ValueError):
         recognize_places(["a", "b"], [None])
+
+
+def _read(text: str) -> list[tuple[str, str, str]]:
+    return [(m.surface, m.place_type, m.country) for m in one(text)]
+
+
+def test_a_country_in_another_sentence_does_not_pull_a_big_city_to_a_namesake() -> None:
+    assert _read("Perth has recycled wastewater since 2017. In the United Kingdom, such schemes are pilots.") == [
+        ("Perth", "city", "AU"), ("United Kingdom", "country", "GB")]
+    assert _read("Heat plans were compared for London and Rome. Canada's census gave the data.")[0] == (
+        "London", "city", "GB")
+    # in the same sentence the country still decides
+    assert _read("The historic centre of Toledo, a UNESCO site in Spain, draws visitors.")[0] == (
+        "Toledo", "city", "ES")
+
+
+def test_city_names_inside_the_names_of_city_bodies_stay_places() -> None:
+    assert _read("New York City Council passed Local Law 97.") == [("New York City", "city", "US")]
+    assert _read("The Ho Chi Minh City People's Committee approved the plan.") == [
+        ("Ho Chi Minh City", "city", "VN")]
+    assert _read("Cape Town Water and Sanitation Department cut use by half.") == [("Cape Town", "city", "ZA")]
+    assert _read("Mexico City Metro carries four million passengers a day.") == [("Mexico City", "city", "MX")]
+    assert _read("University of Naples Parthenope, Naples, Italy")[0] == ("Naples", "city", "IT")
+
+
+def test_small_cities_need_a_place_cue_not_a_country() -> None:
+    assert _read("Interviews with planners in Umeå focused on winter cycling.") == [("Umeå", "city", "SE")]
+    assert _read("The Zaandam waterfront was redesigned after the flood.") == [("Zaandam", "city", "NL")]
+    assert _read("The municipality of Växjö aims to be fossil-fuel free.") == [("Växjö", "city", "SE")]
+    assert _read("Växjö aims to be fossil-fuel free.") == []  # no cue: below the population floor
+    # a cue vouches for towns of 20,000 or more, not for a hamlet whose name is also a word or a founder's
+    assert _read("Hydropower is concentrated in the Alpine region.") == []
+    assert _read("She spent a year at Stanford University.") == []
+    assert _read("An industrial symbiosis network has operated in Kalundborg since 1972.") == []
+    # a country named in another sentence vouches for a small town when no namesake is big
+    assert _read("The trial ran in Scotland. Hydrogen was shipped to Kirkwall by sea.")[-1] == (
+        "Kirkwall", "city", "GB")
+    assert _read("The Cochrane review found no effect.") == []
+
+
+def test_compound_parts_and_function_words_are_not_places() -> None:
+    assert _read("Multi-objective planning was applied in Pune, India.") == [
+        ("Pune", "city", "IN"), ("India", "country", "IN")]
+    assert _read("Holt-Winters forecasting was applied to water demand in Lisbon.") == [("Lisbon", "city", "PT")]
+    assert _read("Dallas-Fort Worth is growing fast.") == [("Dallas", "city", "US"), ("Fort Worth", "city", "US")]
+    assert _read("Tbilisi-based NGOs mapped green spaces.") == [("Tbilisi", "city", "GE")]
+    assert _read("Most cities can reduce emissions.") == []
+
+
+def test_cities_are_not_read_as_their_regions_or_city_state_countries() -> None:
+    assert _read("Guanajuato turned its old river tunnels into a bypass.") == [("Guanajuato", "city", "MX")]
+    assert _read("The state of Oaxaca has more than 500 municipalities.") == [("Oaxaca", "region", "MX")]
+    assert _read("Singapore's ABC Waters programme turned drains into streams.") == [("Singapore", "city", "SG")]
+    assert _read("National death registration data in Singapore were used.") == [
+        ("Singapore", "country", "SG")]

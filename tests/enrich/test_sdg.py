@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -155,3 +156,56 @@ def test_any_text_gives_well_formed_labels(tagger: Tagger, text: str) -> None:
         assert 0.0 <= lb.score <= 1.0
         for ev in lb.evidence:
             assert text[ev.start:ev.end] == ev.text
+
+
+@pytest.mark.parametrize(("text", "goal"), [
+    ("确保人人获得安全的饮用水和卫生设施，改善城市供水。", "6"),  # no spaces: read as character bigrams
+    ("Обеспечить всеобщий доступ к чистой питьевой воде и санитарии в городах.", "6"),
+    ("ضمان حصول الجميع على مياه الشرب المأمونة وخدمات الصرف الصحي", "6"),
+    ("Garantire a tutti l'accesso all'acqua potabile e ai servizi igienico-sanitari nelle città.", "6"),
+])
+def test_languages_without_keywords_are_tagged_from_the_un_texts(tagger: Tagger, text: str, goal: str) -> None:
+    lang = detect_language(text)
+    assert tagger.model_for(lang) == "lexical"  # no Aurora queries, keywords or wordllama for these
+    [labels] = tagger.tag([text])
+    assert goal in codes(labels)
+
+
+def test_unspaced_scripts_are_segmented_into_bigrams() -> None:
+    from citybridge.enrich.sdg_knowledge import segments
+
+    assert segments("饮用水") == ["饮用", "用水"]
+    assert segments("水") == ["水"]
+    assert segments("water") == ["water"]
+    assert segments("covid19疫苗") == ["covid19", "疫苗"]
+
+
+def test_each_language_gets_the_weight_set_of_the_signals_it_has(tagger: Tagger) -> None:
+    from citybridge.enrich.sdg_model import SDG_MODELS, model_for
+
+    assert model_for("en", True) == "en" and model_for("en", False) == "en-lexical"
+    assert model_for("pt", True) == "keywords" and model_for("zh", True) == "lexical"
+    assert all(w > 0 for m in SDG_MODELS.values() for k, w in m.items() if k != "bias")  # evidence only adds
+    # the semantic signal is computed for English texts only
+    feats = tagger.features([FLOODS, AGUA], langs=["en", "es"])
+    assert feats[0, :, 1].any() and not feats[1, :, 1].any()
+
+
+def test_margin_is_the_lead_over_the_best_other_goal() -> None:
+    from citybridge.enrich.sdg_model import design
+
+    feats = np.zeros((1, 17, 4))
+    feats[0, :3, 3] = [3.0, 1.0, 2.0]  # keywords signal of goals 1-3
+    margin = design(feats, ["keywords_margin"])[0, :, 0]
+    assert margin[:4].tolist() == [1.0, -2.0, -1.0, -3.0]
+
+
+def test_holdout_leaves_a_targets_knowledge_out() -> None:
+    from citybridge.enrich.sdg_knowledge import aurora_queries, lexical_profiles
+
+    assert any(q.target == "6.1" for q in aurora_queries())
+    assert not any(q.target == "6.1" for q in aurora_queries(frozenset({"6.1"})))
+    full, held = lexical_profiles("en"), lexical_profiles("en", frozenset({"6.1"}))
+    assert "6.1" in full.target_codes and "6.1" not in held.target_codes
+    [labels] = Tagger(holdout=["6.1"]).tag(["Ensuring safe drinking water access for households."])
+    assert "6.1" not in codes(labels, goals_only=False)  # no target without its queries

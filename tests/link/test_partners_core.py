@@ -98,8 +98,8 @@ def test_weights_change_the_order(sc5) -> None:
     q = PartnerQuery(partners=rest, parts=["SC5"], year=2020)
     default = [s.id for s in suggest_partners(graph, q, {"max_results": 10})]
     only_size = suggest_partners(graph, q, {"max_results": 10}, weights={
-        "collab": 0, "network": 0, "expertise": 0, "type_fit": 0, "geo_home": 0, "geo_balance": 0, "recent": 0,
-        "coordination": 0, "experience": 1})
+        "collab": 0, "network": 0, "consortium": 0, "expertise": 0, "type_fit": 0, "geo_home": 0,
+        "geo_balance": 0, "recent": 0, "coordination": 0, "experience": 1})
     assert [s.id for s in only_size] != default
     sizes = [graph.n_projects_of(graph.index_of(s.id)) for s in only_size]
     assert sizes == sorted(sizes, reverse=True)
@@ -126,3 +126,26 @@ def test_tiny_graph_prefers_the_frequent_collaborator_over_the_big_stranger() ->
     assert Counter(s.id for s in found)["city"] == 0
     sig_orgs = {s.id for s in found}
     assert "giant" in sig_orgs and np.isfinite(found[-1].score)
+
+
+def test_consortium_overlap_and_the_weighted_network_walk() -> None:
+    from citybridge.link.partner_signals import compute_signals, personalized_pagerank, walk_weights
+
+    links = [Participation(o, "together") for o in ("a", "b", "c")] + [Participation(o, "pair") for o in "ad"]
+    links += [Participation(o, "old") for o in ("b", "old_friend")]
+    links += [Participation(o, "new") for o in ("b", "new_friend")]
+    projects = {"together": {"year": 2019, "parts": ["SC5"]}, "pair": {"year": 2019, "parts": ["SC5"]},
+                "old": {"year": 2010, "parts": ["SC5"]}, "new": {"year": 2019, "parts": ["SC5"]}}
+    graph = PartnerGraph.build(links, projects=projects)
+    q = PartnerQuery(partners=[graph.index_of("a"), graph.index_of("b")], parts=["SC5"], year=2020)
+    sig = compute_signals(graph, q)
+    overlap = sig.values["consortium"]
+    assert overlap[graph.index_of("c")] == pytest.approx(1.0)  # both current partners in one project
+    assert 0 < overlap[graph.index_of("d")] < 1.0 and overlap[graph.index_of("a")] == 0
+    # the walk prefers the partner's recent project: new_friend ranks above old_friend only when weighted
+    seeds = [graph.index_of("b")]
+    plain = personalized_pagerank(graph, seeds)
+    assert plain[graph.index_of("new_friend")] == pytest.approx(plain[graph.index_of("old_friend")])
+    weighted = personalized_pagerank(graph, seeds, step_weights=walk_weights(graph, 2020, 4.0, []))
+    assert weighted[graph.index_of("new_friend")] > weighted[graph.index_of("old_friend")]
+    assert weighted.sum() == pytest.approx(1.0, abs=1e-4)

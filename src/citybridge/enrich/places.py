@@ -3,25 +3,48 @@
 Matching is case-sensitive on capitalised words and insensitive to accents ("Sao Paulo" finds São Paulo),
 longest name first ("Mexico City" before "Mexico"). Each mention is then linked to one gazetteer entry:
 a population prior, qualifiers written next to the name ("Paris, Texas"; "Córdoba, Spain"; "Portland, OR"),
-other countries named in the same text, and the location of the organisation the text belongs to.
-Names that are also ordinary words ("Mobile", "Reading", "Split"), parts of longer proper names ("Paris
-Agreement", "George Washington") and small or exonym-only places are linked only when context supports them.
+other countries named in the same sentence (strong evidence) or elsewhere in the text (weak: it does not turn
+Perth, Australia into Perth, Scotland because the United Kingdom is named two sentences later), and the
+location of the organisation the text belongs to. A city beats a region named after it ("Oaxaca") and a
+city-state's country reading ("Singapore") unless the text says region or speaks of the nation.
+Names that are also ordinary or function words ("Mobile", "Reading", "Most"), parts of longer proper names
+("Paris Agreement", "George Washington") or of compounds ("Holt-Winters", "Multi-objective"), and small or
+exonym-only places are linked only when context supports them: a country, a qualifier, or a place cue ("in
+Kalundborg", "the municipality of Växjö", "the Zaandam waterfront"). Place names inside the names of a
+city's bodies stay places ("New York City Council", "Cape Town Water and Sanitation Department").
 """
 
 from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from citybridge.enrich.gazetteer import TOKEN, Gazetteer, GazetteerEntry, fold, load_gazetteer, name_key
+from citybridge.enrich.place_cues import (
+    CALENDAR,
+    CODE_AFTER,
+    EPONYM_NOUNS,
+    FUNCTION_WORDS,
+    HYPHEN_OK,
+    LOCATIVE_BEFORE,
+    NATIONAL,
+    ORG_FOLLOWERS,
+    ORG_JOINERS,
+    ORG_OF,
+    PLACE_NOUNS_AFTER,
+    PREV_OK,
+    QUAL_GAP,
+    REGION_CUES,
+    REGION_FOLLOWERS,
+    SENTENCE_PUNCT,
+    TITLES,
+    YEAR_AFTER,
+)
 from citybridge.model import PlaceType
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(fold(w) for w in text.split())  # matched against the accent-folded text
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,48 +82,10 @@ class PlaceMention:
     reason: str
 
 
-# Words that may follow a place name inside a longer name that still names the place ("Tokyo University").
-_ORG_FOLLOWERS = _words(
-    "University College Institute Hospital Medical School Center Centre Clinic Faculty Campus Airport "
-    "City Province State Region County District Municipality Metropolitan Metro Area Prefecture Oblast "
-    "Governorate Department Port Harbour Harbor Bay Downtown Cedex"
-)
-_REGION_FOLLOWERS = _words("Province State Region County District Prefecture Oblast Governorate Department")
-_REGION_CUES = re.compile(
-    r"(?:\b(?:state|province|region|county|prefecture|oblast|estado|provincia|província|région|regione|"
-    r"departamento|département|Land|Bundesland)\s+(?:of|de|do|da|di|del|du)?\s*)$",
-    re.IGNORECASE,
-)
-# Capitalised words that may stand right before a place name without making it part of another name.
-_PREV_OK = _words(
-    "In At From To For Of And Or The A An On By With Across Between Near Outside Inside Throughout Around "
-    "Within Like Unlike Both Including Via Across Than As Greater Metro Metropolitan Central Downtown Inner "
-    "Outer Northern Southern Eastern Western North South East West Northeast Northwest Southeast Southwest "
-    "Upper Lower Rural Urban Coastal Mainland Continental Grand Gran En Em Na No Dans Au Aux Im Aus Nach Von "
-    "Bei Para Por Con Da Di Del La Le Les El Los Las Het De Van Und Et Y E Ed Über Zu Durch Nahe "
-    # place-type and institution words that precede a name, capitalised in German and in titles
-    "City Town Municipality Province State Stadt Hauptstadt Region Provinz Land Kreis Landkreis Gemeinde "
-    "Bezirk Raum Großraum Metropolregion Kanton Canton Cantón Ciudad Provincia Estado Departamento Región "
-    "Comuna Municipio Ville Cidade Município Região Prefeitura Ayuntamiento Mairie Capital Universität "
-    "Universidad Universidade Université "
-    "Università Universiteit Hochschule"
-)
-_TITLES = _words("Mr Mrs Ms Dr Prof Professor Sir Lady Lord President King Queen Saint San Santa")
-_EPONYM_NOUNS = _words(
-    "disease syndrome law sign test method model equation principle theorem criteria criterion scale "
-    "formula effect reaction rule ratio index procedure technique operation classification score"
-)
-_SENTENCE_PUNCT = frozenset(".!?:;•")
-_QUAL_GAP = re.compile(r"^\s*(?:,|\(|\s-\s|–)\s*(?:[A-Z]{1,3}\.?\s*,\s*)?$")
-_CODE_AFTER = re.compile(r"^\s*,\s*([A-Z]{2})\b(?!\.\w)")
+_SENTENCE_BREAK = re.compile("[" + re.escape("".join(SENTENCE_PUNCT)) + "]|\n")
 MIN_POPULATION = 100_000  # one-word city names with no supporting context ("Jones", "Cochrane" are towns)
 MIN_POPULATION_MULTIWORD = 20_000
-_CALENDAR = _words(
-    "January February March April May June July August September October November December Monday Tuesday "
-    "Wednesday Thursday Friday Saturday Sunday"
-)
-_YEAR_AFTER = re.compile(r"^\s*(?:,\s*|\(\s*)?(?:1[89]|20)\d\d\b")
-MIN_ALIAS_POPULATION = 300_000
+MIN_ALIAS_POPULATION = 100_000
 
 
 @dataclass(slots=True)
@@ -112,7 +97,9 @@ class _Span:
     hits: list[tuple[GazetteerEntry, bool]]  # (entry, via alias)
     sentence_start: bool
     common: bool
+    sentence: int = 0  # index of the sentence the span is in
     region_cue: bool = False
+    place_cue: bool = False  # "in X", "the municipality of X", "the X waterfront"
     city_cue: bool = False
     qualified: bool = False
     reason: str = ""
@@ -162,6 +149,8 @@ def _is_cap(tok: str) -> bool:
 
 def _find_spans(gaz: Gazetteer, folded: str) -> tuple[list[_Span], list[tuple[int, int, str]]]:
     tokens = [(m.start(), m.end(), m.group(0)) for m in TOKEN.finditer(folded)]
+    # sentence of a span: how many sentence marks and line breaks come before it
+    breaks = [m.start() for m in _SENTENCE_BREAK.finditer(folded)]
     spans: list[_Span] = []
     limit = min(gaz.max_tokens, 8)
     i, n = 0, len(tokens)
@@ -186,11 +175,12 @@ def _find_spans(gaz: Gazetteer, folded: str) -> tuple[list[_Span], list[tuple[in
             continue
         j, hits = best
         prev = tokens[i - 1][2] if i else ""
-        sentence_start = i == 0 or prev in _SENTENCE_PUNCT or "\n" in folded[tokens[i - 1][1]:start]
+        sentence_start = i == 0 or prev in SENTENCE_PUNCT or "\n" in folded[tokens[i - 1][1]:start]
         surface_key = folded[start:tokens[j][1]]
         entries = [(gaz.entries[k], alias) for k, alias in hits]
-        spans.append(_Span(start, tokens[j][1], i, j, entries, sentence_start,
-                           common=i == j and name_key(surface_key) in gaz.common_words))
+        # a one-word name that is an everyday word ("Mobile") or an English function word ("Most", "Can")
+        common = i == j and (name_key(surface_key) in gaz.common_words or surface_key.casefold() in FUNCTION_WORDS)
+        spans.append(_Span(start, tokens[j][1], i, j, entries, sentence_start, common, bisect_right(breaks, start)))
         i = j + 1
     return spans, tokens
 
@@ -214,61 +204,85 @@ def _keep_span(
     if len(surface) < 3 and not any_country:
         return False
     if not any_country:
-        if surface in _CALENDAR or _YEAR_AFTER.match(folded[sp.end:sp.end + 12]):
+        if surface in CALENDAR or YEAR_AFTER.match(folded[sp.end:sp.end + 12]):
             return False  # "August", "(Sovacool and Rafey, 2011)", "Moon (1980)"
-        if sp.start >= 2 and folded[sp.start - 1] == "-" and folded[sp.start - 2].isalpha():
-            return False  # "Griffith-Jones"
+        if sp.start >= 2 and folded[sp.start - 1] == "-" and folded[sp.start - 2].isalpha() and (
+            i < 2 or by_last.get(i - 2) is None
+        ):
+            return False  # "Griffith-Jones", but "Dallas-Fort Worth"
     # a country written as an acronym or in several words stays a country before another capitalised word
     # ("UK National Institute", "United States Census Bureau")
     country_name = any_country and (surface.isupper() or " " in surface)
+    org_of = bool(ORG_OF.search(folded[max(0, sp.start - 40):sp.start]))
     nxt = tokens[j + 1] if j + 1 < len(tokens) else None
+    if nxt is not None and nxt[2] == "-" and nxt[0] == sp.end and j + 2 < len(tokens) and not any_country:
+        part_start, _, part = tokens[j + 2]
+        if part_start == nxt[1]:  # a compound: "Holt-Winters", "Multi-objective", but "Paris-based"
+            if _is_cap(part) and part[0].isalpha() and by_first.get(j + 2) is None:
+                return False
+            if not _is_cap(part) and part.casefold() not in HYPHEN_OK:
+                return False
+    if nxt is not None and folded[sp.end:nxt[0]] == " " and nxt[2] in PLACE_NOUNS_AFTER:
+        sp.place_cue = True
+    in_institution = nxt is not None and (nxt[2] in ORG_FOLLOWERS or _org_ahead(tokens, j + 1, folded))
     if nxt is not None and nxt[0] - sp.end in (0, 1) and nxt[0] > sp.end - 1:
         word = nxt[2]
         gap = folded[sp.end:nxt[0]]
-        if gap == " " and _is_cap(word) and word[0].isalpha() and not country_name:
+        if gap == " " and _is_cap(word) and word[0].isalpha() and not country_name and not org_of:
             follower = by_first.get(j + 1)
-            if follower is not None and not follower.common:
+            if follower is not None and not follower.common and word not in ORG_FOLLOWERS:
                 if not _fits(sp, follower):
                     return False  # "George Washington"
-            elif word not in _ORG_FOLLOWERS and not _org_ahead(tokens, j + 1, folded):
+            elif word not in ORG_FOLLOWERS and not _org_ahead(tokens, j + 1, folded):
                 return False  # "Paris Agreement", "Hamilton Depression Rating Scale"
-            sp.region_cue = word in _REGION_FOLLOWERS
+            sp.region_cue = word in REGION_FOLLOWERS
             sp.city_cue = word == "City"
-        elif gap == " " and word.capitalize() in _REGION_FOLLOWERS:
+        elif gap == " " and word.capitalize() in REGION_FOLLOWERS:
             sp.region_cue = True  # "São Paulo state"
         if word == "et" and j + 2 < len(tokens) and tokens[j + 2][2] == "al":
             return False
         possessive = word == "'" and j + 3 < len(tokens) and tokens[j + 2][2] == "s"
-        if possessive and tokens[j + 3][2] in _EPONYM_NOUNS:
+        if possessive and tokens[j + 3][2] in EPONYM_NOUNS:
             return False  # "Wilson's disease"
     if i > 0:
         prev_end = tokens[i - 1][1]
         prev = tokens[i - 1][2]
         if folded[prev_end:sp.start] == " " and _is_cap(prev) and prev[0].isalpha():
-            prev_sentence_start = i - 1 == 0 or tokens[i - 2][2] in _SENTENCE_PUNCT
+            prev_sentence_start = i - 1 == 0 or tokens[i - 2][2] in SENTENCE_PUNCT
             leader = by_last.get(i - 1)
             if leader is not None and not leader.common:
                 if not _fits(leader, sp):
                     return False  # "George Washington"
-            elif prev in _TITLES or (
-                prev not in _PREV_OK and not prev_sentence_start and not (prev.isupper() and len(prev) > 1)
+            elif prev in TITLES or (
+                prev not in PREV_OK and not prev_sentence_start and not (prev.isupper() and len(prev) > 1)
             ):
                 return False  # "Lake Victoria", "President Lincoln"
         if prev == "." and i >= 2 and len(tokens[i - 2][2]) == 1 and tokens[i - 2][2].isupper():
             return False  # "J. Paris"
-        sp.region_cue = sp.region_cue or bool(_REGION_CUES.search(folded[max(0, sp.start - 40):sp.start]))
+        before = folded[max(0, sp.start - 40):sp.start]
+        sp.region_cue = sp.region_cue or bool(REGION_CUES.search(before))
+        # "at Stanford University": the cue is about the institution, not the place
+        sp.place_cue = sp.place_cue or (bool(LOCATIVE_BEFORE.search(before)) and not in_institution)
     return True
 
 
 def _org_ahead(tokens: list[tuple[int, int, str]], k: int, folded: str) -> bool:
-    """Is the capitalised run starting at token ``k`` an institution's name ("Jiaotong University")?"""
-    for n in range(k, min(k + 3, len(tokens))):
+    """Is the capitalised run starting at token ``k`` an institution's name ("Jiaotong University", "People's
+    Committee", "Water and Sanitation Department")?"""
+    n, words = k, 0
+    while n < len(tokens) and words < 4:
         word = tokens[n][2]
-        spaced = n == k or folded[tokens[n - 1][1]:tokens[n][0]] == " "
-        if not (spaced and _is_cap(word) and word[0].isalpha()):
+        if n > k and len(folded[tokens[n - 1][1]:tokens[n][0]]) > 1:
             return False
-        if word in _ORG_FOLLOWERS:
+        if n > k and word.casefold() in ORG_JOINERS:
+            n += 1
+            continue
+        if not (_is_cap(word) and word[0].isalpha()):
+            return False
+        if word in ORG_FOLLOWERS:
             return True
+        words += 1
+        n += 1
     return False
 
 
@@ -288,12 +302,12 @@ def _apply_qualifiers(gaz: Gazetteer, spans: list[_Span], folded: str) -> None:
         labels: list[str] = []
         cursor = sp.end
         for nxt in spans[k + 1:k + 3]:
-            if not _QUAL_GAP.match(folded[cursor:nxt.start]):
+            if not QUAL_GAP.match(folded[cursor:nxt.start]):
                 break
             quals.append(nxt.hits)
             labels.append(folded[nxt.start:nxt.end])
             cursor = nxt.end
-        code = _CODE_AFTER.match(folded[sp.end:])
+        code = CODE_AFTER.match(folded[sp.end:])
         if code and code.group(1) in gaz.admin_codes:
             iso2, region = gaz.admin_codes[code.group(1)]
             entry = gaz.region_entry.get((iso2, region))
@@ -328,6 +342,50 @@ def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 12742.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
+def _sentence_text(folded: str, tokens: list[tuple[int, int, str]], sp: _Span) -> str:
+    """The text of the sentence a span is in (from the previous to the next sentence punctuation)."""
+    start = next((tokens[k][1] for k in range(sp.tok_i - 1, -1, -1) if tokens[k][2] in SENTENCE_PUNCT), 0)
+    end = next((tokens[k][0] for k in range(sp.tok_j + 1, len(tokens)) if tokens[k][2] in SENTENCE_PUNCT),
+               len(folded))
+    return folded[start:end]
+
+
+def _standalone(sp: _Span) -> bool:
+    """Does a reading of the name pass the population floor on its own (or name a region or country)?"""
+    floor = MIN_POPULATION if sp.tok_i == sp.tok_j else MIN_POPULATION_MULTIWORD
+    return any(e.place_type != PlaceType.city or e.weight >= floor for e, _ in sp.hits)
+
+
+def _credible(sp: _Span) -> bool:
+    """Does the mention stand on its own (may it pin its country for the others)?"""
+    return sp.qualified or _standalone(sp) or (
+        sp.place_cue and any(e.weight >= MIN_POPULATION_MULTIWORD for e, _ in sp.hits))
+
+
+def _context_support(gaz: Gazetteer, ctx: PlaceContext, ctx_country: str | None, e: GazetteerEntry, s: float,
+                     supported: bool, why: list[str]) -> tuple[float, bool]:
+    """Score and support of a reading from the location of the text's owner."""
+    if ctx_country and e.country == ctx_country:
+        s += 2.0
+        supported = True
+        why.append("organisation's country")
+    if ctx.region and e.admin1 and _same(ctx.region, e.admin1):
+        s += 1.0
+    if ctx.city and e.place_type == PlaceType.city and name_key(ctx.city).casefold() in {
+        name_key(e.name).casefold(), name_key(e.ascii_name or e.name).casefold()
+    }:
+        s += 2.0
+        supported = True
+        why.append("organisation's city")
+    if ctx.lat is not None and ctx.lon is not None and e.lat is not None and e.lon is not None:
+        d = _distance_km(ctx.lat, ctx.lon, e.lat, e.lon)
+        if d < 300:
+            s += 3.0 * math.exp(-d / 150)
+            supported = True
+            why.append(f"{d:.0f} km from the organisation")
+    return s, supported
+
+
 def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: float) -> list[PlaceMention]:
     folded = fold(text)
     spans, tokens = _find_spans(gaz, folded)
@@ -339,12 +397,12 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
     _apply_qualifiers(gaz, spans, folded)
 
     ctx_country = gaz.resolve_country(ctx.country) if ctx else None
-    # countries the text itself pins down: every reading of a mention lies in one country
-    pinned: dict[str, set[str]] = {}  # country -> the names that pin it
+    # countries the text itself pins down: every reading of a credible mention lies in one country
+    pinned: dict[str, list[tuple[str, int]]] = {}  # country -> (name, sentence) of the mentions that pin it
     for sp in spans:
         countries = {e.country for e, _ in sp.hits}
-        if len(countries) == 1 and not sp.common:
-            pinned.setdefault(next(iter(countries)), set()).add(name_key(folded[sp.start:sp.end]))
+        if len(countries) == 1 and not sp.common and _credible(sp):
+            pinned.setdefault(next(iter(countries)), []).append((name_key(folded[sp.start:sp.end]), sp.sentence))
     regions_named: dict[tuple[str, str], set[int]] = {}
     for idx, sp in enumerate(spans):
         for e, _ in sp.hits:
@@ -353,18 +411,29 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
 
     mentions: list[PlaceMention] = []
     for idx, sp in enumerate(spans):
-        types = {(e.place_type, e.country, e.name) for e, _ in sp.hits}
+        surface_key = name_key(folded[sp.start:sp.end])
+        twins_of: dict[str, list[tuple[GazetteerEntry, bool]]] = {}  # cities of the name, by country
+        for e, alias in sp.hits:
+            if e.place_type == PlaceType.city:
+                twins_of.setdefault(e.country, []).append((e, alias))
+        region_countries = {e.country for e, _ in sp.hits if e.place_type == PlaceType.region}
+        standalone = _standalone(sp)
         scored: list[tuple[float, GazetteerEntry, list[str]]] = []
         for e, alias in sp.hits:
             s = math.log10(max(e.weight, 1000))
             why: list[str] = []
-            supported = sp.qualified
+            # a place cue vouches for a town, not for a hamlet whose name is also a word ("the Alpine region")
+            supported = sp.qualified or (sp.place_cue and not sp.common and e.weight >= MIN_POPULATION_MULTIWORD)
+            twins = twins_of.get(e.country, ())  # "São Paulo", "Oaxaca", "Singapore"
             if e.place_type == PlaceType.country:
-                s += 2.0
-            elif e.place_type == PlaceType.city and any(
-                t == PlaceType.region and c == e.country for t, c, _ in types
-            ):
-                s += 1.0  # "São Paulo": the city unless the text says state
+                # a city-state's name is the city ("Singapore's drains") unless its sentence speaks of nations
+                if not any(c.weight >= 0.9 * e.weight for c, _ in twins) or NATIONAL.search(
+                    _sentence_text(folded, tokens, sp)
+                ):
+                    s += 2.0
+            elif e.place_type == PlaceType.region and twins:
+                # the city unless the text says region; more so when the region is named after the city
+                s -= 1.5 if any(c.admin1 == e.name and not a for c, a in twins) else 1.0
             if sp.region_cue and e.place_type == PlaceType.region:
                 s += 3.0
                 why.append("named as a region")
@@ -372,38 +441,28 @@ def _recognize(gaz: Gazetteer, text: str, ctx: PlaceContext | None, min_score: f
                 s += 1.5
             if alias:
                 s -= 0.4
-            if pinned.get(e.country, set()) - {name_key(folded[sp.start:sp.end])}:
+            others = [sent for name, sent in pinned.get(e.country, ()) if name != surface_key]
+            if sp.sentence in others:
                 s += 2.5
                 supported = True
+                why.append(f"{e.country} named in the sentence")
+            elif others:
+                # a country named in another sentence is weaker evidence than a big namesake's size: it
+                # vouches for a small place only when no reading of the name stands on its own
+                s += 1.0
+                supported = supported or not standalone
                 why.append(f"{e.country} named in the text")
             region_idx = regions_named.get((e.country, e.admin1 or ""), set())
             if e.place_type == PlaceType.city and region_idx - {idx}:
                 s += 1.0
                 supported = True
             if ctx is not None:
-                if ctx_country and e.country == ctx_country:
-                    s += 2.0
-                    supported = True
-                    why.append("organisation's country")
-                if ctx.region and e.admin1 and _same(ctx.region, e.admin1):
-                    s += 1.0
-                if ctx.city and e.place_type == PlaceType.city and name_key(ctx.city).casefold() in {
-                    name_key(e.name).casefold(), name_key(e.ascii_name or e.name).casefold()
-                }:
-                    s += 2.0
-                    supported = True
-                    why.append("organisation's city")
-                if ctx.lat is not None and ctx.lon is not None and e.lat is not None and e.lon is not None:
-                    d = _distance_km(ctx.lat, ctx.lon, e.lat, e.lon)
-                    if d < 300:
-                        s += 3.0 * math.exp(-d / 150)
-                        supported = True
-                        why.append(f"{d:.0f} km from the organisation")
+                s, supported = _context_support(gaz, ctx, ctx_country, e, s, supported, why)
             if not supported:
                 if sp.common and e.place_type != PlaceType.country:
                     continue
                 floor = MIN_POPULATION if sp.tok_i == sp.tok_j else MIN_POPULATION_MULTIWORD
-                if e.place_type == PlaceType.city and e.weight < floor:
+                if e.place_type == PlaceType.city and e.weight < floor and e.country not in region_countries:
                     continue
                 if alias and e.weight < MIN_ALIAS_POPULATION:
                     continue

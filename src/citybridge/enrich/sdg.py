@@ -9,8 +9,10 @@ Each goal gets four signals, all computed from packaged knowledge (see ``enrich/
 - ``aurora``: number of Aurora v5 query lines of the goal that match (log-scaled);
 - ``keywords``: number of distinct multilingual goal keywords found (log-scaled).
 
-A logistic combination with a few global weights (:data:`SDG_WEIGHTS`) gives a 0..1 score; a goal is
-tagged when its score reaches 0.5. Targets are tagged under a tagged goal when an Aurora query of that
+A logistic combination of these signals (and of how far the goal stands out from the text's other goals)
+gives a 0..1 score; a goal is tagged when its score reaches 0.5. The weights are global, fitted on the
+development half of the SDG benchmark, one set per group of languages with the same signals (see
+:mod:`citybridge.enrich.sdg_model`). Targets are tagged under a tagged goal when an Aurora query of that
 target matched. Pathways and user taxonomies are tagged from their keywords, names and labels, with the
 embedding similarity to their description as support.
 
@@ -24,6 +26,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -47,36 +51,17 @@ from citybridge.enrich.sdg_knowledge import (
     stem_table,
     wordllama_model,
 )
+from citybridge.enrich.sdg_model import FEATURES, SDG_MODELS, THRESHOLD, goal_scores, model_for, model_signals
 from citybridge.errors import Unavailable
 from citybridge.model.taxonomy import PATHWAYS, SDG_SCHEME
 
-__all__ = ["SDG_WEIGHTS", "Evidence", "Label", "Tagger", "TaxonomyNodeLike", "detect_language", "tag_texts"]
+__all__ = ["SDG_MODELS", "Evidence", "Label", "Tagger", "TaxonomyNodeLike", "detect_language", "tag_texts"]
 
-# Weights of the goal score logit = bias + sum(weight * feature). Chosen with
-# `python benchmarks/eval_sdg.py --tune` on benchmark-dev.csv (635 rows): a logistic regression over the four
-# features, then one global shift of the bias so that score >= 0.5 maximises mean per-goal accuracy. Five
-# numbers in all; no per-goal or per-text parameters. Re-run the tuner after changing the knowledge.
-SDG_WEIGHTS: dict[str, float] = {
-    "bias": -2.3992,
-    "lexical": 6.4144,
-    "semantic": 1.1989,
-    "aurora": 1.3667,
-    "keywords": 2.2843,
-}
-# Used instead of "semantic" when wordllama is not installed (same procedure, semantic feature left out).
-SDG_WEIGHTS_NO_EMBEDDINGS: dict[str, float] = {
-    "bias": -2.0566,
-    "lexical": 15.334,
-    "aurora": 2.3033,
-    "keywords": 2.1651,
-}
-THRESHOLD = 0.5
-FEATURES: tuple[str, ...] = ("lexical", "semantic", "aurora", "keywords")
 MAX_CHARS = 50_000  # longer texts are tagged on their first 50,000 characters (chunk documents first)
 MAX_EVIDENCE = 6
 _SUPPORTED_DETECT = ("en", "es", "fr", "pt", "de", "it", "nl", "ca", "ro", "ru", "tr", "ar", "zh", "uk",
                      "cs", "kk", "nb", "sw", "hy", "ky", "km", "lo", "my", "ne", "tg", "tk")
-VERSION = "sdg-tagger/1 aurora-v5 un-texts kw-1"
+VERSION = "sdg-tagger/2 aurora-v5 un-texts kw-1"
 
 
 @dataclass(frozen=True)
@@ -168,6 +153,8 @@ class Tagger:
             keywords); the five pathways are always included unless ``pathways=False``.
         use_embeddings: use wordllama similarity (default: when installed).
         targets: also tag SDG targets with specific evidence.
+        holdout: SDG target codes whose texts and queries are left out of the knowledge (for evaluating on
+            unseen targets, e.g. ``benchmarks/eval_sdg.py``'s multilingual check); empty in normal use.
 
     Example::
 
@@ -177,8 +164,10 @@ class Tagger:
     """
 
     def __init__(self, nodes: Iterable[TaxonomyNodeLike] = (), *, pathways: bool = True,
-                 use_embeddings: bool | None = None, targets: bool = True) -> None:
+                 use_embeddings: bool | None = None, targets: bool = True,
+                 holdout: Iterable[str] = ()) -> None:
         self._extra = tuple(nodes)
+        self._exclude = frozenset(holdout)
         self._pathways = pathways
         self._use_embeddings = use_embeddings
         self._targets = targets
@@ -199,10 +188,9 @@ class Tagger:
     @property
     def version(self) -> str:
         """Identifies the knowledge and weights, e.g. to know when stored tags need recomputing."""
-        weights = SDG_WEIGHTS if self.embeddings else SDG_WEIGHTS_NO_EMBEDDINGS
-        digest = ",".join(f"{k}={v:g}" for k, v in weights.items())
-        extra = f" nodes={len(self._matchers)}"
-        return f"{VERSION} {'wordllama' if self.embeddings else 'lexical'} [{digest}]{extra}"
+        digest = hashlib.sha1(json.dumps(SDG_MODELS, sort_keys=True).encode()).hexdigest()[:8]
+        return (f"{VERSION} {'wordllama' if self.embeddings else 'lexical'} w={digest} "
+                f"nodes={len(self._matchers)}")
 
     @cached_property
     def _matchers(self) -> tuple[_NodeMatcher, ...]:
@@ -222,7 +210,7 @@ class Tagger:
         index), ("keyword", -, goal, pattern) or ("node", matcher index, -, pattern)."""
         queries: list[Query] = []
         meta: list[tuple[str, int, str, str]] = []
-        for k, q in enumerate(aurora_queries()):
+        for k, q in enumerate(aurora_queries(self._exclude)):
             queries.append(q.query)
             meta.append(("aurora", k, q.goal, ""))
         for goal, patterns in self._goal_keywords.items():
@@ -252,7 +240,7 @@ class Tagger:
         """
         texts, docs, langs_, vectors = self._prepare(texts, lang, langs, vectors)
         features, analyses = self._goal_features(docs, langs_, vectors)
-        probs = self.goal_scores(features)
+        probs = self.goal_scores(features, langs=langs_)
         out: list[list[Label]] = []
         for i, (doc, found) in enumerate(zip(docs, analyses, strict=True)):
             labels: list[Label] = []
@@ -274,14 +262,22 @@ class Tagger:
         texts, docs, langs_, vectors = self._prepare(texts, lang, langs, vectors)
         return self._goal_features(docs, langs_, vectors)[0]
 
-    def goal_scores(self, features: np.ndarray, weights: dict[str, float] | None = None) -> np.ndarray:
-        """0..1 goal scores from :meth:`features` (``weights`` default to the shipped ones)."""
-        if weights is None:
-            weights = SDG_WEIGHTS if self.embeddings else SDG_WEIGHTS_NO_EMBEDDINGS
-        logit = np.full(features.shape[:2], weights["bias"], dtype=np.float64)
-        for j, name in enumerate(FEATURES):
-            logit += weights.get(name, 0.0) * features[..., j]
-        return 1.0 / (1.0 + np.exp(-logit))
+    def goal_scores(self, features: np.ndarray, weights: dict[str, float] | None = None, *,
+                    langs: Sequence[str] | None = None) -> np.ndarray:
+        """0..1 goal scores (n_texts, 17) from :meth:`features`: with ``weights`` if given, else with the
+        shipped weight set of each text's language (``langs``, default English)."""
+        if weights is not None:
+            return goal_scores(features, weights)
+        models = [self.model_for(lang) for lang in (langs if langs is not None else ["en"] * len(features))]
+        out = np.zeros(features.shape[:2], dtype=np.float64)
+        for model in set(models):
+            rows = [i for i, m in enumerate(models) if m == model]
+            out[rows] = goal_scores(features[rows], SDG_MODELS[model])
+        return out
+
+    def model_for(self, lang: str) -> str:
+        """The weight set (a key of :data:`SDG_MODELS`) that scores a text in ``lang``."""
+        return model_for(lang, self.embeddings)
 
     # --- internals ----------------------------------------------------------------------------------------
 
@@ -312,10 +308,10 @@ class Tagger:
         feats = np.zeros((len(docs), len(GOALS), len(FEATURES)), dtype=np.float32)
         analyses: list[_DocAnalysis] = []
         query_set, meta = self._query_set
-        sources = aurora_queries()
+        sources = aurora_queries(self._exclude)
         goal_row = {goal: g for g, goal in enumerate(GOALS)}
         for i, (doc, lang) in enumerate(zip(docs, langs, strict=True)):
-            profiles = lexical_profiles(lang)
+            profiles = lexical_profiles(lang, self._exclude)
             table = stem_table(doc, lang)
             idx, weights = profiles.sparse_query_vector(table)
             if idx.size:  # each stem's share of the cosine, summed
@@ -342,7 +338,9 @@ class Tagger:
             for i, lang in enumerate(langs):
                 by_lang.setdefault(lang, []).append(i)
             for lang, rows in by_lang.items():
-                feats[rows, :, 1] = semantic_profiles(lang).goal_similarity(vectors[rows])
+                if "semantic" not in model_signals(self.model_for(lang)):
+                    continue  # wordllama is an English model: other languages are scored without it
+                feats[rows, :, 1] = semantic_profiles(lang, self._exclude).goal_similarity(vectors[rows])
         return feats, analyses
 
     def _embed_docs(self, docs: list[TokenizedText]) -> np.ndarray:

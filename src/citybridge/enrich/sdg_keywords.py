@@ -237,7 +237,7 @@ SDG_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "17": {
         "en": ("official development assistance", "aid", "donor*", "development finance", "external debt",
-               "debt service", "public debt", "fiscal", "revenue*", "taxation", "investment",
+               "debt service", "public debt", "fiscal", "taxation", "investment",
                "trade agreements", "world trade organization", "wto", "market access", "global economy",
                "macroeconomic", "financial stability", "data and statistics", "international cooperation",
                "g20", "partnership*", "oda", "development cooperation", "foreign direct investment", "debt",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,16 +58,17 @@ def aurora_data() -> dict[str, Any]:
     return data
 
 
-@lru_cache(maxsize=1)
-def aurora_queries() -> tuple[AuroraQuery, ...]:
-    """Every Aurora query line, parsed once."""
+@lru_cache(maxsize=8)
+def aurora_queries(exclude: frozenset[str] = frozenset()) -> tuple[AuroraQuery, ...]:
+    """Every Aurora query line, parsed once (but those of the targets in ``exclude``)."""
     targets = {n.code for n in sdg_nodes() if n.level == "target"}
     out = []
     for goal, spec in sorted(aurora_data()["goals"].items(), key=lambda kv: int(kv[0])):
         for item in spec["queries"]:
             # a few queries name a goal-wide pseudo target ('13.0'): count them for the goal only
             target = item["target"] if item["target"] in targets else goal
-            out.append(AuroraQuery(goal, target, item["query"], parse_query(item["query"])))
+            if target not in exclude:
+                out.append(AuroraQuery(goal, target, item["query"], parse_query(item["query"])))
     return tuple(out)
 
 
@@ -101,10 +103,31 @@ def _stemmer(name: str) -> Any:
     return Stemmer.Stemmer(name)
 
 
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Khmer, Myanmar): a "token" of the
+# tokenizer is a whole clause there, so such runs are indexed as overlapping character bigrams instead.
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def segments(token: str) -> list[str]:
+    """Index terms of one token: the token itself, or the character bigrams of its unspaced-script runs."""
+    if token.isascii() or not _UNSPACED.search(token):
+        return [token]
+    out: list[str] = []
+    for part in re.split(f"({_UNSPACED.pattern})", token):
+        if not part:
+            continue
+        if _UNSPACED.fullmatch(part):
+            out.extend([part] if len(part) == 1 else [part[k:k + 2] for k in range(len(part) - 1)])
+        else:
+            out.append(part)
+    return out
+
+
 def stems(doc: TokenizedText, lang: str) -> list[str]:
-    """The stemmed (folded) tokens of a document, one per token."""
+    """The stemmed (folded) index terms of a document (see :func:`segments`)."""
     stemmer = stemmer_for(lang)
-    return list(stemmer.stemWords(doc.tokens)) if stemmer is not None else list(doc.tokens)
+    words = [seg for tok in doc.tokens for seg in segments(tok)]
+    return list(stemmer.stemWords(words)) if stemmer is not None else words
 
 
 @lru_cache(maxsize=32)
@@ -128,14 +151,16 @@ def stem_table(doc: TokenizedText, lang: str) -> dict[str, tuple[int, int]]:
             cache.update(zip(missing, stemmer.stemWords(missing), strict=True))
         stemmed = [cache[w] for w in words]
     out: dict[str, tuple[int, int]] = {}
-    for where, st in zip(words.values(), stemmed, strict=True):
-        got = out.get(st)
-        out[st] = (len(where), where[0]) if got is None else (got[0] + len(where), min(got[1], where[0]))
+    for where, word_stem in zip(words.values(), stemmed, strict=True):
+        for st in segments(word_stem):
+            got = out.get(st)
+            out[st] = (len(where), where[0]) if got is None else (got[0] + len(where), min(got[1], where[0]))
     return out
 
 
-def _knowledge_texts(lang: str) -> dict[str, list[str]]:
-    """Texts describing each goal or target code ('6', '6.1'), in one language."""
+def _knowledge_texts(lang: str, exclude: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """Texts describing each goal or target code ('6', '6.1'), in one language; the targets in ``exclude``
+    (their UN texts, indicators and Aurora queries) are left out, to evaluate on unseen targets."""
     src = profile_language(lang)
     texts: dict[str, list[str]] = defaultdict(list)
     for row in sdg_texts():
@@ -144,11 +169,12 @@ def _knowledge_texts(lang: str) -> dict[str, list[str]]:
         code = row["code"]
         if row["level"] == "indicator":  # '6.1.1' describes target '6.1'
             code = ".".join(code.split(".")[:2])
-        texts[code].append(row["text"])
+        if code not in exclude:
+            texts[code].append(row["text"])
     if src == "en" or lang == "en":
         for goal, spec in aurora_data()["goals"].items():
             texts[goal].append(spec["description"])
-        for q in aurora_queries():
+        for q in aurora_queries(exclude):
             words = " ".join(" ".join(w.strip("*") for w in _phrases(q.query)).split())
             texts[q.target].append(words)
     for goal, by_lang in SDG_KEYWORDS.items():
@@ -168,9 +194,9 @@ def _phrases(query: Query) -> list[str]:
 class LexicalProfiles:
     """TF-IDF profiles of the goals (rows 0..16) and targets of one language."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, exclude: frozenset[str] = frozenset()) -> None:
         self.lang = lang
-        texts = _knowledge_texts(lang)
+        texts = _knowledge_texts(lang, exclude)
         goal_counts = {g: Counter() for g in GOALS}
         target_counts: dict[str, Counter[str]] = {}
         for code, parts in texts.items():
@@ -224,9 +250,10 @@ def code_key(code: str) -> tuple[int, int, str]:
 
 
 @lru_cache(maxsize=16)
-def lexical_profiles(lang: str) -> LexicalProfiles:
-    """Cached :class:`LexicalProfiles` for the knowledge language of ``lang``."""
-    return LexicalProfiles(lang)
+def lexical_profiles(lang: str, exclude: frozenset[str] = frozenset()) -> LexicalProfiles:
+    """Cached :class:`LexicalProfiles` for the knowledge language of ``lang`` (without the ``exclude``
+    targets)."""
+    return LexicalProfiles(lang, exclude)
 
 
 # --- static embeddings (optional) -------------------------------------------------------------------------
@@ -266,8 +293,8 @@ class SemanticProfiles:
 
     TOP_K = 5  # a goal's similarity = mean of its 5 closest sentences (robust to one lucky match)
 
-    def __init__(self, lang: str) -> None:
-        texts = _knowledge_texts(lang)
+    def __init__(self, lang: str, exclude: frozenset[str] = frozenset()) -> None:
+        texts = _knowledge_texts(lang, exclude)
         sentences: list[str] = []
         goals: list[int] = []
         for code, parts in sorted(texts.items()):
@@ -300,6 +327,7 @@ class SemanticProfiles:
 
 
 @lru_cache(maxsize=16)
-def semantic_profiles(lang: str) -> SemanticProfiles:
-    """Cached :class:`SemanticProfiles` for the knowledge language of ``lang``."""
-    return SemanticProfiles(lang)
+def semantic_profiles(lang: str, exclude: frozenset[str] = frozenset()) -> SemanticProfiles:
+    """Cached :class:`SemanticProfiles` for the knowledge language of ``lang`` (without the ``exclude``
+    targets)."""
+    return SemanticProfiles(lang, exclude)

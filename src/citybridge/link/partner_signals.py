@@ -10,7 +10,10 @@ Signals:
   Adamic-Adar by ``1 / log(1 + project size)`` (a 5-partner project says more than a 60-partner one) and by
   recency.
 - ``network``: graph proximity beyond direct partners - personalised PageRank on the organisation-project
-  bipartite graph, restarting at the current partners (2-hop and longer ties).
+  bipartite graph, restarting at the current partners (2-hop and longer ties); the walk steps to recent
+  projects and to projects of the query's programme parts more readily (recency half-life, :data:`PART_BOOST`).
+- ``consortium``: the most current partners the organisation shared one project with (a consortium that
+  forms again), log-scaled against the number of current partners.
 - ``expertise``: share of the organisation's projects in the query's programme parts, cosine of its
   expertise profile labels (SDGs, pathways, keywords) with the query's, cosine of its profile vector with the
   query's embedding - the mean of those available.
@@ -32,9 +35,11 @@ import numpy as np
 
 from citybridge.link.partner_graph import PartnerGraph
 
-SIGNALS = ("collab", "network", "expertise", "type_fit", "geo_home", "geo_balance", "experience",
+SIGNALS = ("collab", "network", "consortium", "expertise", "type_fit", "geo_home", "geo_balance", "experience",
            "coordination", "recent")
 RECENT_YEARS = 3
+PART_BOOST = 3.0  # a project in the query's programme parts weighs this much more in the network walk
+RESTART = 0.5  # restart probability of the network walk (chosen on the development split with the weights)
 
 
 @dataclass
@@ -122,12 +127,13 @@ def project_weights(graph: PartnerGraph, ref_year: int, half_life: float) -> np.
     return w
 
 
-def personalized_pagerank(graph: PartnerGraph, seeds: Sequence[int], *, restart: float = 0.3,
-                          iterations: int = 12) -> np.ndarray:
+def personalized_pagerank(graph: PartnerGraph, seeds: Sequence[int], *, restart: float = RESTART,
+                          iterations: int = 15, step_weights: np.ndarray | None = None) -> np.ndarray:
     """Personalised PageRank over organisations on the bipartite graph, restarting at ``seeds``.
 
-    One step goes organisation -> one of its projects -> one of that project's organisations, each chosen
-    uniformly; with probability ``restart`` the walk jumps back to a seed.
+    One step goes organisation -> one of its projects (uniformly, or in proportion to ``project_weights``)
+    -> one of that project's organisations (uniformly); with probability ``restart`` the walk jumps back to
+    a seed.
     """
     n = graph.n_orgs
     if not len(seeds):
@@ -135,10 +141,48 @@ def personalized_pagerank(graph: PartnerGraph, seeds: Sequence[int], *, restart:
     cache = _cache(graph)
     start = np.zeros(n, np.float32)
     start[list(seeds)] = 1.0 / len(seeds)
+    if step_weights is None:
+        step = cache["o2p_t"]
+    else:
+        pw = np.asarray(step_weights, np.float32)
+        out_weight = np.asarray(graph.incidence @ pw).ravel()
+        inv = np.divide(1.0, out_weight, out=np.zeros_like(out_weight), where=out_weight > 0).astype(np.float32)
+        inc_t = graph.incidence_t
+        step = None
     v = start.copy()
     for _ in range(iterations):
-        v = restart * start + (1.0 - restart) * (cache["p2o_t"] @ (cache["o2p_t"] @ v))
+        projects = step @ v if step is not None else pw * (inc_t @ (v * inv))
+        v = restart * start + (1.0 - restart) * (cache["p2o_t"] @ projects)
     return v
+
+
+def walk_weights(graph: PartnerGraph, ref_year: int, half_life: float, part_cols: Sequence[int]) -> np.ndarray:
+    """Project weights of the network walk: recency decay times :data:`PART_BOOST` for the query's parts."""
+    w = np.ones(len(graph.project_ids), np.float32)
+    if half_life > 0:
+        age = np.where(graph.project_year >= 0, np.maximum(ref_year - graph.project_year, 0), 5)
+        w *= np.power(0.5, age / half_life).astype(np.float32)
+    if part_cols:
+        in_parts = _cache(graph).setdefault(("in_parts", tuple(sorted(part_cols))), None)
+        if in_parts is None:
+            wanted = {graph.parts[c] for c in part_cols}
+            in_parts = np.fromiter((any(p in wanted for p in ps) for ps in graph.project_parts), bool,
+                                   count=len(graph.project_parts))
+            _cache(graph)[("in_parts", tuple(sorted(part_cols)))] = in_parts
+        w = np.where(in_parts, w * PART_BOOST, w).astype(np.float32)
+    return w
+
+
+def consortium_overlap(graph: PartnerGraph, on_project: np.ndarray) -> np.ndarray:
+    """Per organisation, the largest number of current partners on one of its projects (``on_project``:
+    current partners per project)."""
+    inc = graph.incidence
+    vals = on_project[inc.indices]
+    out = np.zeros(graph.n_orgs, np.float32)
+    rows = np.flatnonzero(np.diff(inc.indptr) > 0)
+    if vals.size:
+        out[rows] = np.maximum.reduceat(vals, inc.indptr[rows])
+    return out
 
 
 def compute_signals(graph: PartnerGraph, query: PartnerQuery, *, half_life: float = 4.0) -> Signals:
@@ -148,6 +192,7 @@ def compute_signals(graph: PartnerGraph, query: PartnerQuery, *, half_life: floa
     partners = np.asarray(sorted(set(query.partners)), dtype=np.int64)
     ref_year = query.year if query.year is not None else graph.last_year + 1
     values: dict[str, np.ndarray] = {}
+    parts_wanted = [graph.parts.index(p) for p in query.parts if p in graph.parts]
 
     # prior collaboration: direct (shared projects) and through the network
     if partners.size:
@@ -155,16 +200,20 @@ def compute_signals(graph: PartnerGraph, query: PartnerQuery, *, half_life: floa
         shared = np.asarray(graph.incidence @ (on_project > 0).astype(np.float32)).ravel()
         weighted = np.asarray(graph.incidence @ (on_project * project_weights(graph, ref_year, half_life))).ravel()
         values["collab"] = _scaled(np.log1p(weighted))
-        ppr = personalized_pagerank(graph, partners.tolist())
+        ppr = personalized_pagerank(graph, partners.tolist(),
+                                    step_weights=walk_weights(graph, ref_year, half_life, parts_wanted))
         ppr[partners] = 0.0
         values["network"] = _scaled(np.sqrt(ppr))
+        overlap = consortium_overlap(graph, on_project.astype(np.float32))
+        overlap[partners] = 0.0
+        values["consortium"] = (np.log1p(overlap) / np.log1p(len(partners))).astype(np.float32)
     else:
         shared = np.zeros(n, np.float32)
         values["collab"] = np.zeros(n, np.float32)
         values["network"] = np.zeros(n, np.float32)
+        values["consortium"] = np.zeros(n, np.float32)
 
     # expertise: programme parts, profile labels, profile vectors
-    parts_wanted = [graph.parts.index(p) for p in query.parts if p in graph.parts]
     expert: list[np.ndarray] = []
     part_counts = None
     if parts_wanted:
@@ -243,5 +292,6 @@ def combine(values: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> n
     return out
 
 
-__all__ = ["PartnerQuery", "SIGNALS", "Signals", "combine", "compute_signals", "personalized_pagerank",
-           "project_weights", "recent_counts", "type_prior"]
+__all__ = ["PART_BOOST", "RESTART", "PartnerQuery", "SIGNALS", "Signals", "combine", "compute_signals",
+           "consortium_overlap", "personalized_pagerank", "project_weights", "recent_counts", "type_prior",
+           "walk_weights"]

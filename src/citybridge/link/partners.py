@@ -26,12 +26,12 @@ from citybridge.link.partner_signals import SIGNALS, PartnerQuery, Signals, comb
 
 #: Signal weights, chosen by ``benchmarks/eval_partners.py --tune`` on its development split (graph from H2020
 #: projects started 2014-2018, 400 hidden-partner queries from 2019; the evaluation years 2020-2022 were never
-#: used). They are a fixed point of that coordinate ascent: ``--tune`` starting from them returns them.
-#: Development MRR was within 0.002 for recency half-lives of 0, 2 and 4 years; 4 is kept. ``experience``
-#: (raw project count) adds nothing once ``network`` (which favours well-connected organisations) is in.
+#: used), by coordinate ascent on MRR. ``experience`` (raw project count) adds nothing once ``network`` (which
+#: favours well-connected organisations) is in. The network walk's restart (0.5) and programme-part boost (3)
+#: were chosen on the same development split.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "collab": 2.0, "network": 8.0, "expertise": 4.0, "type_fit": 0.25, "geo_home": 0.5, "geo_balance": 1.0,
-    "experience": 0.0, "coordination": 1.0, "recent": 0.5,
+    "collab": 0.5, "network": 8.0, "consortium": 4.0, "expertise": 4.0, "type_fit": 0.25, "geo_home": 0.25,
+    "geo_balance": 1.0, "experience": 0.0, "coordination": 1.0, "recent": 0.5,
 }
 DEFAULT_HALF_LIFE = 4.0
 
@@ -178,7 +178,7 @@ def _suggestion(graph: PartnerGraph, query: PartnerQuery, sig: Signals, weights:
             part_txt = f"; {', '.join(c for c, _n in parts.most_common(2))}" if parts else ""
             names = ", ".join(graph.project_names[x] for x in common[:3]) + (" ..." if len(common) > 3 else "")
             bits.append(f"partnered with {graph.org_names[p]} in {_n(len(common), 'project')} ({names}{part_txt})")
-        reasons.append((contrib["collab"] + contrib["network"] + 1e-3, "; ".join(bits)))
+        reasons.append((contrib["collab"] + contrib["network"] + contrib["consortium"] + 1e-3, "; ".join(bits)))
     elif comps["network"] > 0 and partners:
         bridge = _bridge(graph, j, partners)
         if bridge is not None:
