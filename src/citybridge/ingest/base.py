@@ -40,6 +40,12 @@ class SourceItem:
     # a reference record (an author or institution named on a paper): may repeat in one input; when the
     # record is already stored only its external ids and provenance are added (needs a resolver)
     stub: bool = False
+    # fields that only fill a new record: a stored record keeps its value (e.g. the placeholder name
+    # "H2020 project 193399" of the id-only participation graph never replaces a real title)
+    keep: frozenset[str] = frozenset()
+    # the record completes a stored one: its attributes are merged key by key into the stored record's
+    # (a CORDIS export row adds titles and names without dropping the graph's programme parts)
+    merge_attributes: bool = False
 
 
 @runtime_checkable

@@ -139,6 +139,64 @@ def iter_json_array(fh: IO[bytes], *, chunk: int = CHUNK_BYTES) -> Iterator[Elem
         yield Element(index or 1, error=str(exc))
 
 
+def iter_json_values(fh: IO[bytes], *, chunk: int = CHUNK_BYTES) -> Iterator[Element]:
+    """Yield the top-level values of a stream of concatenated JSON values (``{...}{...}`` or one per line, with
+    or without whitespace between them, a UTF-8 BOM skipped), as some portals export them.
+
+    A malformed or truncated value ends the stream with one ``Element(error=...)`` naming the value's number
+    (values cannot be resynchronised safely); the values before it have been yielded already.
+    """
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    buf, pos, eof, index = "", 0, False, 0
+
+    def more() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        data = _read(fh, chunk)
+        try:
+            text = utf8.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            raise StreamError(f"not valid UTF-8 ({exc.reason})") from exc
+        eof = not data
+        buf, pos = buf[pos:] + text, 0
+        return bool(data) or bool(text)
+
+    try:
+        while True:
+            while True:
+                while pos < len(buf) and buf[pos] in _WS:
+                    pos += 1
+                if pos < len(buf):
+                    break
+                if not more():
+                    if index == 0:
+                        yield Element(1, error="empty file: expected JSON values")
+                    return
+            index += 1
+            while True:
+                try:
+                    value, end = decoder.raw_decode(buf, pos)
+                except json.JSONDecodeError as exc:
+                    if len(buf) - pos > MAX_ELEMENT_CHARS:
+                        yield Element(index, error=f"value larger than {MAX_ELEMENT_CHARS:,} characters")
+                        return
+                    if more():
+                        continue
+                    cut = exc.pos >= len(buf) - 1 or "Unterminated" in exc.msg
+                    yield Element(index, error=f"{'truncated' if cut else 'malformed'} JSON in value {index}: "
+                                               f"{exc.msg}")
+                    return
+                if end >= len(buf) and not eof and more():
+                    continue  # a value at the end of the buffer may go on in the next chunk
+                break
+            pos = end
+            yield Element(index, value=value)
+    except StreamError as exc:
+        yield Element(index or 1, error=str(exc))
+
+
 def iter_json_lines(fh: IO[bytes]) -> Iterator[Element]:
     """Yield one element per non-empty line; a bad line is reported and the stream goes on."""
     lineno = 0
@@ -161,4 +219,4 @@ def iter_json_lines(fh: IO[bytes]) -> Iterator[Element]:
             yield Element(lineno, error=f"malformed JSON at column {exc.colno}: {exc.msg}")
 
 
-__all__ = ["Element", "StreamError", "iter_json_array", "iter_json_lines", "open_binary"]
+__all__ = ["Element", "StreamError", "iter_json_array", "iter_json_lines", "iter_json_values", "open_binary"]
