@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.intake import IntakeMixin
+from citybridge._hub.knowledge import KnowledgeMixin
 from citybridge._hub.services import QueryMixin
 from citybridge.errors import Invalid, NotFound
 from citybridge.ingest.export import Exporter, Format
@@ -27,7 +28,7 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(IntakeMixin, EnrichMixin, QueryMixin):
+class Hub(IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP

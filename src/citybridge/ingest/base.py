@@ -85,6 +85,10 @@ class SourceRegistry:
         except KeyError:
             raise NotFound(f"unknown source '{name}' (known: {', '.join(self.names())})") from None
 
+    def score(self, name: str, target: str) -> float:
+        """How well the source ``name`` fits ``target`` (0 when it does not)."""
+        return self._factories[name][1](target) if name in self._factories else 0.0
+
     def best_for(self, target: str) -> str | None:
         """The registered source that scores highest for ``target`` (a path or URL), or None."""
         scored = [(score(target), name) for name, (_f, score) in self._factories.items()]

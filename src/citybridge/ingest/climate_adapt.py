@@ -124,10 +124,8 @@ class ClimateAdaptFundingSource:
 
     def _layout(self, head: list[list[str]]) -> tuple[int, dict[int, str], dict[int, tuple[str, str]]]:
         """(header row index, column -> field, column -> (list field, option)) from the rows above the data."""
-        for i, row in enumerate(head):
-            if any(c.strip().lower() == NAME.lower() for c in row):
-                break
-        else:
+        i = next((i for i, row in enumerate(head) if any(c.strip().lower() == NAME.lower() for c in row)), None)
+        if i is None:
             raise Invalid(f"no header row with a '{NAME}' column in the first {HEADER_SEARCH_ROWS} rows: not a "
                           "Climate-ADAPT funding export", where=str(self.path))
         header = [" ".join(c.split()) for c in head[i]]

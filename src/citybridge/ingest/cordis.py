@@ -144,7 +144,7 @@ class H2020ParticipationSource:
                     self.parts[rcn].append(part)
 
     def items(self) -> Iterator[SourceItem]:
-        projects: set[str] = set()
+        listed: dict[str, int] = {}  # rcn -> participations read so far (their order is the project's listing)
         orgs: set[str] = set()
         for line, row in _csv_rows(self.path):
             where = f"{self.name}:{line}"
@@ -153,14 +153,16 @@ class H2020ParticipationSource:
                 yield SourceItem(where, rejection=Rejection(where, "row without rcn or pic", "rcn" if not rcn
                                                             else "pic"))
                 continue
-            if rcn not in projects:
-                projects.add(rcn)
+            if rcn not in listed:
+                listed[rcn] = 0
                 yield self._project(where, rcn, row)
+            listed[rcn] += 1
             if pic not in orgs:
                 orgs.add(pic)
                 yield self._org(where, pic, row)
             role = _ROLES.get((row.get("role") or "").strip().lower().replace("_", ""), "other")
-            attrs: dict[str, Any] = {}
+            # the listing order aligns the participations with names listed elsewhere (CORDIS exports)
+            attrs: dict[str, Any] = {"order": listed[rcn]}
             if (c := amount(row.get("contribution"))) is not None:
                 attrs["contribution"] = c
             if (cc := country_code(row.get("country"))) is not None:

@@ -150,6 +150,7 @@ class CordisExportSource:
     def _organisations(self, key_of: dict[str, str]) -> Iterator[SourceItem]:
         assert self.org_path is not None
         seen: set[str] = set()
+        listed: dict[str, int] = {}
         name = self.org_path.name
         for line, row in _csv_rows(self.org_path):
             where = f"{name}:{line}"
@@ -162,9 +163,11 @@ class CordisExportSource:
                 seen.add(pic)
                 yield self._organisation(where, pic, row)
             role = _ROLES.get((row.get("role") or "").strip().lower().replace("_", ""), "other")
+            listed[pid] = listed.get(pid, 0) + 1
             attrs = {k: v for k, v in {"contribution": amount(row.get("ecContribution")),
                                        "net_contribution": amount(row.get("netEcContribution")),
-                                       "total_cost": amount(row.get("totalCost"))}.items() if v is not None}
+                                       "total_cost": amount(row.get("totalCost")), "order": listed[pid],
+                                       "country": country_code(row.get("country"))}.items() if v is not None}
             yield SourceItem(where, relation=Relation(
                 type=RelationType.partner_in, source=f"pic:{pic}", target=key_of.get(pid, f"eu_grant:{pid}"),
                 role=role, attributes=attrs, provenance=_prov("organization", f"{pid}/{pic}")))

@@ -45,7 +45,8 @@ def repair(text: Any) -> str:
         raise Unavailable("the EU calls source needs ftfy: pip install ftfy") from exc
     if text is None:
         return ""
-    fixed = ftfy.fix_text(str(text), uncurl_quotes=False)
+    text = str(text)
+    fixed = text if text.isascii() else ftfy.fix_text(text, uncurl_quotes=False)
     return re.sub(r"[ \t]+", " ", fixed).strip()
 
 
@@ -138,9 +139,14 @@ class EuCallsSource:
         except (TypeError, ValueError):
             return SourceItem(where, rejection=Rejection(f"{where} ({topic})", "budget is not a number",
                                                          "budgetMax"))
-        raw_texts = [str(row.get(k) or "") for k in ("title", "description", "topicConditions")]
-        description = tidy_description(repair(row.get("description")))
-        eligibility, groups = eligible_countries(repair(row.get("topicConditions")))
+        raw_description = str(row.get("description") or "")
+        fixed_description = repair(raw_description)
+        description = tidy_description(fixed_description)
+        # the conditions are long: find the eligibility sections first, repair only those
+        eligibility, groups = eligible_countries(str(row.get("topicConditions") or ""))
+        eligibility = repair(eligibility) if eligibility else None
+        repaired = title != " ".join(str(row.get("title")).split()) or \
+            fixed_description != re.sub(r"[ \t]+", " ", raw_description).strip()
         keywords = list(dict.fromkeys(k for k in (repair(x) for x in str(row.get("keywords") or "").split(","))
                                       if k and not _ID_LIKE.match(k)))  # topic and call ids repeat there
         programme = repair(row.get("programme"))
@@ -155,7 +161,7 @@ class EuCallsSource:
             "expected_grants": row.get("expectedGrants"), "deadline_model": row.get("deadlineModel") or None,
             "cross_cutting_priorities": repair(row.get("crossCuttingPriorities")) or None,
             "eligible_groups": groups or None,
-            "text_repaired": any(repair(t) != re.sub(r"[ \t]+", " ", t).strip() for t in raw_texts) or None,
+            "text_repaired": repaired or None,
         }.items() if v not in (None, "", [])}
         url = str(row.get("portalUrl") or "").strip() or None
         try:
