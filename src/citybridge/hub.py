@@ -154,10 +154,11 @@ class Hub(IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin):
         return self.store.stats()
 
     def overview(self, caller: Caller, *, latest: int = 10) -> dict[str, Any]:
-        """Home-page numbers: records by kind, SDG goal and UN region, and the latest additions."""
+        """Home-page numbers: records by kind, SDG goal and UN region, the latest additions, and highlights:
+        calls closing soon (open by the hub's clock), recent news, recent projects with their titles."""
         from citybridge.analyze.overview import overview
 
-        return overview(self.store, caller, latest=latest)
+        return overview(self.store, caller, latest=latest, today=self.today())
 
     def map_layers(self, caller: Caller, *, layers: Iterable[str] = ("city", "organization", "project"),
                    labels: Iterable[str] = (), org_type: str | None = None, limit: int = 3000) -> dict[str, Any]:
