@@ -138,9 +138,11 @@ def main() -> None:
     print(f"sections non-empty per challenge: min {result['min_sections_nonempty']} of 7; "
           f"{result['challenges_with_5_sections']} of {result['challenges']} challenges have >= 5")
     for name in ("projects", "opportunities"):
-        print(f"precision@5 {name:<13} {result['precision_at_5'][name]:.3f} (strict {result['precision_at_5_strict'][name]:.3f}; "
-              f"odd lines {result['folds']['odd_lines']['precision_at_5'][name]:.3f}, "
-              f"even lines {result['folds']['even_lines']['precision_at_5'][name]:.3f})")
+        folds = result["folds"]
+        print(f"precision@5 {name:<13} {result['precision_at_5'][name]:.3f} "
+              f"(strict {result['precision_at_5_strict'][name]:.3f}; "
+              f"odd lines {folds['odd_lines']['precision_at_5'][name]:.3f}, "
+              f"even lines {folds['even_lines']['precision_at_5'][name]:.3f})")
     for r in rows:
         bad = [f"{k}: {i['name']}" for k in ("projects", "opportunities") for i in r[k] if not i["relevant"]]
         if bad:

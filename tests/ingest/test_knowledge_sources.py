@@ -33,7 +33,8 @@ def _call(topic: str, **kw) -> dict:
     base = {"topicId": topic, "title": "Urban heat resilience", "programme": "Horizon Europe",
             "callIdentifier": "HORIZON-MISS-2026", "deadline": "2026-10-08", "callStatus": "open",
             "budgetMin": 1000000, "budgetMax": 3000000, "expectedGrants": 2, "keywords": f"{topic}, Climate change",
-            "portalUrl": f"https://example.org/{topic}", "description": "Expected Outcome:Cities cool down.Scope:Trees.",
+            "portalUrl": f"https://example.org/{topic}",
+            "description": "Expected Outcome:Cities cool down.Scope:Trees.",
             "topicConditions": '">General conditions1. Admissibility conditions: see annex.2. Eligible countries'
                                "described in Annex B.3. Other eligible conditionsAt least three cities must take part."}
     return {**base, **kw}
@@ -118,9 +119,11 @@ def test_climate_adapt_sheet_header_below_question_rows(store, tmp_path):
     assert registry.best_for(str(path)) == "climate-adapt-funding"
     report = _run(store, ClimateAdaptFundingSource(path))
     assert report.created == 2 and report.rejected == 1
-    assert report.rejections[0]["field"] == "Name of the funding programme" and report.rejections[0]["where"].endswith(":7")
+    rej = report.rejections[0]
+    assert rej["field"] == "Name of the funding programme" and rej["where"].endswith(":7")
     pt = store.find_by_external("climate_adapt", "PT Fundo")
-    assert pt.opp_type.value == "funding_programme" and pt.country == "PT" and pt.description == "Adaptation of\nbuildings\n\nSectors: Buildings."
+    assert pt.opp_type.value == "funding_programme" and pt.country == "PT"
+    assert pt.description == "Adaptation of\nbuildings\n\nSectors: Buildings."
     assert pt.attributes["eligible_applicants"] == ["Local authorities and administrative bodies"]
     assert pt.attributes["funding_rate"] == "80%" and (pt.attributes["budget_min"], pt.amount) == (1e6, 1e7)
     x = store.find_by_external("climate_adapt", "EU X")
@@ -244,3 +247,24 @@ def test_exports_join_the_graph_and_name_its_organisations(hub, tmp_path):
     assert cool.name == "Cool cities" and cool.attributes["participants"][0] == "UNIV PORTO"
     assert hub.store.find_by_external("cordis", "502").name == lonely.name
     assert hub.join_cordis()["naming"]["organisations_updated"] == 0  # nothing new: nothing written
+
+
+def test_naming_votes_and_gaps():
+    from citybridge.ingest.cordis_names import ListedProject, Member, name_organisations
+
+    def members(*rows):
+        return [Member(org, role, country, i) for i, (org, role, country) in enumerate(rows, 1)]
+
+    # A is named as coordinator of p1; in p2 the graph lists one participant more than the export names: the only
+    # way to skip one that keeps the country sequence (PT, ES) and A's known name aligns B and leaves X out
+    p1 = ListedProject("p1", "1", "ALPHA", "PT", [], [], members(("A", "coordinator", "PT")))
+    p2 = ListedProject("p2", "2", "GAMMA", "FR", ["ALPHA", "BETA"], ["PT", "ES"],
+                       members(("G", "coordinator", "FR"), ("A", "participant", "PT"), ("X", "participant", "DE"),
+                               ("B", "participant", "ES")))
+    # a contested organisation: two projects, two different names, no majority of 60%
+    p3 = ListedProject("p3", "3", "ONE", None, [], [], members(("C", "coordinator", "IT")))
+    p4 = ListedProject("p4", "4", "TWO", None, [], [], members(("C", "coordinator", "IT")))
+    namings, stats = name_organisations([p1, p2, p3, p4])
+    assert {k: v.name for k, v in namings.items()} == {"A": "ALPHA", "G": "GAMMA", "B": "BETA"}
+    assert stats["aligned_with_gaps"] == 1 and stats["organisations_contested"] == 1
+    assert namings["B"].evidence[0]["rule"] == "order_with_gaps" and namings["A"].total == 2

@@ -11,7 +11,10 @@ aligns the two within each project and votes across projects:
 3. projects that failed 2 are tried again without the pairs known from other projects (a name whose
    organisation the votes already name): the rest is aligned by order when the counts agree and the
    country sequence of the whole alignment is the listed one;
-4. an organisation takes the name most of its votes give (at least 60% of them), with the evidence: the
+4. where the graph lists more participants than the export names, the extra ones are skipped: every way to
+   skip them that keeps the listed country sequence and the known pairs is tried, and a name is aligned
+   where all those ways agree;
+5. an organisation takes the name most of its votes give (at least 60% of them), with the evidence: the
    projects and the rule behind each vote, and the names that disagreed.
 
 Pure: lists in, namings out (the Hub reads the store and writes the names).
@@ -23,13 +26,17 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 MIN_SHARE = 0.6
 MAX_EVIDENCE = 12
+MAX_GAP_TRIALS = 5000  # skip sets tried when the graph lists more participants than the export names
 RULES = {"coordinator": "coordinator of the project, countries agree",
          "order": "participant in listing order, counts and country sequence agree",
-         "order_after_known": "participant in listing order once pairs known from other projects are set aside"}
+         "order_after_known": "participant in listing order once pairs known from other projects are set aside",
+         "order_with_gaps": "participant in listing order, the graph's extra participants skipped in the only way "
+                            "that keeps the listed country sequence and the known pairs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +161,17 @@ def name_organisations(projects: Sequence[ListedProject]) -> tuple[dict[str, Nam
         for p in pending:
             if _align_rest(p, known, ballot):
                 stats["aligned_after_known"] += 1
+            elif _align_with_gaps(p, known, ballot):
+                stats["aligned_with_gaps"] += 1
             else:
                 still.append(p)
         pending = still
     stats["unaligned"] = len(pending)
     namings = ballot.winners()
     stats["organisations_named"] = len(namings)
+    # consistency: organisations with several votes, and how many of them all votes name alike
+    stats["named_with_2_votes_or_more"] = sum(1 for n in namings.values() if n.total >= 2)
+    stats["unanimous_of_those"] = sum(1 for n in namings.values() if n.total >= 2 and n.votes == n.total)
     stats["organisations_contested"] = sum(1 for org in ballot.votes if org not in namings)
     return namings, dict(stats)
 
@@ -186,6 +198,38 @@ def _align_rest(p: ListedProject, known: dict[str, str], ballot: _Ballot) -> boo
     for i, m in zip(rest_names, rest_members, strict=True):
         ballot.vote(m.org_id, p.participants[i], p, "order_after_known")
     return True
+
+
+def _align_with_gaps(p: ListedProject, known: dict[str, str], ballot: _Ballot) -> bool:
+    parts = _participants(p)
+    keys = [norm(n) for n in p.participants]
+    extra = len(parts) - len(keys)
+    if extra <= 0 or not keys or not p.participant_countries:
+        return False
+    n_trials = 1
+    for i in range(extra):  # C(len(parts), extra) without building it
+        n_trials = n_trials * (len(parts) - i) // (i + 1)
+    if n_trials > MAX_GAP_TRIALS:
+        return False
+    agreed: list[set[str]] = [set() for _ in keys]
+    valid = 0
+    for skip in combinations(range(len(parts)), extra):
+        kept = [m for j, m in enumerate(parts) if j not in skip]
+        if firsts(m.country for m in kept) != p.participant_countries:
+            continue
+        if any(known.get(m.org_id) not in (None, k) and known[m.org_id] in keys for m, k in zip(kept, keys,
+                                                                                                 strict=True)):
+            continue  # a member known under another listed name cannot sit here
+        valid += 1
+        for i, m in enumerate(kept):
+            agreed[i].add(m.org_id)
+    if not valid:
+        return False
+    sure = [(i, next(iter(a))) for i, a in enumerate(agreed) if len(a) == 1]
+    by_id = {m.org_id: m for m in parts}
+    for i, org in sure:
+        ballot.vote(by_id[org].org_id, p.participants[i], p, "order_with_gaps")
+    return bool(sure)
 
 
 __all__ = ["ListedProject", "MIN_SHARE", "Member", "Naming", "RULES", "firsts", "name_organisations", "norm"]
