@@ -139,7 +139,8 @@ def write_pack(hub: Hub, out: Path) -> dict[str, int]:
         n = hub.export(buf, "jsonl", kind=kind)
         if n == 0:
             continue
-        lines = buf.getvalue().splitlines()
+        # split on newlines only: str.splitlines() also breaks at U+2028 and other separators inside texts
+        lines = [ln for ln in buf.getvalue().split("\n") if ln]
         # derived enrichment relations are not shipped: `citybridge enrich` recomputes them
         lines = [ln for ln in lines if '"role":"enrich:' not in ln.replace(" ", "")]
         with gzip.GzipFile(out / name, "wb", compresslevel=9, mtime=0) as fh:
