@@ -38,12 +38,17 @@ def web(web_hub: Hub) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def live_server(web_hub: Hub) -> Iterator[str]:
     """The app served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
+    yield from serve(web_hub)
+
+
+def serve(hub: Hub) -> Iterator[str]:
+    """Serve ``hub``'s app with uvicorn in a thread on a free 127.0.0.1 port; yields the base URL."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(web_hub), host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -73,6 +78,11 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object, live_server: str) -> Iterator[object]:
+    yield from open_page(browser, live_server)
+
+
+def open_page(browser: object, live_server: str) -> Iterator[object]:
+    """A page on ``live_server`` that fails the test on browser errors and on requests leaving the app."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server)  # type: ignore[attr-defined]
     pg = ctx.new_page()
     errors: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from citybridge.model.entities import Record
@@ -60,6 +61,25 @@ class Source(Protocol):
 
 
 SourceFactory = Callable[..., Source]
+
+
+def rejected(where: str, exc: Exception) -> SourceItem:
+    """A rejection item for a record that failed validation: the first error's message and field."""
+    errs = getattr(exc, "errors", None)
+    if callable(errs):
+        e = errs()[0]
+        return SourceItem(where, rejection=Rejection(where, e["msg"], ".".join(map(str, e["loc"])) or None))
+    return SourceItem(where, rejection=Rejection(where, str(exc)))
+
+
+def existing_file(path: str | Path, what: str) -> Path:
+    """``path`` as a Path; NotFound naming ``what`` when it is not a file."""
+    from citybridge.errors import NotFound
+
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound(f"{what} not found", where=str(p))
+    return p
 
 
 class SourceRegistry:

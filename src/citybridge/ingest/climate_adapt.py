@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from citybridge.errors import Invalid, NotFound
-from citybridge.ingest.base import Rejection, SourceItem, registry
+from citybridge.errors import Invalid
+from citybridge.ingest.base import Rejection, SourceItem, existing_file, registry, rejected
 from citybridge.ingest.jsonstream import open_binary
 from citybridge.ingest.tabular import detect_encoding
 from citybridge.model.entities import Opportunity, OpportunityType, Provenance
@@ -109,9 +109,7 @@ class ClimateAdaptFundingSource:
     """The Climate-ADAPT funding-programmes spreadsheet export (CSV)."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise NotFound("Climate-ADAPT funding file not found", where=str(self.path))
+        self.path = existing_file(path, "Climate-ADAPT funding file")
         self.name = self.path.name
 
     def _rows(self) -> Iterator[tuple[int, list[str]]]:
@@ -213,9 +211,7 @@ class ClimateAdaptFundingSource:
                 provenance=[Provenance(source=SOURCE, record_id=sheet, licence=LICENCE, url=url)],
             )
         except ValueError as exc:
-            errs = getattr(exc, "errors", None)
-            e = errs()[0] if callable(errs) else {"msg": str(exc), "loc": ()}
-            return SourceItem(where, rejection=Rejection(where, e["msg"], ".".join(map(str, e["loc"])) or None))
+            return rejected(where, exc)
         return SourceItem(where, record=opp)
 
 

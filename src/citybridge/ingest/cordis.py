@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from citybridge.errors import Invalid, NotFound
-from citybridge.ingest.base import Rejection, SourceItem, registry
+from citybridge.ingest.base import Rejection, SourceItem, registry, rejected
 from citybridge.ingest.jsonstream import open_binary
 from citybridge.model.entities import Organization, OrganizationType, Project, Provenance
 from citybridge.model.relations import Relation, RelationType
@@ -107,14 +107,6 @@ def _prov(kind: str, record_id: str, url: str | None = None) -> list[Provenance]
     return [Provenance(source=f"cordis:{kind}", record_id=record_id, licence=LICENCE, url=url)]
 
 
-def _reject(where: str, exc: Exception) -> SourceItem:
-    errs = getattr(exc, "errors", None)
-    if callable(errs):
-        e = errs()[0]
-        return SourceItem(where, rejection=Rejection(where, e["msg"], ".".join(map(str, e["loc"])) or None))
-    return SourceItem(where, rejection=Rejection(where, str(exc)))
-
-
 def _present(values: dict[str, str | None]) -> dict[str, str]:
     return {k: v.strip() for k, v in values.items() if v and v.strip()}
 
@@ -173,7 +165,7 @@ class H2020ParticipationSource:
                                end_date=_date(row.get("end_date")),
                                attributes=attrs, provenance=_prov("h2020", f"{rcn}/{pic}"))
             except ValueError as exc:
-                yield _reject(where, exc)
+                yield rejected(where, exc)
                 continue
             yield SourceItem(where, relation=rel)
 
@@ -194,7 +186,7 @@ class H2020ParticipationSource:
                 provenance=_prov("h2020", rcn, f"https://cordis.europa.eu/project/rcn/{rcn}"),
             )
         except ValueError as exc:
-            return _reject(where, exc)
+            return rejected(where, exc)
         # the placeholder name never replaces a real title; attributes add to those other sources gave
         return SourceItem(where, record=prj, keep=_PLACEHOLDER, merge_attributes=True)
 
@@ -209,7 +201,7 @@ class H2020ParticipationSource:
                                attributes={k: v for k, v in attrs.items() if v},
                                provenance=_prov("h2020", pic))
         except ValueError as exc:
-            return _reject(where, exc)
+            return rejected(where, exc)
         return SourceItem(where, record=org, keep=_PLACEHOLDER, merge_attributes=True)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from citybridge.errors import NotFound
-from citybridge.ingest.base import Rejection, SourceItem
+from citybridge.ingest.base import Rejection, SourceItem, rejected
 from citybridge.ingest.cordis import (
     _ROLES,
     PROGRAMME_PARTS,
@@ -36,7 +36,6 @@ from citybridge.ingest.cordis import (
     _org_type,
     _present,
     _prov,
-    _reject,
     amount,
     country_code,
 )
@@ -144,7 +143,7 @@ class CordisExportSource:
             # only the fields this row fills are set, so they are all that is written over a stored record
             prj = Project(**{k: v for k, v in fields.items() if v is not None})
         except ValueError as exc:
-            return _reject(where, exc)
+            return rejected(where, exc)
         return SourceItem(where, record=prj, merge_attributes=True)
 
     def _organisations(self, key_of: dict[str, str]) -> Iterator[SourceItem]:
@@ -192,7 +191,7 @@ class CordisExportSource:
                                      "nuts": row.get("nutsCode")}),
             )
         except ValueError as exc:
-            return _reject(where, exc)
+            return rejected(where, exc)
         return SourceItem(where, record=org, merge_attributes=True)
 
 

@@ -18,8 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from citybridge.errors import NotFound
-from citybridge.ingest.base import Rejection, SourceItem, registry
+from citybridge.ingest.base import Rejection, SourceItem, existing_file, registry, rejected
 from citybridge.ingest.jsonstream import iter_json_values, open_binary
 from citybridge.model.entities import Opportunity, OpportunityType, Provenance
 
@@ -104,9 +103,7 @@ class EuCallsSource:
     """Call topics from a Funding & Tenders export (``.json``, ``.jsonl``, optionally gzipped)."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise NotFound("EU calls file not found", where=str(self.path))
+        self.path = existing_file(path, "EU calls file")
         self.name = self.path.name
 
     def items(self) -> Iterator[SourceItem]:
@@ -174,10 +171,7 @@ class EuCallsSource:
                 provenance=[Provenance(source=SOURCE, record_id=topic, licence=LICENCE, url=url)],
             )
         except ValueError as exc:
-            errs = getattr(exc, "errors", None)
-            e = errs()[0] if callable(errs) else {"msg": str(exc), "loc": ()}
-            return SourceItem(where, rejection=Rejection(f"{where} ({topic})", e["msg"],
-                                                         ".".join(map(str, e["loc"])) or None))
+            return rejected(f"{where} ({topic})", exc)
         return SourceItem(where, record=opp)
 
 
