@@ -268,3 +268,30 @@ def test_naming_votes_and_gaps():
     assert {k: v.name for k, v in namings.items()} == {"A": "ALPHA", "G": "GAMMA", "B": "BETA"}
     assert stats["aligned_with_gaps"] == 1 and stats["organisations_contested"] == 1
     assert namings["B"].evidence[0]["rule"] == "order_with_gaps" and namings["A"].total == 2
+
+
+def test_cli_ingest_source_and_cordis_join(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from citybridge.cli.main import app
+
+    monkeypatch.setenv("CITYBRIDGE_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "item.md").write_text(NEWS, encoding="utf-8")
+    res = runner.invoke(app, ["ingest", str(folder), "--source", "ec-news", "--json"], catch_exceptions=False)
+    assert res.exit_code == 0 and json.loads(res.stdout)["created"] == 1
+    bad = runner.invoke(app, ["ingest", str(folder), "--source", "no-such-source"], catch_exceptions=False)
+    assert bad.exit_code != 0 and "unknown source 'no-such-source'" in bad.stderr
+    graph = _graph(tmp_path)
+    (tmp_path / "projects.csv").write_text(EXPORT)
+    assert runner.invoke(app, ["cordis", str(graph), str(tmp_path / "projects.csv")]).exit_code == 0
+    dry = runner.invoke(app, ["cordis-join", "--dry-run", "--json"], catch_exceptions=False)
+    report = json.loads(dry.stdout)
+    assert report["naming"]["organisations_named"] == 5 and report["naming"]["organisations_updated"] == 5
+    assert "projects list participant names" in dry.stderr
+    done = runner.invoke(app, ["cordis-join"], catch_exceptions=False)
+    assert done.exit_code == 0 and "organisations named 5" in done.stdout
+    again = json.loads(runner.invoke(app, ["cordis-join", "--json"]).stdout)
+    assert again["naming"]["organisations_updated"] == 0
