@@ -209,7 +209,8 @@ SMALLER = ("id,acronym,title,objective,startDate,endDate,durationM,status,ecMaxC
            "900,NEW,Energy communities,Citizens own solar.,2020-01-01,2021-01-01,12.0,SIGNED,5,5\n")
 
 
-def test_exports_join_the_graph_and_name_its_organisations(hub, tmp_path):
+def test_exports_join_the_graph_and_name_its_organisations(any_hub, tmp_path):
+    hub = any_hub  # SQLite, and PostgreSQL when a server is configured
     graph = _graph(tmp_path)
     hub.cordis([graph])
     export, smaller = tmp_path / "projects.csv", tmp_path / "energy-communities.csv"
