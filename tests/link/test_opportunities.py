@@ -11,7 +11,7 @@ import pytest
 
 from citybridge.enrich.gazetteer import place_records
 from citybridge.hub import Hub
-from citybridge.model import Document, Project
+from citybridge.model import Document, Organization, Project
 from citybridge.model.access import Caller
 from citybridge.model.entities import Opportunity
 from citybridge.settings import Settings
@@ -56,7 +56,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
                 Project(id="prj_nowhere", name="Urban heat island models",
                         description="Models of urban heat islands and heatwaves in dense neighbourhoods.",
                         start_date=date(2022, 1, 1))]
-    assert h.upsert([*places, *opps, *docs, *projects]).rejected == 0
+    city_hall = Organization(id="org_hall", name="Câmara Municipal de Exemplo", org_type="local_government",
+                             country="PT", description=HEAT)
+    assert h.upsert([*places, *opps, *docs, *projects, city_hall]).rejected == 0
     h.enrich(workers=1)
     h.clock = lambda: DAY  # type: ignore[method-assign]
     yield h
@@ -87,6 +89,13 @@ def test_calls_open_on_the_clock_with_reasons(hub: Hub) -> None:
     later = _items(hub, "opportunities", today=date(2026, 6, 16))
     assert "opp_soon" not in later and "opp_eu" in later and "opp_de" in later
     assert "opp_eu" not in _items(hub, "opportunities", today=date(2026, 10, 1))
+
+
+def test_calls_for_an_organisation(hub: Hub) -> None:
+    res = hub.link(entity="org_hall", want=["opportunities"], limit=10)
+    found = {i.id: i for i in res.sections["opportunities"]}
+    assert "opp_de" not in found and "opp_pt" in found  # its country, PT, decides
+    assert "local authorities may apply" in found["opp_pt"].reasons
 
 
 def test_news_is_evidence_and_practice_needs_a_city(hub: Hub) -> None:

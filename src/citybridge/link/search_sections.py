@@ -122,6 +122,10 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
     top = max(h["score"] for h in hits) or 1.0
     focus = challenge.focus
     lang = challenge.language or "en"
+    # who would apply: the focus city (its country, a local authority), else the organisation asked about
+    entity = challenge.entity
+    is_lg = getattr(getattr(entity, "org_type", None), "value", "") == "local_government"
+    applicant = (focus.country, True) if focus is not None else (getattr(entity, "country", None), is_lg)
     items = []
     for h in hits:
         reasons: list[str] = []
@@ -132,7 +136,7 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
                 continue
             deadline = getattr(rec, "deadline", None)
             evidence["deadline"] = deadline.isoformat() if deadline else None
-            place_score, eligible, excluded = eligibility(rec, focus.country if focus else None, focus is not None)
+            place_score, eligible, excluded = eligibility(rec, *applicant)
             if excluded:
                 continue  # a programme for other countries
         where_city: list[str] = []
