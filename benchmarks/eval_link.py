@@ -123,8 +123,10 @@ def main() -> None:
     hub.link(challenges[0]["text"], place=challenges[0].get("city"), today=today)
     rows = evaluate(hub, challenges, today)
     result = summarise(rows)
+    langs = sorted({str(r.get("lang")) for r in rows})
     result.update(rule=RULE, today=today.isoformat(), data=str(args.data),
                   folds={"odd_lines": summarise(rows[0::2]), "even_lines": summarise(rows[1::2])},
+                  by_lang={lang: summarise([r for r in rows if str(r.get("lang")) == lang]) for lang in langs},
                   ms_per_challenge=round(sum(r["ms"] for r in rows) / len(rows)), per_challenge=rows)
     hub.close()
     if args.json:
@@ -143,6 +145,10 @@ def main() -> None:
               f"(strict {result['precision_at_5_strict'][name]:.3f}; "
               f"odd lines {folds['odd_lines']['precision_at_5'][name]:.3f}, "
               f"even lines {folds['even_lines']['precision_at_5'][name]:.3f})")
+    for lang, sub in result["by_lang"].items():
+        print(f"  {lang}: {sub['challenges']} challenges, min {sub['min_sections_nonempty']} sections, "
+              f"{sub['challenges_with_5_sections']} with >= 5; precision@5 projects "
+              f"{sub['precision_at_5']['projects']:.3f}, opportunities {sub['precision_at_5']['opportunities']:.3f}")
     for r in rows:
         bad = [f"{k}: {i['name']}" for k in ("projects", "opportunities") for i in r[k] if not i["relevant"]]
         if bad:
