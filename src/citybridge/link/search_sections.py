@@ -7,6 +7,7 @@ passages of the record that carry them."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -92,6 +93,17 @@ def term_coverage(hub: Any, challenge: Challenge, matched: set[str]) -> float:
     return sum(w for t, w in weights.items() if t in matched) / total if total else 0.0
 
 
+def discriminative_terms(hub: Any, challenge: Challenge) -> set[str]:
+    """The challenge's key terms of at least the median weight: a hit that matches none of them shares only the
+    challenge's common words ("urban", "sustainable") and not its subject ("stormwater", "drainage")."""
+    term_coverage(hub, challenge, set())  # computes the weights once per challenge
+    weights: dict[str, float] = challenge.__dict__["_term_weights"]
+    if len(weights) < 3:
+        return set(weights)
+    median = statistics.median(weights.values())
+    return {t for t, w in weights.items() if w >= median}
+
+
 def themes_reason(shared: list[tuple[str, float, str]], names: dict[str, str]) -> str:
     parts = []
     for lab, _s, passage in shared[:3]:
@@ -115,7 +127,8 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         return []
     ids = [h["id"] for h in hits]
     anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places"))
-    records = hub.store.get_many(ids) if section == "opportunities" else {}
+    records = hub.store.get_many(ids) if section in ("opportunities", "projects", "practice") else {}
+    subject = discriminative_terms(hub, challenge)
     cities = city_index(hub, caller) if section == "practice" else None
     names = label_names()
     idf = profile_index(hub).theme_idf_of
@@ -131,6 +144,8 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         reasons: list[str] = []
         evidence: dict[str, Any] = {}
         rec = records.get(h["id"])
+        if rec is not None and "generated_name" in rec.attributes:
+            continue  # a project known by number only: no title or objective to match a challenge with
         if section == "opportunities":
             if rec is None or closed_reason(rec, today):
                 continue
@@ -151,7 +166,7 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         # a hit counts when its passage carries half the challenge's key-term weight, or a fifth of it and
         # a good part of its themes (matching only "urban" and sharing only SDG 11 is not a match)
         coverage = term_coverage(hub, challenge, hl_terms)
-        if not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)):
+        if not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)) or not hl_terms & subject:
             continue
         comps = {"match": round(min(1.0, h["score"] / top), 4), "themes": round(overlap, 4), "place": 0.0,
                  "recency": 0.0}
