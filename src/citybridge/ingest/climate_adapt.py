@@ -20,7 +20,7 @@ from typing import Any
 
 from citybridge.errors import Invalid
 from citybridge.ingest.base import Rejection, SourceItem, existing_file, registry, rejected
-from citybridge.ingest.jsonstream import open_binary
+from citybridge.ingest.jsonstream import head_text, open_binary
 from citybridge.ingest.tabular import detect_encoding
 from citybridge.model.entities import Opportunity, OpportunityType, Provenance
 
@@ -219,12 +219,8 @@ def _score(target: str) -> float:
     p = Path(target)
     if not p.is_file() or not p.name.lower().endswith((".csv", ".csv.gz")):
         return 0.0
-    try:
-        with open_binary(p) as fh:
-            head = fh.read(16384).decode("utf-8", errors="replace")
-    except OSError:
-        return 0.0
-    return 3.0 if NAME.lower() in head.lower() and "who is eligible to receive funding" in head.lower() else 0.0
+    head = head_text(p, 16384).lower()
+    return 3.0 if NAME.lower() in head and "who is eligible to receive funding" in head else 0.0
 
 
 registry.register("climate-adapt-funding", ClimateAdaptFundingSource, _score)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from citybridge.ingest.base import Rejection, SourceItem, existing_file, registry, rejected
-from citybridge.ingest.jsonstream import iter_json_values, open_binary
+from citybridge.ingest.jsonstream import head_text, iter_json_values, open_binary
 from citybridge.model.entities import Opportunity, OpportunityType, Provenance
 
 LICENCE = "CC-BY-4.0"
@@ -176,14 +176,7 @@ class EuCallsSource:
 
 
 def _score(target: str) -> float:
-    p = Path(target)
-    if not p.is_file():
-        return 0.0
-    try:
-        with open_binary(p) as fh:
-            head = fh.read(4096).decode("utf-8-sig", errors="replace")
-    except OSError:
-        return 0.0
+    head = head_text(target) if Path(target).is_file() else ""
     return 3.0 if '"topicId"' in head and ('"callIdentifier"' in head or '"deadline"' in head) else 0.0
 
 
