@@ -10,11 +10,19 @@ Contents:
   * local governments: one per city of >= 100,000 inhabitants, located in its city;
   * research organisations from the ROR registry dumps (CC0), with their relationships;
   * the CORDIS Horizon 2020 collaboration graph (CC BY 4.0) for the societal-challenge programme parts
-    (SC1-SC7: health, food, energy, transport, climate, societies, security): projects, participating
-    organisations (ids, types, countries), partner_in relations with roles and contributions;
+    (SC1-SC7: health, food, energy, transport, climate, societies, security) and for every project of the
+    knowledge sets below: projects, participating organisations (ids, types, countries), partner_in relations
+    with roles, contributions and listing order;
+  * knowledge (../shared/data/knowledge, each through its registered source, as a user's files would be):
+    2,701 CORDIS H2020 projects with titles and objectives (two exports merged by grant id, joined to the
+    graph by rcn), 629 EU Funding & Tenders call topics and 191 Climate-ADAPT funding programmes as
+    opportunities, 86 Commission news items;
+  * the join: the graph's PIC-only organisations named from the exports' coordinator and participant lists
+    (``Hub.join_cordis``), projects known by number only described by programme, years and partners;
   * the 5 pathways and 17 SDGs with 169 targets (built in, not in the pack);
-  * the SDG benchmark's dev snippets (OSDG texts, CC BY 4.0) as report excerpts - texts only, no labels;
-  * the OpenAlex sample records (CC0).
+  * the SDG benchmark's dev snippets (OSDG texts, CC BY 4.0) as report excerpts - texts only, no labels.
+
+The OpenAlex API fixtures (a physics paper, bibliometrics authors) are off-topic here: they stay in the tests.
 """
 
 from __future__ import annotations
@@ -88,12 +96,21 @@ def sdg_snippets(path: Path) -> list[Document]:
     return list(seen.values())
 
 
+def knowledge_rcns(shared: Path) -> set[str]:
+    """Record numbers of the projects the knowledge exports describe (so their graph role ships too)."""
+    rcns: set[str] = set()
+    for path in sorted((shared / "knowledge").glob("cordis-*/projects.csv")):
+        with path.open(encoding="utf-8-sig") as fh:
+            rcns |= {row["rcn"].strip() for row in csv.DictReader(fh) if (row.get("rcn") or "").strip()}
+    return rcns
+
+
 def filtered_cordis(shared: Path, tmp: Path) -> Path:
     parts: dict[str, set[str]] = {}
     with gzip.open(shared / "cordis" / "programme_parts.csv.gz", "rt", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             parts.setdefault(row["rcn"], set()).add(row["programme_part"])
-    keep = {rcn for rcn, p in parts.items() if p & SOCIETAL}
+    keep = {rcn for rcn, p in parts.items() if p & SOCIETAL} | knowledge_rcns(shared)
     out = tmp / "cordis"
     out.mkdir()
     with gzip.open(shared / "cordis" / "h2020.csv.gz", "rt", encoding="utf-8") as src, \
@@ -122,7 +139,8 @@ def write_pack(hub: Hub, out: Path) -> dict[str, int]:
         n = hub.export(buf, "jsonl", kind=kind)
         if n == 0:
             continue
-        lines = buf.getvalue().splitlines()
+        # split on newlines only: str.splitlines() also breaks at U+2028 and other separators inside texts
+        lines = [ln for ln in buf.getvalue().split("\n") if ln]
         # derived enrichment relations are not shipped: `citybridge enrich` recomputes them
         lines = [ln for ln in lines if '"role":"enrich:' not in ln.replace(" ", "")]
         with gzip.GzipFile(out / name, "wb", compresslevel=9, mtime=0) as fh:
@@ -156,10 +174,18 @@ def main() -> None:
         step("  located_in", hub.relate(rels, changed_by="demo:local-governments"))
         for dump in ("ror-v2-records.json.gz", "ror-v1-records.json.gz"):
             step(f"ror {dump}", hub.ror(shared / "ror" / dump))
-        step("cordis h2020 (SC1-SC7)", hub.cordis([filtered_cordis(shared, tmp)]))
+        step("cordis h2020 graph", hub.cordis([filtered_cordis(shared, tmp)]))
+        know = shared / "knowledge"
+        # the cleantech export first: it has the rcn, so the energy-communities rows join those records by grant id
+        for name in ("cordis-h2020-cleantech", "cordis-h2020-energy-communities"):
+            step(name, hub.cordis([know / name / "projects.csv"]))
+        step("eu calls", hub.ingest([know / "eu-calls" / "calls.jsonl.gz"], source="eu-calls"))
+        step("climate-adapt funding", hub.ingest([know / "eu-adaptation-funding" / "mission_funding.csv"],
+                                                 source="climate-adapt-funding"))
+        step("ec news", hub.ingest([know / "ec-news"], source="ec-news"))
         step("sdg snippets", hub.upsert(sdg_snippets(shared / "sdg" / "benchmark-dev.csv"), changed_by="demo:osdg"))
-        for name in sorted((shared / "openalex").glob("*.json")):
-            step(f"openalex {name.name}", hub.openalex(snapshot=name))
+        joined = hub.join_cordis(progress=lambda msg: print(f"  {msg}", flush=True))
+        print(f"{'cordis join':<28} {json.dumps(joined)}  ({time.time() - t0:.0f}s)", flush=True)
         counts = write_pack(hub, args.out)
         hub.close()
     size = sum(f.stat().st_size for f in args.out.glob("*.jsonl.gz"))

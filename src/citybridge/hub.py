@@ -12,6 +12,7 @@ from typing import IO, Any
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
+from citybridge._hub.knowledge import KnowledgeMixin
 from citybridge._hub.notify import NotifyMixin
 from citybridge._hub.resolution import ResolutionMixin
 from citybridge._hub.services import QueryMixin
@@ -28,7 +29,7 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin):
+class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
@@ -161,10 +162,11 @@ class Hub(ImportMixin, IntakeMixin, EnrichMixin, QueryMixin, ResolutionMixin, No
         return self.store.stats()
 
     def overview(self, caller: Caller, *, latest: int = 10) -> dict[str, Any]:
-        """Home-page numbers: records by kind, SDG goal and UN region, and the latest additions."""
+        """Home-page numbers: records by kind, SDG goal and UN region, the latest additions, and highlights:
+        calls closing soon (open by the hub's clock), recent news, recent projects with their titles."""
         from citybridge.analyze.overview import overview
 
-        return overview(self.store, caller, latest=latest)
+        return overview(self.store, caller, latest=latest, today=self.today())
 
     def map_layers(self, caller: Caller, *, layers: Iterable[str] = ("city", "organization", "project"),
                    labels: Iterable[str] = (), org_type: str | None = None, limit: int = 3000) -> dict[str, Any]:

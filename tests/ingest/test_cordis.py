@@ -88,7 +88,7 @@ def test_project_export_layout(store):
     assert any("end_date" in r for r in reasons)
     unalab = store.find_by_external("cordis", "211485")
     assert unalab.name == "Urban Nature Labs" and unalab.acronym == "UNaLab"
-    assert unalab.funding == 12768931.25 and unalab.programme == "H2020"
+    assert unalab.funding == 12768931.25 and unalab.programme == "H2020-SC5"  # legal basis H2020-EU.3.5.2.
     assert unalab.attributes["grant_id"] == "776783" and "nature-based" in unalab.description
     eindhoven = store.find_by_external("pic", "999886054")
     assert eindhoven.name == "GEMEENTE EINDHOVEN" and eindhoven.tags == ["public body"]

@@ -34,25 +34,29 @@ class IntakeMixin:
                         progress=progress, row_log=row_log, resolver=ExactIdResolver())
 
     def ingest(self, targets: Iterable[str | Path], *, include: Iterable[str] = (),
-               exclude: Iterable[str] = (), progress: Callable[[int], None] | None = None,
-               row_log: IO[str] | None = None) -> ImportReport:
+               exclude: Iterable[str] = (), source: str | None = None,
+               progress: Callable[[int], None] | None = None, row_log: IO[str] | None = None) -> ImportReport:
         """Ingest files, folders and URLs, each with the best registered source; returns one report.
 
         Folders are walked recursively for documents (PDF, DOCX, HTML, Markdown, text; ``include`` and
         ``exclude`` are glob patterns on paths relative to the folder); URLs are fetched (only those given);
-        other files go to the source that scores highest (tables, ROR/CORDIS/OpenAlex dumps). Records are
-        deduplicated by external ids and content hash. CLI: ``citybridge ingest PATH|URL... [--include GLOB]
-        [--exclude GLOB] [--json]``.
+        other files go to the source that scores highest (tables, ROR/CORDIS/OpenAlex dumps, portal exports:
+        EU calls, Climate-ADAPT funding, Commission news folders); ``source`` names a registered source to use
+        instead. Records are deduplicated by external ids and content hash. CLI: ``citybridge ingest
+        PATH|URL... [--include GLOB] [--exclude GLOB] [--source NAME] [--json]``.
 
         >>> hub.ingest(["reports/", "https://example.org/plan.pdf"]).created   # doctest: +SKIP
         12
         """
+        from citybridge.ingest.base import registry
         from citybridge.ingest.watch import open_source
 
+        factory = registry.get(source) if source is not None else None
         total = ImportReport()
         for target in targets:
-            source = open_source(target, include=tuple(include), exclude=tuple(exclude))
-            total.merge(self._importer(f"ingest:{source.name}", progress, row_log).run(source))
+            src = factory(target) if factory is not None else \
+                open_source(target, include=tuple(include), exclude=tuple(exclude))
+            total.merge(self._importer(f"ingest:{src.name}", progress, row_log).run(src))
         return total
 
     def ror(self, path: str | Path, *, progress: Callable[[int], None] | None = None) -> ImportReport:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from citybridge.model.access import ANONYMOUS, Caller
@@ -19,8 +20,14 @@ class QueryMixin:
     store: Store
     settings: Settings
     _search: Any
+    #: what "today" is for deadlines (closed and past-deadline calls are left out); tests set another clock
+    clock: Callable[[], date] = staticmethod(date.today)
 
     def get(self, record_id: str, *, caller: Caller | None = None) -> Record: ...  # provided by Hub
+
+    def today(self) -> date:
+        """Today by the hub's clock."""
+        return self.clock()
 
     # ------------------------------------------------------------------ search
     @property
@@ -110,7 +117,7 @@ class QueryMixin:
 
     def link(self, text: str | None = None, entity: str | None = None, *, place: str | None = None,
              filters: dict[str, Any] | None = None, want: str | Iterable[str] | None = None, limit: int = 5,
-             caller: Caller = ANONYMOUS) -> Any:
+             caller: Caller = ANONYMOUS, today: date | None = None) -> Any:
         """Matchmaking: ranked, explained sections for a challenge (``LinkResult``).
 
         Args:
@@ -122,6 +129,8 @@ class QueryMixin:
             want: sections, any of evidence, practice, experts, organisations, peer_cities, opportunities,
                 projects (a list or comma-separated); default all.
             limit: items per section (1-50).
+            today: the day calls are judged open on (default: the hub's clock); closed calls and calls past
+                their deadline are left out, programmes for other countries than the city's too.
 
         Every item has ``score``, ``components`` and an ``explanation`` made of real records.
 
@@ -129,7 +138,8 @@ class QueryMixin:
         """
         from citybridge.link.matchmaking import link
 
-        return link(self, text, entity, place=place, filters=filters, want=want, limit=limit, caller=caller)
+        return link(self, text, entity, place=place, filters=filters, want=want, limit=limit, caller=caller,
+                    today=today or self.today())
 
     def fit(self, entity_id: str, text: str, *, caller: Caller = ANONYMOUS) -> Any:
         """How well one person, organisation or city fits one text: ``Fit`` with a score in 0..1, its components

@@ -1,4 +1,4 @@
-"""Intake commands: ``ingest``, ``watch``, ``feeds``, ``openalex``, ``ror``, ``cordis``."""
+"""Intake commands: ``ingest``, ``watch``, ``feeds``, ``openalex``, ``ror``, ``cordis``, ``cordis-join``."""
 
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ def ingest(
     targets: Annotated[list[str], typer.Argument(help="files, folders or URLs")],
     include: Annotated[list[str] | None, typer.Option("--include", help="glob of files to take from folders")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="glob of files to skip")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="a registered source by name (e.g. eu-calls, "
+                                               "climate-adapt-funding, ec-news); default: recognised")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest documents (PDF, DOCX, HTML, Markdown, text), data files and URLs, deduplicated."""
+    """Ingest documents (PDF, DOCX, HTML, Markdown, text), data files, portal exports and URLs, deduplicated."""
     with open_hub() as hub:
         hub.init()
         with progress_bar("ingesting", None) as tick:
-            report = hub.ingest(targets, include=include or (), exclude=exclude or (), progress=tick)
+            report = hub.ingest(targets, include=include or (), exclude=exclude or (), source=source,
+                                progress=tick)
     print_report(report, as_json)
 
 
@@ -126,6 +129,21 @@ def ror(path: Annotated[Path, typer.Argument(help="ROR dump (.json or .json.gz, 
         with progress_bar("ror", None) as tick:
             report = hub.ror(path, progress=tick)
     print_report(report, as_json)
+
+
+@app.command("cordis-join")
+@user_errors
+def cordis_join(dry_run: Annotated[bool, typer.Option("--dry-run", help="report, write nothing")] = False,
+                as_json: JsonOpt = False) -> None:
+    """Name the CORDIS graph's PIC-only organisations from exported project listings; describe projects
+    known by number only."""
+    with open_hub() as hub:
+        report = hub.join_cordis(apply=not dry_run, progress=lambda msg: err.print(msg))
+    if as_json:
+        emit_json(report)
+        return
+    for part, counts in report.items():
+        out.print(f"[bold]{part}[/bold]: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()))
 
 
 @app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from citybridge.model.entities import Record
@@ -40,6 +41,12 @@ class SourceItem:
     # a reference record (an author or institution named on a paper): may repeat in one input; when the
     # record is already stored only its external ids and provenance are added (needs a resolver)
     stub: bool = False
+    # fields that only fill a new record: a stored record keeps its value (e.g. the placeholder name
+    # "H2020 project 193399" of the id-only participation graph never replaces a real title)
+    keep: frozenset[str] = frozenset()
+    # the record completes a stored one: its attributes are merged key by key into the stored record's
+    # (a CORDIS export row adds titles and names without dropping the graph's programme parts)
+    merge_attributes: bool = False
 
 
 @runtime_checkable
@@ -54,6 +61,25 @@ class Source(Protocol):
 
 
 SourceFactory = Callable[..., Source]
+
+
+def rejected(where: str, exc: Exception) -> SourceItem:
+    """A rejection item for a record that failed validation: the first error's message and field."""
+    errs = getattr(exc, "errors", None)
+    if callable(errs):
+        e = errs()[0]
+        return SourceItem(where, rejection=Rejection(where, e["msg"], ".".join(map(str, e["loc"])) or None))
+    return SourceItem(where, rejection=Rejection(where, str(exc)))
+
+
+def existing_file(path: str | Path, what: str) -> Path:
+    """``path`` as a Path; NotFound naming ``what`` when it is not a file."""
+    from citybridge.errors import NotFound
+
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound(f"{what} not found", where=str(p))
+    return p
 
 
 class SourceRegistry:
@@ -78,6 +104,10 @@ class SourceRegistry:
             return self._factories[name][0]
         except KeyError:
             raise NotFound(f"unknown source '{name}' (known: {', '.join(self.names())})") from None
+
+    def score(self, name: str, target: str) -> float:
+        """How well the source ``name`` fits ``target`` (0 when it does not)."""
+        return self._factories[name][1](target) if name in self._factories else 0.0
 
     def best_for(self, target: str) -> str | None:
         """The registered source that scores highest for ``target`` (a path or URL), or None."""

@@ -6,10 +6,8 @@ Two layouts:
   ``role``, ``pic``, ``type``, ``contribution``, ``country``, dates and costs) plus an optional
   ``programme_parts.csv.gz`` (``rcn`` -> programme part such as ``SC5``). There are no names or titles, so
   projects are named "H2020 project <rcn>" and organisations "Organisation PIC <pic>".
-* the CORDIS project export: ``project.csv`` (semicolon-separated: ``id``, ``acronym``, ``title``,
-  ``objective``, ``startDate``, ``endDate``, ``totalCost``, ``ecMaxContribution``, ``frameworkProgramme``,
-  ``topics``, ``rcn`` ...) with ``organization.csv`` beside it (``projectID``, ``organisationID``, ``name``,
-  ``shortName``, ``activityType``, ``city``, ``country``, ``role``, ``ecContribution`` ...).
+* CORDIS project exports (``project.csv`` with ``organization.csv`` beside it, or the older H2020 projects
+  export with coordinator and participant names inline): see :mod:`citybridge.ingest.cordis_export`.
 
 Projects carry the external id ``cordis`` = CORDIS record number (rcn) in both layouts, organisations
 ``pic`` = the EU participant identification code, so the two layouts and repeated imports merge.
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from citybridge.errors import Invalid, NotFound
-from citybridge.ingest.base import Rejection, SourceItem, registry
+from citybridge.ingest.base import Rejection, SourceItem, registry, rejected
 from citybridge.ingest.jsonstream import open_binary
 from citybridge.model.entities import Organization, OrganizationType, Project, Provenance
 from citybridge.model.relations import Relation, RelationType
@@ -56,6 +54,7 @@ PROGRAMME_PARTS: dict[str, str] = {
     "Euratom": "Euratom research and training programme",
 }
 _COUNTRY_FIX = {"UK": "GB", "EL": "GR"}  # EU protocol codes -> ISO 3166-1
+_PLACEHOLDER = frozenset({"name"})  # "H2020 project <rcn>", "Organisation PIC <pic>"
 _ROLES = {"coordinator": "coordinator", "participant": "participant", "partner": "partner",
           "thirdparty": "third_party", "associatedpartner": "associated", "associated": "associated"}
 
@@ -108,14 +107,6 @@ def _prov(kind: str, record_id: str, url: str | None = None) -> list[Provenance]
     return [Provenance(source=f"cordis:{kind}", record_id=record_id, licence=LICENCE, url=url)]
 
 
-def _reject(where: str, exc: Exception) -> SourceItem:
-    errs = getattr(exc, "errors", None)
-    if callable(errs):
-        e = errs()[0]
-        return SourceItem(where, rejection=Rejection(where, e["msg"], ".".join(map(str, e["loc"])) or None))
-    return SourceItem(where, rejection=Rejection(where, str(exc)))
-
-
 def _present(values: dict[str, str | None]) -> dict[str, str]:
     return {k: v.strip() for k, v in values.items() if v and v.strip()}
 
@@ -145,7 +136,7 @@ class H2020ParticipationSource:
                     self.parts[rcn].append(part)
 
     def items(self) -> Iterator[SourceItem]:
-        projects: set[str] = set()
+        listed: dict[str, int] = {}  # rcn -> participations read so far (their order is the project's listing)
         orgs: set[str] = set()
         for line, row in _csv_rows(self.path):
             where = f"{self.name}:{line}"
@@ -154,14 +145,16 @@ class H2020ParticipationSource:
                 yield SourceItem(where, rejection=Rejection(where, "row without rcn or pic", "rcn" if not rcn
                                                             else "pic"))
                 continue
-            if rcn not in projects:
-                projects.add(rcn)
+            if rcn not in listed:
+                listed[rcn] = 0
                 yield self._project(where, rcn, row)
+            listed[rcn] += 1
             if pic not in orgs:
                 orgs.add(pic)
                 yield self._org(where, pic, row)
             role = _ROLES.get((row.get("role") or "").strip().lower().replace("_", ""), "other")
-            attrs: dict[str, Any] = {}
+            # the listing order aligns the participations with names listed elsewhere (CORDIS exports)
+            attrs: dict[str, Any] = {"order": listed[rcn]}
             if (c := amount(row.get("contribution"))) is not None:
                 attrs["contribution"] = c
             if (cc := country_code(row.get("country"))) is not None:
@@ -172,7 +165,7 @@ class H2020ParticipationSource:
                                end_date=_date(row.get("end_date")),
                                attributes=attrs, provenance=_prov("h2020", f"{rcn}/{pic}"))
             except ValueError as exc:
-                yield _reject(where, exc)
+                yield rejected(where, exc)
                 continue
             yield SourceItem(where, relation=rel)
 
@@ -193,8 +186,9 @@ class H2020ParticipationSource:
                 provenance=_prov("h2020", rcn, f"https://cordis.europa.eu/project/rcn/{rcn}"),
             )
         except ValueError as exc:
-            return _reject(where, exc)
-        return SourceItem(where, record=prj)
+            return rejected(where, exc)
+        # the placeholder name never replaces a real title; attributes add to those other sources gave
+        return SourceItem(where, record=prj, keep=_PLACEHOLDER, merge_attributes=True)
 
     def _org(self, where: str, pic: str, row: dict[str, str]) -> SourceItem:
         org_type, tags = _org_type(row.get("type"))
@@ -207,103 +201,8 @@ class H2020ParticipationSource:
                                attributes={k: v for k, v in attrs.items() if v},
                                provenance=_prov("h2020", pic))
         except ValueError as exc:
-            return _reject(where, exc)
-        return SourceItem(where, record=org)
-
-
-class CordisExportSource:
-    """The CORDIS project export: ``project.csv`` and (if present beside it) ``organization.csv``."""
-
-    def __init__(self, project_csv: str | Path, organization_csv: str | Path | None = None) -> None:
-        self.path = Path(project_csv)
-        if not self.path.is_file():
-            raise NotFound("CORDIS project file not found", where=str(self.path))
-        self.name = self.path.name
-        if organization_csv is None:
-            guess = [p for p in self.path.parent.glob("organization.csv*") if p.is_file()]
-            organization_csv = guess[0] if guess else None
-        self.org_path = Path(organization_csv) if organization_csv else None
-
-    def items(self) -> Iterator[SourceItem]:
-        key_of: dict[str, str] = {}  # project id (grant agreement) -> rcn
-        for line, row in _csv_rows(self.path):
-            where = f"{self.name}:{line}"
-            pid, rcn = (row.get("id") or "").strip(), (row.get("rcn") or "").strip()
-            title = (row.get("title") or "").strip() or (row.get("acronym") or "").strip()
-            if not (pid or rcn) or not title:
-                yield SourceItem(where, rejection=Rejection(where, "project without id or title",
-                                                            "id" if not (pid or rcn) else "title"))
-                continue
-            key_of[pid] = rcn or pid
-            fp = (row.get("frameworkProgramme") or "").strip()
-            topics = [t.strip() for t in (row.get("topics") or "").split(";") if t.strip()]
-            attrs = {k: v for k, v in {
-                "grant_id": pid or None, "framework_programme": fp or None, "topics": topics or None,
-                "legal_basis": (row.get("legalBasis") or "").strip() or None,
-                "funding_scheme": (row.get("fundingScheme") or "").strip() or None,
-                "grant_doi": (row.get("grantDoi") or "").strip() or None}.items() if v}
-            try:
-                prj = Project(
-                    name=title, acronym=(row.get("acronym") or "").strip() or None,
-                    description=(row.get("objective") or "").strip() or None,
-                    external_ids={"cordis": rcn or pid, **({"doi": attrs["grant_doi"]} if "grant_doi" in attrs
-                                                           else {})},
-                    start_date=_date(row.get("startDate")), end_date=_date(row.get("endDate")),
-                    total_cost=amount(row.get("totalCost")), funding=amount(row.get("ecMaxContribution")),
-                    currency="EUR", programme=fp or None, status=(row.get("status") or "").strip() or None,
-                    attributes=attrs, tags=topics,
-                    provenance=_prov("project", pid or rcn, f"https://cordis.europa.eu/project/id/{pid}"
-                                     if pid else None),
-                )
-            except ValueError as exc:
-                yield _reject(where, exc)
-                continue
-            yield SourceItem(where, record=prj)
-        if self.org_path is not None:
-            yield from self._organisations(key_of)
-
-    def _organisations(self, key_of: dict[str, str]) -> Iterator[SourceItem]:
-        assert self.org_path is not None
-        seen: set[str] = set()
-        name = self.org_path.name
-        for line, row in _csv_rows(self.org_path):
-            where = f"{name}:{line}"
-            pic, pid = (row.get("organisationID") or "").strip(), (row.get("projectID") or "").strip()
-            if not pic or not pid:
-                yield SourceItem(where, rejection=Rejection(where, "row without organisationID or projectID",
-                                                            "organisationID" if not pic else "projectID"))
-                continue
-            if pic not in seen:
-                seen.add(pic)
-                org_type, tags = _org_type(row.get("activityType"))
-                lat = lon = None
-                geo = (row.get("geolocation") or "").strip()
-                if geo.count(",") == 1:
-                    lat, lon = amount(geo.split(",")[0]), amount(geo.split(",")[1])
-                try:
-                    org = Organization(
-                        name=(row.get("name") or "").strip() or f"Organisation PIC {pic}",
-                        acronym=(row.get("shortName") or "").strip() or None, org_type=org_type, tags=tags,
-                        city=(row.get("city") or "").strip() or None,
-                        country=country_code(row.get("country")),
-                        address=", ".join(x for x in ((row.get("street") or "").strip(),
-                                                      (row.get("postCode") or "").strip()) if x) or None,
-                        website=(row.get("organizationURL") or "").strip() or None, lat=lat, lon=lon,
-                        external_ids={"pic": pic}, provenance=_prov("organization", pic),
-                        attributes=_present({"activity_type": row.get("activityType"), "sme": row.get("SME"),
-                                             "nuts": row.get("nutsCode")}),
-                    )
-                except ValueError as exc:
-                    yield _reject(where, exc)
-                    continue
-                yield SourceItem(where, record=org)
-            role = _ROLES.get((row.get("role") or "").strip().lower().replace("_", ""), "other")
-            attrs = {k: v for k, v in {"contribution": amount(row.get("ecContribution")),
-                                       "net_contribution": amount(row.get("netEcContribution")),
-                                       "total_cost": amount(row.get("totalCost"))}.items() if v is not None}
-            yield SourceItem(where, relation=Relation(
-                type=RelationType.partner_in, source=f"pic:{pic}", target=f"cordis:{key_of.get(pid, pid)}",
-                role=role, attributes=attrs, provenance=_prov("organization", f"{pid}/{pic}")))
+            return rejected(where, exc)
+        return SourceItem(where, record=org, keep=_PLACEHOLDER, merge_attributes=True)
 
 
 def open_cordis(path: str | Path) -> H2020ParticipationSource | CordisExportSource:
@@ -328,10 +227,22 @@ def _score(target: str) -> float:
     name = Path(target).name.lower()
     if name.startswith(("h2020", "cordis", "project.csv", "he-project", "h2020-project")):
         return 2.0 if ".csv" in name else 0.0
+    if name.endswith((".csv", ".csv.gz")) and Path(target).is_file():
+        try:  # a renamed CORDIS export: known by its header
+            with open_binary(Path(target)) as fh:
+                head = fh.readline(64 * 1024).decode("utf-8-sig", errors="replace").lower()
+        except OSError:
+            return 0.0
+        cols = {c.strip().strip('"') for c in head.replace(";", ",").split(",")}
+        if {"rcn", "pic", "role"} <= cols or ({"id", "title", "objective"} <= cols and
+                                               cols & {"ecmaxcontribution", "rcn", "frameworkprogramme"}):
+            return 2.0
     return 0.0
 
 
 registry.register("cordis", open_cordis, _score)
+
+from citybridge.ingest.cordis_export import CordisExportSource  # noqa: E402  (uses the helpers above)
 
 __all__ = ["CordisExportSource", "H2020ParticipationSource", "PROGRAMME_PARTS", "amount", "country_code",
            "open_cordis"]

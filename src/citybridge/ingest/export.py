@@ -41,6 +41,7 @@ SCHEMA_TYPES: dict[tuple[str, str | None], str] = {
     ("document", "case_study"): "Article",
     ("document", None): "CreativeWork",
     ("opportunity", "funding_call"): "Grant",
+    ("opportunity", "funding_programme"): "Grant",
     ("opportunity", "research_call"): "Grant",
     ("opportunity", "fellowship"): "Grant",
     ("opportunity", "event"): "Event",

@@ -50,93 +50,131 @@ def _read(fh: IO[bytes], size: int) -> bytes:
         raise StreamError(f"corrupt compressed data ({type(exc).__name__}: {exc})") from exc
 
 
+class _Buffered:
+    """Text decoded from a byte stream chunk by chunk, with a read position, and JSON values decoded at it."""
+
+    def __init__(self, fh: IO[bytes], chunk: int, encoding: str) -> None:
+        self.fh, self.chunk = fh, chunk
+        self.utf8 = codecs.getincrementaldecoder(encoding)(errors="strict")
+        self.decoder = json.JSONDecoder()
+        self.buf, self.pos, self.eof = "", 0, False
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        data = _read(self.fh, self.chunk)
+        try:
+            text = self.utf8.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            raise StreamError(f"not valid UTF-8 ({exc.reason})") from exc
+        self.eof = not data
+        self.buf, self.pos = self.buf[self.pos:] + text, 0
+        return bool(data) or bool(text)
+
+    def skip_ws(self) -> bool:
+        """Move past whitespace; False at the end of the stream."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WS:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return True
+            if not self.more():
+                return False
+
+    def value(self, index: int, what: str) -> Element:
+        """The JSON value at the position (reading more as needed), or an error naming ``what`` ``index``."""
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if len(self.buf) - self.pos > MAX_ELEMENT_CHARS:
+                    return Element(index, error=f"{what} larger than {MAX_ELEMENT_CHARS:,} characters")
+                if self.more():
+                    continue
+                cut = exc.pos >= len(self.buf) - 1 or "Unterminated" in exc.msg
+                return Element(index, error=f"{'truncated' if cut else 'malformed'} JSON in {what} {index}: "
+                                            f"{exc.msg}")
+            # a number at the end of the buffer may continue in the next chunk ("2." + "5")
+            if (isinstance(value, int | float) and not self.eof and _NUMBER_TAIL.issuperset(self.buf[end:])
+                    and self.more()):
+                continue
+            self.pos = end
+            return Element(index, value=value)
+
+
 def iter_json_array(fh: IO[bytes], *, chunk: int = CHUNK_BYTES) -> Iterator[Element]:
     """Yield the elements of a top-level JSON array one by one.
 
     A malformed or truncated element ends the stream with one ``Element(error=...)`` (a JSON array
     cannot be resynchronised safely); the elements before it have been yielded already.
     """
-    decoder = json.JSONDecoder()
-    utf8 = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    buf = ""
-    pos = 0
-    eof = False
+    r = _Buffered(fh, chunk, "utf-8")
     index = 0
-
-    def more() -> bool:
-        nonlocal buf, pos, eof
-        if eof:
-            return False
-        data = _read(fh, chunk)
-        try:
-            text = utf8.decode(data, final=not data)
-        except UnicodeDecodeError as exc:
-            raise StreamError(f"not valid UTF-8 ({exc.reason})") from exc
-        if not data:
-            eof = True
-        buf = buf[pos:] + text
-        pos = 0
-        return bool(data) or bool(text)
-
-    def skip_ws() -> bool:
-        nonlocal pos
-        while True:
-            while pos < len(buf) and buf[pos] in _WS:
-                pos += 1
-            if pos < len(buf):
-                return True
-            if not more():
-                return False
-
     try:
-        if not skip_ws():
+        if not r.skip_ws():
             yield Element(1, error="empty file: expected a JSON array")
             return
-        if buf[pos] != "[":
+        if r.buf[r.pos] != "[":
             yield Element(1, error="expected a JSON array ('[') at the start of the file")
             return
-        pos += 1
-        if not skip_ws():
+        r.pos += 1
+        if not r.skip_ws():
             yield Element(1, error="truncated: the array is never closed")
             return
-        if buf[pos] == "]":
+        if r.buf[r.pos] == "]":
             return
         while True:
             index += 1
-            while True:
-                try:
-                    value, end = decoder.raw_decode(buf, pos)
-                except json.JSONDecodeError as exc:
-                    if len(buf) - pos > MAX_ELEMENT_CHARS:
-                        yield Element(index, error=f"element larger than {MAX_ELEMENT_CHARS:,} characters")
-                        return
-                    if more():
-                        continue
-                    cut = exc.pos >= len(buf) - 1 or "Unterminated" in exc.msg
-                    what = "truncated" if cut else "malformed"
-                    yield Element(index, error=f"{what} JSON in element {index}: {exc.msg}")
-                    return
-                # a number at the end of the buffer may continue in the next chunk ("2." + "5")
-                if (isinstance(value, int | float) and not eof and _NUMBER_TAIL.issuperset(buf[end:])
-                        and more()):
-                    continue
-                break
-            pos = end
-            yield Element(index, value=value)
-            if not skip_ws():
+            el = r.value(index, "element")
+            yield el
+            if el.error is not None:
+                return
+            if not r.skip_ws():
                 yield Element(index + 1, error="truncated: the array is never closed")
                 return
-            if buf[pos] == "]":
+            if r.buf[r.pos] == "]":
                 return
-            if buf[pos] != ",":
+            if r.buf[r.pos] != ",":
                 yield Element(index + 1, error=f"malformed JSON after element {index}: expected ',' or ']'")
                 return
-            pos += 1
-            if not skip_ws():
+            r.pos += 1
+            if not r.skip_ws():
                 yield Element(index + 1, error="truncated: the array is never closed")
                 return
     except StreamError as exc:
         yield Element(index or 1, error=str(exc))
+
+
+def iter_json_values(fh: IO[bytes], *, chunk: int = CHUNK_BYTES) -> Iterator[Element]:
+    """Yield the top-level values of a stream of concatenated JSON values (``{...}{...}`` or one per line, with
+    or without whitespace between them, a UTF-8 BOM skipped), as some portals export them.
+
+    A malformed or truncated value ends the stream with one ``Element(error=...)`` naming the value's number
+    (values cannot be resynchronised safely); the values before it have been yielded already.
+    """
+    r = _Buffered(fh, chunk, "utf-8-sig")
+    index = 0
+    try:
+        while r.skip_ws():
+            index += 1
+            el = r.value(index, "value")
+            yield el
+            if el.error is not None:
+                return
+        if index == 0:
+            yield Element(1, error="empty file: expected JSON values")
+    except StreamError as exc:
+        yield Element(index or 1, error=str(exc))
+
+
+def head_text(path: str | Path, size: int = 4096) -> str:
+    """The first ``size`` bytes of a (possibly gzipped) file as text, for sources that recognise a layout
+    by content; empty when the file cannot be read."""
+    try:
+        with open_binary(path) as fh:
+            return _read(fh, size).decode("utf-8-sig", errors="replace")
+    except (OSError, StreamError):
+        return ""
 
 
 def iter_json_lines(fh: IO[bytes]) -> Iterator[Element]:
@@ -161,4 +199,5 @@ def iter_json_lines(fh: IO[bytes]) -> Iterator[Element]:
             yield Element(lineno, error=f"malformed JSON at column {exc.colno}: {exc.msg}")
 
 
-__all__ = ["Element", "StreamError", "iter_json_array", "iter_json_lines", "open_binary"]
+__all__ = ["Element", "StreamError", "head_text", "iter_json_array", "iter_json_lines", "iter_json_values",
+           "open_binary"]

@@ -250,7 +250,7 @@ class Importer:
                                   reason=f"duplicate: same content as {res.duplicate_of}", report=report)
                     else:
                         resolved.append((item, res.record))
-                records = _stubs_as_patches(self.store, conn, resolved)
+                records = _as_patches(self.store, conn, resolved)
             outcomes = self.store.upsert_records([r for _i, r in records], changed_by=self.changed_by,
                                                  conn=conn)
             for (item, _rec), out in zip(records, outcomes, strict=True):
@@ -329,18 +329,28 @@ class Importer:
         return build_record(row, resolved_kind, prov)
 
 
-def _stubs_as_patches(store: Store, conn: Any, records: list[tuple[SourceItem, Record]]
-                      ) -> list[tuple[SourceItem, Record]]:
-    """A stub (e.g. an institution named on a paper) only adds its ids and provenance to a stored record."""
-    stub_ids = {rec.id for item, rec in records if item.stub and rec.id}
-    if not stub_ids:
+def _as_patches(store: Store, conn: Any, records: list[tuple[SourceItem, Record]]
+                ) -> list[tuple[SourceItem, Record]]:
+    """Records that complete a stored one, as patches: a stub (e.g. an institution named on a paper) only
+    adds its ids and provenance; ``keep`` fields are not written over a stored record; ``merge_attributes``
+    unites the stored attributes with the incoming ones (incoming keys win)."""
+    patch_ids = {rec.id for item, rec in records if (item.stub or item.keep or item.merge_attributes) and rec.id}
+    if not patch_ids:
         return records
-    stored = store.kinds_of(stub_ids, conn)
+    stored = store.kinds_of(patch_ids, conn)
+    merging = [rec.id for item, rec in records if item.merge_attributes and rec.id in stored]
+    old = _attributes_of(store, conn, merging) if merging else {}
     out = []
     for item, rec in records:
-        if item.stub and rec.id in stored:
+        if rec.id in stored and (item.stub or item.keep or item.merge_attributes):
+            fields = set(rec.model_fields_set)
             rec = rec.model_copy()
-            object.__setattr__(rec, "__pydantic_fields_set__", {"id", "external_ids", "provenance"})
+            if item.stub:
+                fields = {"id", "external_ids", "provenance"}
+            fields -= item.keep
+            if item.merge_attributes and rec.id in old:
+                rec.attributes = {**old[rec.id], **rec.attributes}
+            object.__setattr__(rec, "__pydantic_fields_set__", fields)
         out.append((item, rec))
     return out
 
@@ -351,6 +361,19 @@ class _StrictStop(Exception):
     def __init__(self, where: str) -> None:
         super().__init__(where)
         self.where = where
+
+
+def _attributes_of(store: Store, conn: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    from sqlalchemy import select
+
+    from citybridge.store import tables as t
+
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(select(t.records.c.id, t.records.c.data).where(t.records.c.id.in_(ids[i:i + 500])))
+        for row in rows:
+            out[row.id] = dict(json.loads(row.data).get("attributes") or {})
+    return out
 
 
 class _Deferred:

@@ -39,6 +39,9 @@ def open_source(
     text = str(target)
     if text.startswith(("http://", "https://")) and registry.best_for(text) == "feed":
         return registry.get("feed")(text)
+    best = registry.best_for(text)
+    if best is not None and registry.score(best, text) >= PORTAL_SCORE:  # a portal's own layout (news folder ...)
+        return registry.get(best)(text)
     if text.startswith(("http://", "https://")) or Path(text).is_dir():
         return DocumentSource([text], include=include, exclude=exclude)
     if text.lower().endswith(DOC_SUFFIXES):  # prose first: a .txt dropped here is text, not a CSV
@@ -53,6 +56,9 @@ def open_source(
             where=text,
         )
     return registry.get(name)(text)
+
+
+PORTAL_SCORE = 3.0  # sources that recognise a portal's layout by content score this much
 
 
 def file_sha256(path: Path) -> str:

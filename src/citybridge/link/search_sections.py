@@ -1,28 +1,34 @@
-"""Sections found through the search service (visibility enforced inside it): research and reports
-(``evidence``), case studies, guidelines, manuals and policies (``practice``), ``projects`` and open
-``opportunities``. Each hit is re-scored with components and explained by its matching passage and by the
-themes it shares with the challenge, quoting the passages of the record that carry them."""
+"""Sections found through the search service (visibility enforced inside it): research, reports and news
+(``evidence``), case studies, guidelines, manuals and policies, and the projects and news that describe
+measures taken in a city (``practice``), ``projects`` and open ``opportunities``. Each hit is re-scored with
+components and explained by its matching passage and by the themes it shares with the challenge, quoting the
+passages of the record that carry them."""
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from citybridge.link._derived import label_name, label_names
-from citybridge.link.challenge import Challenge, profile_index
+from citybridge.link.challenge import Challenge, city_index, profile_index
+from citybridge.link.opportunities import budget_reason, closed_reason, deadline_reason, eligibility, programme_reason
 from citybridge.link.profile_index import is_theme, key_terms
 from citybridge.model.access import Caller
 from citybridge.store.enrichment import EnrichmentStore
 
 SEARCH_SECTIONS: dict[str, dict[str, Any]] = {
-    "evidence": {"kind": "document", "subtype": ["paper", "report", "dataset"]},
-    "practice": {"kind": "document", "subtype": ["case_study", "guideline", "manual", "policy"]},
+    "evidence": {"kind": "document", "subtype": ["paper", "report", "dataset", "news"]},
+    "practice": {"kind": ["document", "project"],
+                 "subtype": ["case_study", "guideline", "manual", "policy", "news", "project"]},
     "projects": {"kind": "project"},
     "opportunities": {"kind": "opportunity"},
 }
+#: in ``practice``, projects and news count when they name a city (where the measures were taken)
+PRACTICE_NEEDS_CITY = frozenset({"project", "news"})
 #: weights of the components of a search-section item (each component in 0..1)
 SEARCH_WEIGHTS = {"match": 0.55, "themes": 0.3, "place": 0.1, "recency": 0.05}
 
@@ -87,6 +93,17 @@ def term_coverage(hub: Any, challenge: Challenge, matched: set[str]) -> float:
     return sum(w for t, w in weights.items() if t in matched) / total if total else 0.0
 
 
+def discriminative_terms(hub: Any, challenge: Challenge) -> set[str]:
+    """The challenge's key terms of at least the median weight: a hit that matches none of them shares only the
+    challenge's common words ("urban", "sustainable") and not its subject ("stormwater", "drainage")."""
+    term_coverage(hub, challenge, set())  # computes the weights once per challenge
+    weights: dict[str, float] = challenge.__dict__["_term_weights"]
+    if len(weights) < 3:
+        return set(weights)
+    median = statistics.median(weights.values())
+    return {t for t, w in weights.items() if w >= median}
+
+
 def themes_reason(shared: list[tuple[str, float, str]], names: dict[str, str]) -> str:
     parts = []
     for lab, _s, passage in shared[:3]:
@@ -102,36 +119,54 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         own = set(SEARCH_SECTIONS[section].get("subtype") or ())
         user = filters["subtype"] if isinstance(filters["subtype"], list) else [filters["subtype"]]  # type: ignore[index]
         wanted["subtype"] = [s for s in user if not own or s in own] or ["-none-"]
-    res = hub.searcher.search(challenge.text, filters=wanted, facets=(), per_page=min(100, max(limit * 3, 12)),
-                              caller=caller, fuzzy=False)
+    per_page = min(100, max(limit * (12 if section == "practice" else 3), 12))
+    res = hub.searcher.search(challenge.text, filters=wanted, facets=(), per_page=per_page, caller=caller,
+                              fuzzy=False)
     hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
     if not hits:
         return []
     ids = [h["id"] for h in hits]
     anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places"))
-    records = hub.store.get_many(ids) if section == "opportunities" else {}
+    records = hub.store.get_many(ids) if section in ("opportunities", "projects", "practice") else {}
+    subject = discriminative_terms(hub, challenge)
+    cities = city_index(hub, caller) if section == "practice" else None
     names = label_names()
     idf = profile_index(hub).theme_idf_of
     top = max(h["score"] for h in hits) or 1.0
     focus = challenge.focus
     lang = challenge.language or "en"
+    # who would apply: the focus city (its country, a local authority), else the organisation asked about
+    entity = challenge.entity
+    is_lg = getattr(getattr(entity, "org_type", None), "value", "") == "local_government"
+    applicant = (focus.country, True) if focus is not None else (getattr(entity, "country", None), is_lg)
     items = []
     for h in hits:
         reasons: list[str] = []
         evidence: dict[str, Any] = {}
+        rec = records.get(h["id"])
+        if rec is not None and "generated_name" in rec.attributes:
+            continue  # a project known by number only: no title or objective to match a challenge with
         if section == "opportunities":
-            rec = records.get(h["id"])
+            if rec is None or closed_reason(rec, today):
+                continue
             deadline = getattr(rec, "deadline", None)
-            if deadline is not None and deadline < today:
-                continue  # closed
             evidence["deadline"] = deadline.isoformat() if deadline else None
+            place_score, eligible, excluded = eligibility(rec, *applicant)
+            if excluded:
+                continue  # a programme for other countries
+        where_city: list[str] = []
+        if cities is not None and h.get("subtype") in PRACTICE_NEEDS_CITY:
+            where_city = [cities.names[r] for a in anns.get(h["id"], []) if a["step"] == "places"
+                          and (r := cities.position(a["target_id"])) is not None]
+            if not where_city:
+                continue  # a project or news item in practice must say where the measures were taken
         snip = h.get("snippet") or {}
         hl_terms = {t for s, e in snip.get("highlights", []) for t in key_terms(snip["text"][s:e], [lang])}
         overlap, shared = shared_themes(challenge, anns.get(h["id"], []), idf)
         # a hit counts when its passage carries half the challenge's key-term weight, or a fifth of it and
         # a good part of its themes (matching only "urban" and sharing only SDG 11 is not a match)
         coverage = term_coverage(hub, challenge, hl_terms)
-        if not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)):
+        if not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)) or not hl_terms & subject:
             continue
         comps = {"match": round(min(1.0, h["score"] / top), 4), "themes": round(overlap, 4), "place": 0.0,
                  "recency": 0.0}
@@ -145,7 +180,12 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         if shared:
             reasons.append(themes_reason(shared, names))
             evidence["shared_themes"] = [lab for lab, _s, _p in shared]
-        if focus is not None:
+        if where_city:
+            reasons.append("measures in " + ", ".join(list(dict.fromkeys(where_city))[:3]))
+        if section == "opportunities":
+            comps["place"] = place_score
+            reasons += [r for r in (programme_reason(rec), *eligible, budget_reason(rec)) if r]
+        elif focus is not None:
             places = {a["target_id"] for a in anns.get(h["id"], []) if a["step"] == "places"}
             if focus.id in places:
                 comps["place"] = 1.0
@@ -157,7 +197,7 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         if year:
             comps["recency"] = round(max(0.0, min(1.0, 1.0 - (today.year - 2 - int(year)) / 12.0)), 4)
         if section == "opportunities":
-            reasons.append(f"deadline {evidence['deadline']}" if evidence["deadline"] else "no deadline given")
+            reasons.append(deadline_reason(rec, today))
         score = sum(SEARCH_WEIGHTS[c] * v for c, v in comps.items())
         head = f"{h['subtype'] or h['kind']}{f', {year}' if year else ''}"
         items.append(LinkItem(id=h["id"], kind=h["kind"], subtype=h.get("subtype"), name=h["name"],

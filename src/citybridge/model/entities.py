@@ -52,6 +52,7 @@ class DocumentType(StrEnum):
 
 class OpportunityType(StrEnum):
     funding_call = "funding_call"
+    funding_programme = "funding_programme"
     research_call = "research_call"
     event = "event"
     fellowship = "fellowship"
@@ -77,9 +78,12 @@ class Visibility(StrEnum):
 
 #: External identifier schemes citybridge understands; values are normalised by :func:`normalize_external_id`.
 EXTERNAL_ID_SCHEMES: tuple[str, ...] = (
-    "ror", "orcid", "doi", "geonames", "openalex", "cordis", "wikidata", "website", "pic", "isni", "fundref",
-    "grid", "simplemaps", "iso", "sdg", "pathway", "sha256",
+    "ror", "orcid", "doi", "geonames", "openalex", "cordis", "wikidata", "website", "pic", "eu_grant", "eu_topic",
+    "climate_adapt", "ec_news", "isni", "fundref", "grid", "simplemaps", "iso", "sdg", "pathway", "sha256",
 )
+"""``cordis`` is the CORDIS record number (rcn) of a project, ``eu_grant`` its grant agreement number, ``pic``
+an EU participant identification code, ``eu_topic`` a Funding & Tenders call topic id, ``climate_adapt`` a
+Climate-ADAPT funding-programme sheet, ``ec_news`` a Commission news item."""
 
 _DOI_PREFIX = re.compile(r"^(https?://(dx\.)?doi\.org/|doi:)", re.I)
 _ROR_PREFIX = re.compile(r"^https?://ror\.org/", re.I)
