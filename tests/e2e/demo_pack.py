@@ -14,6 +14,8 @@ _ID = re.compile(r'"id": "([^"]+)"')
 
 
 def _lines(name: str) -> Iterator[str]:
+    if not (DEMO / name).exists():  # a pack without people (open data names none) or without calls
+        return
     with gzip.open(DEMO / name, "rt", encoding="utf-8") as fh:
         yield from fh
 
@@ -24,7 +26,7 @@ def _write(dest: Path, name: str, lines: list[str]) -> None:
 
 
 def build_reduced_pack(dest: Path, *, cities: int = 60, projects: int = 120, documents: int = 200,
-                       partners_per_project: int = 4) -> dict[str, int]:
+                       opportunities: int = 80, partners_per_project: int = 4) -> dict[str, int]:
     """Write the reduced pack into ``dest``; returns the number of lines per file.
 
     Local governments of the first ``cities`` (by id) with their cities; the first ``projects`` projects with up
@@ -51,15 +53,19 @@ def build_reduced_pack(dest: Path, *, cities: int = 60, projects: int = 120, doc
             per_project[r["target"]] = per_project.get(r["target"], 0) + 1
             keep_orgs.add(r["source"])
     doc_lines = [line for line in _lines("50-documents.jsonl.gz")][:documents]
+    opp_lines = [line for line in _lines("60-opportunities.jsonl.gz")][:opportunities]
     people = list(_lines("30-people.jsonl.gz"))
     keep_places = {located[o] for o in keep_orgs if o in located}
     place_lines = [line for line in _lines("10-places.jsonl.gz")
                    if '"place_type": "country"' in line or _ID.search(line).group(1) in keep_places]  # type: ignore[union-attr]
-    kept = (keep_orgs | keep_projects | {_ID.search(x).group(1) for x in doc_lines + people + place_lines})  # type: ignore[union-attr]
+    kept = (keep_orgs | keep_projects
+            | {_ID.search(x).group(1) for x in doc_lines + opp_lines + people + place_lines})  # type: ignore[union-attr]
     rel_lines = [line for line, r in rels if r["source"] in kept and r["target"] in kept]
     files = {"10-places.jsonl.gz": place_lines, "20-organizations.jsonl.gz": [orgs[o] for o in sorted(keep_orgs)],
              "30-people.jsonl.gz": people, "40-projects.jsonl.gz": project_lines,
-             "50-documents.jsonl.gz": doc_lines, "90-relations.jsonl.gz": rel_lines}
+             "50-documents.jsonl.gz": doc_lines, "60-opportunities.jsonl.gz": opp_lines,
+             "90-relations.jsonl.gz": rel_lines}
+    files = {name: lines for name, lines in files.items() if lines}
     for name, lines in files.items():
         _write(dest, name, lines)
     return {name: len(lines) for name, lines in files.items()}

@@ -34,7 +34,8 @@ def graph_from_store(store: Store, caller: Caller = ANONYMOUS) -> PartnerGraph:
     orgs: dict[str, dict[str, Any]] = {}
     projects: dict[str, dict[str, Any]] = {}
     with store.engine.connect() as conn:
-        q = select(r.id, r.name, r.subtype, r.country, r.visibility, r.owner, r.data).where(r.kind == "organization")
+        q = (select(r.id, r.name, r.subtype, r.country, r.visibility, r.owner, r.data)
+             .where(r.kind == "organization").order_by(r.id))
         for row in conn.execute(q):
             if not visible(row.visibility, row.owner, key):
                 continue
@@ -42,14 +43,14 @@ def graph_from_store(store: Store, caller: Caller = ANONYMOUS) -> PartnerGraph:
             if org_type == "other" and "public body" in (json.loads(row.data).get("tags") or []):
                 org_type = "public_body"  # CORDIS PUB
             orgs[row.id] = {"name": row.name, "country": row.country, "type": org_type}
-        pq = select(r.id, r.name, r.year, r.visibility, r.owner, r.data).where(r.kind == "project")
+        pq = select(r.id, r.name, r.year, r.visibility, r.owner, r.data).where(r.kind == "project").order_by(r.id)
         for prow in conn.execute(pq):
             if visible(prow.visibility, prow.owner, key):
                 projects[prow.id] = {"name": prow.name, "year": prow.year,
                                      "parts": project_parts(json.loads(prow.data))}
         c = t.relations.c
         rq = select(c.type, c.source_id, c.target_id, c.role, c.visibility, c.owner).where(
-            c.type.in_(["partner_in", "leads"]))
+            c.type.in_(["partner_in", "leads"])).order_by(c.id)  # one order on every backend: same ties, same sums
         links = [Participation(rel.source_id, rel.target_id, "coordinator" if rel.type == "leads" else rel.role)
                  for rel in conn.execute(rq)
                  if rel.source_id in orgs and rel.target_id in projects and visible(rel.visibility, rel.owner, key)]
