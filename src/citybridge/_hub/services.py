@@ -37,7 +37,8 @@ class QueryMixin:
             from citybridge.search.service import SearchService
 
             self._search = SearchService(self.store, self.settings.data_dir / "index",
-                                         embedder=self.settings.search_embedder)
+                                         embedder=self.settings.search_embedder,
+                                         crosslingual=self.settings.crosslingual_embedder)
         return self._search
 
     def search(self, query: str, filters: dict[str, Any] | None = None, facets: Iterable[str] | None = None,
