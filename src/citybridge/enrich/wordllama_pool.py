@@ -92,3 +92,26 @@ def chunked_encoder(model: Any) -> ChunkedEncoder | None:
     if any(re.search(f"[^{_SPACE}]{_SPACE}", tok) for tok in model.tokenizer.get_vocab()):
         return None  # a merge could cross a chunk boundary
     return ChunkedEncoder(model)
+
+
+def import_wordllama() -> Any:
+    """``import wordllama`` without its side effect on the program's logging.
+
+    wordllama (0.4) calls ``logging.basicConfig(level=logging.INFO)`` when imported: the root logger gets a
+    stderr handler and the INFO level, so every library logger of the program (Alembic's migrations, httpx
+    ...) starts printing. The root logger's level and handlers are put back as they were before the import.
+    Raises ImportError when wordllama is not installed.
+    """
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        import wordllama
+        import wordllama.inference  # noqa: F401  (also calls basicConfig)
+    finally:
+        for h in list(root.handlers):
+            if h not in handlers:
+                root.removeHandler(h)
+        root.setLevel(level)
+    return wordllama

@@ -164,43 +164,71 @@ def link(hub: Any, text: str | None = None, entity: str | None = None, *, place:
 
 def fit(hub: Any, entity_id: str, text: str, *, caller: Caller = ANONYMOUS, today: date | None = None) -> Fit:
     """How well a person, organisation or city fits a text, in 0..1 (see ``Hub.fit``)."""
+    return fit_many(hub, [entity_id], text, caller=caller, today=today)[0]
+
+
+def fit_many(hub: Any, entity_ids: Iterable[str], text: str, *, caller: Caller = ANONYMOUS,
+             today: date | None = None) -> list[Fit]:
+    """``fit`` of several people, organisations or cities to one text, in the order given: the text is tagged,
+    key-phrased and embedded once and each kind's profiles are scored once (see ``Hub.fit_many``). ``today``
+    is the reference date of the recency component (default: the hub's clock)."""
     if not (text and text.strip()):
         raise Invalid("give a text", field="text")
-    record = visible_record(hub, entity_id, caller)
-    if not isinstance(record, Person | Organization | Place):
-        raise Invalid(f"'{entity_id}' is a {record.kind.value}, not a person, organisation or city", field="entity")
+    records = []
+    for entity_id in entity_ids:
+        record = visible_record(hub, entity_id, caller)
+        if not isinstance(record, Person | Organization | Place):
+            raise Invalid(f"'{entity_id}' is a {record.kind.value}, not a person, organisation or city",
+                          field="entity")
+        records.append(record)
+    if not records:
+        raise Invalid("give at least one entity", field="entity")
     today = today or date.today()
     idx = profile_index(hub)
-    pos = idx.position(record.id)
-    if pos is None:
-        comps = dict.fromkeys(FIT_WEIGHTS, 0.0)
-        return Fit(record.id, record.name, 0.0, comps, f"no expertise profile: nothing is linked to {record.name}")
-    challenge = from_text(hub, text, idx.vector_model)
-    rows = np.flatnonzero(idx.kind == idx.kind[pos])
-    me = int(np.searchsorted(rows, pos))
-    m = match(idx, rows, labels=challenge.labels, terms=challenge.terms, vector=challenge.vector, ref_year=today.year)
-    # the vector component keeps the order below the typical profile too (a ranking of texts must not tie at 0):
-    # 0.5 for a text as close to this profile as to the median profile of its kind, 1 for identical
-    has = idx.has_vector[rows]
-    vec = 0.0
-    if challenge.vector is not None and idx.has_vector[pos]:
-        raw = m.cosine
-        base = float(np.median(raw[has])) if has.sum() >= 5 else 0.0
-        base = min(max(base, 0.0), 0.95)
-        vec = float(np.clip(0.5 + 0.5 * (raw[me] - base) / (1.0 - base), 0.0, 1.0)) if has.sum() >= 5 else \
-            float(np.clip(raw[me], 0.0, 1.0))
-    comps = {"labels": round(float(m.themes[me]), 4), "vector": round(vec, 4),
-             "keywords": round(float(m.keywords[me]), 4), "recency": round(float(m.recency[me]), 4),
-             "volume": round(float(m.volume[me]), 4)}
-    score = round(sum(FIT_WEIGHTS[c] * v for c, v in comps.items()), 4)
-    reasons, evidence = explain_profiles(hub, [record.id], challenge, caller, idx).get(record.id, ([], {}))
-    if not comps["labels"] and not comps["keywords"]:
-        reasons = ["no theme or keyword of the text in its profile", *reasons]
+    by_kind: dict[int, tuple[np.ndarray, Any]] = {}
     names = label_names()
-    if challenge.labels:
-        evidence["text_labels"] = [label_name(lab, names) for lab in challenge.labels]
-    return Fit(record.id, record.name, score, comps, "; ".join(reasons), list(reasons), evidence)
+    profiled = [r.id for r in records if idx.position(r.id) is not None]
+    challenge = from_text(hub, text, idx.vector_model) if profiled else None
+    explained = explain_profiles(hub, profiled, challenge, caller, idx) if challenge is not None else {}
+    out = []
+    for record in records:
+        pos = idx.position(record.id)
+        if pos is None:
+            comps = dict.fromkeys(FIT_WEIGHTS, 0.0)
+            out.append(Fit(record.id, record.name, 0.0, comps,
+                           f"no expertise profile: nothing is linked to {record.name}"))
+            continue
+        assert challenge is not None
+        kind = int(idx.kind[pos])
+        if kind not in by_kind:
+            rows = np.flatnonzero(idx.kind == idx.kind[pos])
+            by_kind[kind] = (rows, match(idx, rows, labels=challenge.labels, terms=challenge.terms,
+                                         vector=challenge.vector, ref_year=today.year))
+        rows, m = by_kind[kind]
+        me = int(np.searchsorted(rows, pos))
+        # the vector component keeps the order below the typical profile too (a ranking of texts must not tie
+        # at 0): 0.5 for a text as close to this profile as to the median profile of its kind, 1 for identical
+        has = idx.has_vector[rows]
+        vec = 0.0
+        if challenge.vector is not None and idx.has_vector[pos]:
+            raw = m.cosine
+            base = float(np.median(raw[has])) if has.sum() >= 5 else 0.0
+            base = min(max(base, 0.0), 0.95)
+            vec = float(np.clip(0.5 + 0.5 * (raw[me] - base) / (1.0 - base), 0.0, 1.0)) if has.sum() >= 5 else \
+                float(np.clip(raw[me], 0.0, 1.0))
+        comps = {"labels": round(float(m.themes[me]), 4), "vector": round(vec, 4),
+                 "keywords": round(float(m.keywords[me]), 4), "recency": round(float(m.recency[me]), 4),
+                 "volume": round(float(m.volume[me]), 4)}
+        score = round(sum(FIT_WEIGHTS[c] * v for c, v in comps.items()), 4)
+        reasons, evidence = explained.get(record.id, ([], {}))
+        reasons, evidence = list(reasons), dict(evidence)
+        if not comps["labels"] and not comps["keywords"]:
+            reasons = ["no theme or keyword of the text in its profile", *reasons]
+        if challenge.labels:
+            evidence["text_labels"] = [label_name(lab, names) for lab in challenge.labels]
+        out.append(Fit(record.id, record.name, score, comps, "; ".join(reasons), list(reasons), evidence))
+    return out
 
 
 __all__ = ["FIT_WEIGHTS", "Fit", "KINDS", "LinkItem", "LinkResult", "NotFound", "SECTIONS", "check_want", "fit",
-           "link"]
+           "fit_many", "link"]

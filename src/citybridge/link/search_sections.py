@@ -126,7 +126,7 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
     if not hits:
         return []
     ids = [h["id"] for h in hits]
-    anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places"))
+    anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places", "language"))
     records = hub.store.get_many(ids) if section in ("opportunities", "projects", "practice") else {}
     subject = discriminative_terms(hub, challenge)
     cities = city_index(hub, caller) if section == "practice" else None
@@ -166,10 +166,21 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         # a hit counts when its passage carries half the challenge's key-term weight, or a fifth of it and
         # a good part of its themes (matching only "urban" and sharing only SDG 11 is not a match)
         coverage = term_coverage(hub, challenge, hl_terms)
-        if not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)) or not hl_terms & subject:
+        across = h.get("crosslingual")
+        if across is not None:
+            # found by meaning only (the e5 channel): it counts where words cannot match, i.e. when the record is
+            # in another language than the challenge
+            rec_lang = _language(anns.get(h["id"], []))
+            if rec_lang is None or rec_lang == lang:
+                continue
+        elif not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)) or not hl_terms & subject:
             continue
-        comps = {"match": round(min(1.0, h["score"] / top), 4), "themes": round(overlap, 4), "place": 0.0,
-                 "recency": 0.0}
+        match = 0.5 * float(across) if across is not None else min(1.0, h["score"] / top)
+        comps = {"match": round(match, 4), "themes": round(overlap, 4), "place": 0.0, "recency": 0.0}
+        if across is not None:
+            reasons.append(f"close in meaning across languages ({rec_lang}; e5 cosine {across:.2f}): "
+                           f"{quote(h['name'])}")
+            evidence["crosslingual"] = {"cosine": across, "language": rec_lang}
         if hl_terms:
             where = "" if snip.get("field") in (None, "description", "body") else f" ({snip['field']})"
             n_terms = len(set(challenge.terms))
@@ -205,6 +216,11 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
                               explanation=f"{head}: " + "; ".join(reasons), reasons=reasons, evidence=evidence))
     items.sort(key=lambda x: (-x.score, x.id))
     return items[:limit]
+
+
+def _language(anns: list[dict[str, Any]]) -> str | None:
+    best = max((a for a in anns if a["step"] == "language"), key=lambda a: a["score"], default=None)
+    return best["label"].removeprefix("lang:") if best is not None else None
 
 
 __all__ = ["LinkItem", "SEARCH_SECTIONS", "SEARCH_WEIGHTS", "quote", "search_section", "shared_themes",

@@ -48,6 +48,17 @@ SEMANTIC_EXTRA = 20  # hybrid results found by meaning alone (no query term in t
 # percentile 0.33; query-random ones median 0.16, 90th percentile 0.24
 SEMANTIC_FLOOR = 0.35
 BODY_CHARS = 20_000  # body text indexed per record; the best passage still comes from the whole text
+#: cross-lingual channel (e5 vectors of short fields, see citybridge.enrich.embed): results found by meaning
+#: across languages beside the lexical ones, at most this many ...
+CROSSLINGUAL_EXTRA = 20
+#: ... and only this close (e5 query -> passage cosine): at least CROSSLINGUAL_FLOOR and within CROSSLINGUAL_MARGIN
+#: of the closest record. e5 cosines of unrelated texts are high: on the UN SDG target titles (eval_crosslingual
+#: data, es and de -> en, every third target) a target's own English text scores 0.92 (median; 0.90 at the 10th
+#: percentile), the other targets' texts 0.82 (median; 0.85-0.86 at the 90th): the floor is below the other
+#: targets' 90th percentile because a short challenge and a title score lower than two long target texts, and the
+#: margin (half the gap between those two, 0.03) keeps only the records about as close as the closest one.
+CROSSLINGUAL_FLOOR = 0.84
+CROSSLINGUAL_MARGIN = 0.03
 
 
 def store_fingerprint(store: Store) -> str:
@@ -71,6 +82,7 @@ class Part:
     vectors: VectorIndex | None
     searcher: HybridSearcher
     exclude: np.ndarray | None = None  # docs superseded by the delta (changed or deleted since the build)
+    xvectors: VectorIndex | None = None  # cross-lingual channel: e5 record vectors of short fields (or None)
 
     def allow(self, caller: Caller, filters: dict[str, Any] | None) -> np.ndarray:
         mask = self.facets.visible(caller)
@@ -109,10 +121,11 @@ class SearchService:
     """
 
     def __init__(self, store: Store, index_dir: Path, *, embedder: str | None = "wordllama",
-                 delta_limit: int = 5000) -> None:
+                 delta_limit: int = 5000, crosslingual: str | None = None) -> None:
         self.store = store
         self.dir = Path(index_dir)
         self.embedder_name = embedder
+        self.crosslingual_name = crosslingual
         self.delta_limit = delta_limit
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
@@ -127,6 +140,18 @@ class SearchService:
         from citybridge.enrich.embed import get_embedder
 
         return get_embedder(self.embedder_name)
+
+    def crosslingual_embedder(self) -> Any:
+        """The cross-lingual embedder (e5), or None when off or not installed."""
+        if not self.crosslingual_name:
+            return None
+        from citybridge.enrich.embed import get_embedder
+        from citybridge.errors import Unavailable
+
+        try:
+            return get_embedder(self.crosslingual_name)
+        except Unavailable:
+            return None
 
     def current(self, *, max_age: float = 2.0) -> Loaded:
         """The indexes for the store as it is now: loaded from disk plus a delta of recent changes, or
@@ -179,9 +204,15 @@ class SearchService:
         if emb is not None:
             vectors = VectorIndex.load(self.dir / f"vectors-{_safe(emb.model_id)}", model_id=emb.model_id,
                                        fingerprint=fp)
-        if lexical.n_docs != facets.n_docs or (vectors is not None and vectors.n_docs != lexical.n_docs):
+        xvectors = None
+        xemb = self.crosslingual_embedder()
+        if xemb is not None:
+            xvectors = VectorIndex.load(self.dir / f"vectors-{_safe(xemb.model_id)}", model_id=xemb.model_id,
+                                        fingerprint=fp)
+        if lexical.n_docs != facets.n_docs or any(v is not None and v.n_docs != lexical.n_docs
+                                                  for v in (vectors, xvectors)):
             raise CorruptIndex("index parts disagree on the number of documents", where=str(self.dir))
-        part = Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb))
+        part = Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb), xvectors=xvectors)
         return part, fp, datetime.fromisoformat(built_at)
 
     def _with_delta(self, fp: str, main: Part, built_at: datetime) -> Loaded:
@@ -245,23 +276,28 @@ class SearchService:
         lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
                                      progress=progress)
         emb = self._embedder()
-        vectors = None
-        if emb is not None:
-            matrix = np.zeros((len(corpus.ids), emb.dim), dtype=np.float32)
-            pos = {rid: i for i, rid in enumerate(corpus.ids)}
-            wanted = None if save_to is not None else corpus.ids
-            for rid, _p, _f, _s, _e, vec in es.vectors(emb.model_id, wanted):
-                if rid in pos and len(vec) == emb.dim:
+        pos = {rid: i for i, rid in enumerate(corpus.ids)}
+        wanted = None if save_to is not None else corpus.ids
+
+        def stored(model: Any) -> VectorIndex:
+            matrix = np.zeros((len(corpus.ids), model.dim), dtype=np.float32)
+            for rid, _p, _f, _s, _e, vec in es.vectors(model.model_id, wanted):
+                if rid in pos and len(vec) == model.dim:
                     matrix[pos[rid]] = vec
-            vectors = VectorIndex.build(matrix, emb.model_id, fingerprint=fp)
+            return VectorIndex.build(matrix, model.model_id, fingerprint=fp)
+
+        vectors = stored(emb) if emb is not None else None
+        xemb = self.crosslingual_embedder()
+        xvectors = stored(xemb) if xemb is not None else None
         if save_to is not None:
             lexical.save(save_to / "lexical")
-            if vectors is not None:
-                vectors.save(save_to / f"vectors-{_safe(emb.model_id)}")
+            for model, vi in ((emb, vectors), (xemb, xvectors)):
+                if vi is not None:
+                    vi.save(save_to / f"vectors-{_safe(model.model_id)}")
             facets = corpus.facets.save(save_to / "facets", fp, built_at=built_at)
         else:
             facets = corpus.facets.build()
-        return Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb))
+        return Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb), xvectors=xvectors)
 
     def rebuild(self, *, fingerprint: str | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
         """Build the main index from the whole store and write it atomically (manifest last)."""
@@ -308,8 +344,11 @@ class SearchService:
         t0 = time.perf_counter()
         allows = [part.allow(caller, filters) for part in idx.parts]
 
+        xl: dict[str, float] = {}  # record id -> e5 cosine of the results found across languages only
+
         def run(fuzzy: bool | str) -> list[tuple[Part, Hits, np.ndarray]]:
             out = []
+            xl.clear()
             for part, allow in zip(idx.parts, allows, strict=True):
                 if not query:
                     matched = np.flatnonzero(allow)
@@ -333,6 +372,8 @@ class SearchService:
                     matched = np.union1d(lexical, keep_extra)
                     keep = np.isin(hits.docs, matched)
                     hits = Hits(hits.docs[keep], hits.scores[keep])
+                    if part.xvectors is not None and mode != "lexical":
+                        hits, matched = self._crosslingual(part, query, allow, hits, matched, xl)
                 out.append((part, hits, matched))
             return out
 
@@ -353,10 +394,47 @@ class SearchService:
         window = ranked[(page - 1) * per_page: k]
         elapsed = time.perf_counter() - t0
         results = self._results(query, window, caller, snippets)
+        for item in results:
+            if item["id"] in xl:
+                item["crosslingual"] = round(xl[item["id"]], 4)  # found across languages (e5 cosine)
         return {
             "query": query, "mode": mode, "total": int(total), "page": page, "per_page": per_page,
             "results": results, "facets": counts, "took_ms": round(elapsed * 1000, 2),
         }
+
+    def _crosslingual(self, part: Part, query: str, allow: np.ndarray, hits: Hits, matched: np.ndarray,
+                      xl: dict[str, float]) -> tuple[Hits, np.ndarray]:
+        """Add the records closest in meaning to ``query`` in any language (e5 vectors of their short fields),
+        at most CROSSLINGUAL_EXTRA, only as close as the floor and margin allow, after the results found
+        otherwise: they never push a lexical or semantic match down, they fill the list when the words cannot
+        cross languages.
+        Their scores are below the lowest other score, in the order of their cosine."""
+        from citybridge.enrich.embed import embed_queries
+
+        xemb = self.crosslingual_embedder()
+        assert part.xvectors is not None and xemb is not None
+        qvec = self._xquery(xemb, query, embed_queries)
+        found = part.xvectors.search(qvec, CROSSLINGUAL_EXTRA * 3, allow=allow)
+        best = float(np.max(found.scores, initial=0.0))
+        floor = max(CROSSLINGUAL_FLOOR, best - CROSSLINGUAL_MARGIN)
+        fresh = ~np.isin(found.docs, matched) & (found.scores >= floor)
+        docs, cos = found.docs[fresh][:CROSSLINGUAL_EXTRA], found.scores[fresh][:CROSSLINGUAL_EXTRA]
+        if not len(docs):
+            return hits, matched
+        low = float(np.min(hits.scores)) if len(hits.scores) else 1.0
+        scores = (low * 0.5 * cos).astype(np.float32) if low > 0 else (cos - 1.0).astype(np.float32)
+        merged = Hits(np.concatenate([hits.docs, docs]), np.concatenate([hits.scores, scores]))
+        xl.update((part.lexical.doc_id(int(d)), float(c)) for d, c in zip(docs, cos, strict=True))
+        return merged, np.union1d(matched, docs)
+
+    def _xquery(self, xemb: Any, query: str, embed_queries: Any) -> np.ndarray:
+        key = (xemb.model_id, query)
+        cache = self.__dict__.setdefault("_xq_cache", {})
+        if key not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = embed_queries(xemb, [query])[0]
+        return cache[key]  # type: ignore[no-any-return]
 
     def matching(self, query: str, *, filters: dict[str, Any] | None = None,
                  caller: Caller = ANONYMOUS) -> dict[str, float]:
