@@ -252,7 +252,7 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
 
     def export(self, out: IO[str], fmt: Format = "jsonl", *, kind: str | None = None,
                caller: Caller | None = None) -> int:
-        """Stream the store to ``out`` as jsonl, csv or jsonld (only what ``caller`` may see, when given);
+        """Stream the store to ``out`` as jsonl, csv, jsonld or ttl (only what ``caller`` may see, when given);
         returns the number of items."""
         keep = None
         if caller is not None and not caller.curator:
@@ -265,7 +265,7 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
                     return False
                 return body.get("kind") != "relation" or not ({body.get("source"), body.get("target")} & hidden)
 
-        return Exporter(self.store, keep=keep).write(out, fmt, kind=kind)
+        return Exporter(self.store, keep=keep, base=self.settings.iri_base).write(out, fmt, kind=kind)
 
     # ------------------------------------------------------------------ demo
     def demo_dir(self) -> Path:
