@@ -12,6 +12,7 @@ from typing import IO, Any
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
+from citybridge._hub.interop import InteropMixin
 from citybridge._hub.knowledge import KnowledgeMixin
 from citybridge._hub.notify import NotifyMixin
 from citybridge._hub.resolution import ResolutionMixin
@@ -29,7 +30,8 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin):
+class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin,
+          InteropMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP

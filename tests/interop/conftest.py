@@ -93,13 +93,38 @@ def graph_relations() -> list[Relation]:
     ]
 
 
-@pytest.fixture
-def graph_hub(tmp_path: Path) -> Iterator[Hub]:
-    hub = Hub(Settings(data_dir=tmp_path / "data", linked_data_base=BASE, _env_file=None))
-    hub.init()
+def fill(hub: Hub) -> Hub:
+    """Store the graph in an initialised hub."""
     report = hub.upsert(graph_records(), changed_by="tests:interop")
     assert report.rejected == 0, report.rejections
     report = hub.relate(graph_relations(), changed_by="tests:interop")
     assert report.rejected == 0, report.rejections
-    yield hub
+    return hub
+
+
+@pytest.fixture
+def graph_hub(tmp_path: Path) -> Iterator[Hub]:
+    hub = Hub(Settings(data_dir=tmp_path / "data", linked_data_base=BASE, _env_file=None))
+    hub.init()
+    yield fill(hub)
     hub.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def graph_any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    """The graph on SQLite, and on PostgreSQL (a fresh database) when a server is configured."""
+    from conftest import postgres_database
+
+    if request.param == "sqlite":
+        hub = Hub(Settings(data_dir=tmp_path / "data", linked_data_base=BASE, _env_file=None))
+        hub.init()
+        yield fill(hub)
+        hub.close()
+        return
+    with postgres_database() as url:
+        hub = Hub(Settings(data_dir=tmp_path / "data", database_url=url, linked_data_base=BASE, _env_file=None))
+        hub.init()
+        try:
+            yield fill(hub)
+        finally:
+            hub.close()
