@@ -12,6 +12,7 @@ from typing import IO, Any
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
+from citybridge._hub.interop import InteropMixin
 from citybridge._hub.knowledge import KnowledgeMixin
 from citybridge._hub.notify import NotifyMixin
 from citybridge._hub.resolution import ResolutionMixin
@@ -29,7 +30,8 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin):
+class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin,
+          InteropMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
@@ -252,7 +254,7 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
 
     def export(self, out: IO[str], fmt: Format = "jsonl", *, kind: str | None = None,
                caller: Caller | None = None) -> int:
-        """Stream the store to ``out`` as jsonl, csv or jsonld (only what ``caller`` may see, when given);
+        """Stream the store to ``out`` as jsonl, csv, jsonld or ttl (only what ``caller`` may see, when given);
         returns the number of items."""
         keep = None
         if caller is not None and not caller.curator:
@@ -265,7 +267,7 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
                     return False
                 return body.get("kind") != "relation" or not ({body.get("source"), body.get("target")} & hidden)
 
-        return Exporter(self.store, keep=keep).write(out, fmt, kind=kind)
+        return Exporter(self.store, keep=keep, base=self.settings.iri_base).write(out, fmt, kind=kind)
 
     # ------------------------------------------------------------------ demo
     def demo_dir(self) -> Path:

@@ -17,6 +17,7 @@ CITYBRIDGE_TOKENS            JSON: API token -> caller, e.g. (see "API callers" 
 CITYBRIDGE_MAX_UPLOAD_BYTES  largest file accepted by the import upload (API and web)         52428800 (50 MiB)
 CITYBRIDGE_REQUEST_TIMEOUT   seconds a served request may take before it is cut off           120
 CITYBRIDGE_PUBLIC_URL        base URL of the web app, for links in e-mails and feeds        http://127.0.0.1:8000
+CITYBRIDGE_LINKED_DATA_BASE  base IRI of records and the citybridge vocabulary in exports    CITYBRIDGE_PUBLIC_URL
 CITYBRIDGE_NOTIFY_SECRET     key signing unsubscribe and feed links (16+ chars in prod.)     none (dev only)
 CITYBRIDGE_SMTP_HOST         SMTP server digests are sent through                           127.0.0.1
 CITYBRIDGE_SMTP_PORT         its port                                                        25
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=120.0, gt=0, le=3600, description="seconds per served request")
     # dissemination (citybridge.notify)
     public_url: str = Field(default="http://127.0.0.1:8000", description="base URL of the web app for links")
+    linked_data_base: str | None = Field(default=None, description="base IRI of exported records and of the "
+                                         "citybridge vocabulary (<base>/vocab#); default: public_url")
     notify_secret: SecretStr | None = Field(default=None, description="key signing unsubscribe and feed links")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -128,6 +131,11 @@ class Settings(BaseSettings):
         if self.environment != "development":  # pragma: no cover - refused by the validator already
             raise Invalid("CITYBRIDGE_NOTIFY_SECRET is not set", field="notify_secret")
         return b"citybridge-development:" + str(self.data_dir.resolve()).encode("utf-8")
+
+    @property
+    def iri_base(self) -> str:
+        """The base IRI of linked data: records are ``<base>/entity/<id>``, the vocabulary ``<base>/vocab#``."""
+        return (self.linked_data_base or self.public_url).rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

@@ -92,7 +92,7 @@ def test_jsonld_export_uses_schema_org_types(hub: Hub) -> None:
     doc = json.loads(buf.getvalue())
     assert doc["@context"]["@vocab"] == "https://schema.org/"
     nodes = {n["@id"]: n for n in doc["@graph"]}
-    assert nodes["cb:o1"]["@type"] == "CollegeOrUniversity"
-    assert nodes["cb:o1"]["sameAs"] == "https://ror.org/047908t24"
-    assert nodes["cb:d1"]["@type"] == "HowTo"
+    assert nodes["http://127.0.0.1:8000/entity/o1"]["@type"] == "CollegeOrUniversity"
+    assert nodes["http://127.0.0.1:8000/entity/o1"]["sameAs"] == "https://ror.org/047908t24"
+    assert nodes["http://127.0.0.1:8000/entity/d1"]["@type"] == "HowTo"
     assert any(n["@type"] == "DefinedTerm" and n["termCode"] == "11" for n in doc["@graph"])

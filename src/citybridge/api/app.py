@@ -21,7 +21,7 @@ from citybridge import __version__
 from citybridge.api.auth import dev_local_writes
 from citybridge.api.deps import TTLCache
 from citybridge.api.errors import ErrorOut, UploadLimit, api_error, describe
-from citybridge.api.routes import data, entities, links, notify, relations, resolution, search, taxonomy
+from citybridge.api.routes import data, entities, interop, links, notify, relations, resolution, search, taxonomy
 from citybridge.api.schemas import record_component_schemas
 from citybridge.errors import CitybridgeError
 from citybridge.hub import Hub
@@ -68,6 +68,8 @@ def create_app(hub: Hub | None = None, *, settings: Settings | None = None, web:
     for router in (entities.router, relations.router, data.router, taxonomy.router, search.router, links.router,
                    resolution.router, notify.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(interop.catalog_router, prefix=API_PREFIX)
+    app.include_router(interop.router)
 
     if web:
         from citybridge.web import mount_web

@@ -53,13 +53,13 @@ def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 @user_errors
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv or jsonld")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv, jsonld or ttl")] = "jsonl",
     kind: Annotated[str | None, typer.Option("--kind", "-k", help="only this kind, or 'relation'")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="file (default: stdout)")] = None,
 ) -> None:
     """Export the store (streamed); JSON Lines re-imports exactly."""
-    if fmt not in ("jsonl", "csv", "jsonld"):
-        raise Invalid(f"unknown format '{fmt}' (jsonl, csv, jsonld)", field="format")
+    if fmt not in ("jsonl", "csv", "jsonld", "ttl"):
+        raise Invalid(f"unknown format '{fmt}' (jsonl, csv, jsonld, ttl)", field="format")
     with open_hub() as hub:
         if output is None:
             n = hub.export(sys.stdout, fmt, kind=kind)  # type: ignore[arg-type]

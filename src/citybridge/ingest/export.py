@@ -1,7 +1,9 @@
-"""Export the store as JSON Lines, CSV or JSON-LD (schema.org), streamed.
+"""Export the store as JSON Lines, CSV, JSON-LD or Turtle (schema.org + the citybridge vocabulary), streamed.
 
 JSON Lines is the lossless exchange format: ``import(export(store))`` reproduces every record and relation
 exactly, timestamps included. CSV flattens lists and objects into JSON cells and reads back the same way.
+JSON-LD and Turtle are linked data (see :mod:`citybridge.interop.linked_data`): schema.org terms where they
+exist, the instance's own vocabulary for the rest.
 """
 
 from __future__ import annotations
@@ -12,81 +14,14 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal
 
 from citybridge.errors import Invalid
+from citybridge.interop.linked_data import LinkedData, schema_type
 from citybridge.model.entities import KIND_MODELS, Kind
 from citybridge.model.relations import Relation
 from citybridge.store.repository import Store
 
-Format = Literal["jsonl", "csv", "jsonld"]
-
-SCHEMA_TYPES: dict[tuple[str, str | None], str] = {
-    ("organization", "local_government"): "GovernmentOrganization",
-    ("organization", "network_office"): "Organization",
-    ("organization", "university"): "CollegeOrUniversity",
-    ("organization", "research_institute"): "ResearchOrganization",
-    ("organization", "ngo"): "NGO",
-    ("organization", "company"): "Corporation",
-    ("organization", "funder"): "FundingAgency",
-    ("organization", "network"): "Organization",
-    ("organization", None): "Organization",
-    ("person", None): "Person",
-    ("project", "programme"): "FundingScheme",
-    ("project", None): "ResearchProject",
-    ("document", "paper"): "ScholarlyArticle",
-    ("document", "report"): "Report",
-    ("document", "news"): "NewsArticle",
-    ("document", "dataset"): "Dataset",
-    ("document", "policy"): "Legislation",
-    ("document", "guideline"): "HowTo",
-    ("document", "manual"): "TechArticle",
-    ("document", "case_study"): "Article",
-    ("document", None): "CreativeWork",
-    ("opportunity", "funding_call"): "Grant",
-    ("opportunity", "funding_programme"): "Grant",
-    ("opportunity", "research_call"): "Grant",
-    ("opportunity", "fellowship"): "Grant",
-    ("opportunity", "event"): "Event",
-    ("opportunity", None): "CreativeWork",
-    ("place", "city"): "City",
-    ("place", "country"): "Country",
-    ("place", "region"): "AdministrativeArea",
-    ("place", None): "Place",
-    ("theme", None): "DefinedTerm",
-}
-
-#: relation type -> schema.org property on the source node (None: citybridge vocabulary only)
-SCHEMA_PROPERTIES: dict[str, str] = {
-    "member_of": "memberOf",
-    "affiliated_with": "affiliation",
-    "located_in": "location",
-    "about": "about",
-    "funded_by": "funder",
-    "cites": "citation",
-    "expert_in": "knowsAbout",
-    "serves_region": "areaServed",
-    "partner_in": "cb:partnerIn",
-    "leads": "cb:leads",
-    "authored": "cb:authored",
-    "related_to": "cb:relatedTo",
-}
-
-JSONLD_CONTEXT = {
-    "@vocab": "https://schema.org/",
-    "cb": "https://citybridge.org/vocab#",
-    "identifier": "https://schema.org/identifier",
-    "dateCreated": {"@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
-    "dateModified": {"@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
-}
-
-_FIELD_TO_SCHEMA = {
-    "name": "name", "description": "description", "website": "url", "url": "url", "acronym": "alternateName",
-    "aliases": "alternateName", "start_date": "startDate", "end_date": "endDate", "published": "datePublished",
-    "deadline": "cb:deadline", "opens": "cb:opens", "lat": "latitude", "lon": "longitude",
-    "population": "cb:population", "country": "cb:countryCode", "languages": "inLanguage", "tags": "keywords",
-    "keywords": "keywords", "email": "email", "given_name": "givenName", "family_name": "familyName",
-    "body": "text", "year": "cb:year", "code": "termCode", "scheme": "inDefinedTermSet",
-    "total_cost": "cb:totalCost", "funding": "cb:funding", "programme": "cb:programme",
-}
-
+Format = Literal["jsonl", "csv", "jsonld", "ttl"]
+FORMATS = ("jsonl", "csv", "jsonld", "ttl")
+DEFAULT_BASE = "http://127.0.0.1:8000"
 
 def _csv_columns(kind: str | None) -> list[str]:
     models = [KIND_MODELS[Kind(kind)]] if kind and kind != "relation" else list(KIND_MODELS.values())
@@ -114,9 +49,11 @@ def _csv_value(value: Any) -> str:
 class Exporter:
     """Streams the store in one of the export formats."""
 
-    def __init__(self, store: Store, keep: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    def __init__(self, store: Store, keep: Callable[[dict[str, Any]], bool] | None = None, *,
+                 base: str = DEFAULT_BASE) -> None:
         self.store = store
         self.keep = keep  # e.g. a caller's visibility filter; None keeps everything
+        self.linked = LinkedData(base)  # IRIs of records and of the citybridge vocabulary
 
     def _bodies(self, kind: str | None) -> Iterator[dict[str, Any]]:
         if self.keep is None:
@@ -143,7 +80,9 @@ class Exporter:
             return self._csv(out, kind)
         if fmt == "jsonld":
             return self._jsonld(out, kind)
-        raise Invalid(f"unknown export format '{fmt}' (jsonl, csv, jsonld)", field="format")
+        if fmt == "ttl":
+            return self._turtle(out, kind)
+        raise Invalid(f"unknown export format '{fmt}' ({', '.join(FORMATS)})", field="format")
 
     def _jsonl(self, out: IO[str], kind: str | None) -> int:
         n = 0
@@ -162,69 +101,90 @@ class Exporter:
             n += 1
         return n
 
-    def _jsonld(self, out: IO[str], kind: str | None) -> int:
-        out.write('{"@context": ' + json.dumps(JSONLD_CONTEXT) + ', "@graph": [\n')
-        n = 0
+    def nodes(self, kind: str | None) -> Iterator[tuple[bool, list[dict[str, Any]]]]:
+        """(is a record, JSON-LD nodes) for each exported item; a relation's schema.org property is emitted
+        only when both its ends are exported too (the caller may see them, the kind filter keeps them)."""
+        pending: list[dict[str, Any]] = []
+        exported = kind in (None, "relation")
+
+        def flush() -> Iterator[tuple[bool, list[dict[str, Any]]]]:
+            types = self._schema_types({i for b in pending for i in (b["source"], b["target"])})
+            for body in pending:
+                src, tgt = types.get(body["source"]), types.get(body["target"])
+                yield False, self.linked.relation_nodes(body, src if exported else None,
+                                                        tgt if exported else None)
+            pending.clear()
+
         for body in self._bodies(kind):
-            node = self._relation_node(body) if body.get("kind") == "relation" else self._record_node(body)
-            out.write(("" if n == 0 else ",\n") + json.dumps(node, ensure_ascii=False))
+            if body.get("kind") != "relation":
+                yield True, [self.linked.record_node(body)]
+                continue
+            pending.append(body)
+            if len(pending) >= 2000:
+                yield from flush()
+        yield from flush()
+
+    def _schema_types(self, ids: set[str]) -> dict[str, str]:
+        """Schema types of the records with these ids that the export's filter keeps."""
+        from sqlalchemy import select
+
+        from citybridge.store import tables as t
+
+        out: dict[str, str] = {}
+        wanted = sorted(ids)
+        with self.store.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                rows = conn.execute(select(t.records.c.id, t.records.c.kind, t.records.c.subtype,
+                                           t.records.c.visibility, t.records.c.owner)
+                                    .where(t.records.c.id.in_(chunk))).all()
+                for row in rows:
+                    if self.keep is not None and not self.keep({"kind": row.kind, "visibility": row.visibility,
+                                                                "owner": row.owner}):
+                        continue
+                    out[row.id] = schema_type(row.kind, row.subtype)
+        return out
+
+    def _jsonld(self, out: IO[str], kind: str | None) -> int:
+        out.write('{"@context": ' + json.dumps(self.linked.context()) + ', "@graph": [\n')
+        n = 0
+        first = True
+        for _, nodes in self.nodes(kind):
+            for node in nodes:
+                out.write(("" if first else ",\n") + json.dumps(node, ensure_ascii=False))
+                first = False
             n += 1
         out.write("\n]}\n")
         return n
 
-    @staticmethod
-    def _record_node(body: dict[str, Any]) -> dict[str, Any]:
-        kind = body["kind"]
-        subtype = body.get({"organization": "org_type", "document": "doc_type", "opportunity": "opp_type",
-                            "place": "place_type", "project": "project_type"}.get(kind, ""))
-        stype = SCHEMA_TYPES.get((kind, subtype)) or SCHEMA_TYPES[(kind, None)]
-        node: dict[str, Any] = {"@id": f"cb:{body['id']}", "@type": stype, "cb:kind": kind}
-        if subtype:
-            node["cb:subtype"] = subtype
-        for key, value in body.items():
-            if key in ("id", "kind", "external_ids", "provenance", "created_at", "updated_at", "attributes",
-                       "visibility", "owner", "labels"):
-                continue
-            prop = _FIELD_TO_SCHEMA.get(key, f"cb:{key}")
-            if prop in node and isinstance(node[prop], list):
-                node[prop] = node[prop] + (value if isinstance(value, list) else [value])
-            elif prop in node:
-                node[prop] = [node[prop]] + (value if isinstance(value, list) else [value])
-            else:
-                node[prop] = value
-        ids = body.get("external_ids") or {}
-        if ids:
-            node["identifier"] = [
-                {"@type": "PropertyValue", "propertyID": s, "value": v} for s, v in sorted(ids.items())
-            ]
-            if "doi" in ids:
-                node["sameAs"] = f"https://doi.org/{ids['doi']}"
-            elif "ror" in ids:
-                node["sameAs"] = f"https://ror.org/{ids['ror']}"
-            elif "orcid" in ids:
-                node["sameAs"] = f"https://orcid.org/{ids['orcid']}"
-        if body.get("labels"):
-            node["cb:labels"] = [{"@value": v, "@language": k} for k, v in sorted(body["labels"].items())]
-        if body.get("lat") is not None and body.get("lon") is not None:
-            node["geo"] = {"@type": "GeoCoordinates", "latitude": body["lat"], "longitude": body["lon"]}
-        node["dateCreated"] = body.get("created_at")
-        node["dateModified"] = body.get("updated_at")
-        node["cb:visibility"] = body.get("visibility", "public")
-        if body.get("provenance"):
-            node["cb:provenance"] = body["provenance"]
-        if body.get("attributes"):
-            node["cb:attributes"] = body["attributes"]
-        return node
+    def _turtle(self, out: IO[str], kind: str | None, batch: int = 1000) -> int:
+        """Turtle, written batch by batch (each batch repeats the same prefixes, which Turtle allows)."""
+        rdflib = _rdflib()
+        context = self.linked.context()
+        n = 0
+        nodes: list[dict[str, Any]] = []
 
-    @staticmethod
-    def _relation_node(body: dict[str, Any]) -> dict[str, Any]:
-        prop = SCHEMA_PROPERTIES.get(body["type"], f"cb:{body['type']}")
-        node: dict[str, Any] = {
-            "@id": f"cb:{body['id']}", "@type": "cb:Relation", "cb:relationType": body["type"],
-            "cb:schemaProperty": prop, "cb:source": {"@id": f"cb:{body['source']}"},
-            "cb:target": {"@id": f"cb:{body['target']}"},
-        }
-        for key in ("role", "start_date", "end_date", "weight", "attributes", "provenance", "visibility"):
-            if body.get(key) not in (None, {}, []):
-                node[f"cb:{key}"] = body[key]
-        return node
+        def flush() -> None:
+            graph = rdflib.Graph()
+            graph.bind("schema", "https://schema.org/")
+            graph.bind("cb", self.linked.vocab)
+            graph.parse(data=json.dumps({"@context": context, "@graph": nodes}), format="json-ld")
+            out.write(graph.serialize(format="turtle"))
+            nodes.clear()
+
+        for _, item in self.nodes(kind):
+            nodes.extend(item)
+            n += 1
+            if len(nodes) >= batch:
+                flush()
+        if nodes or n == 0:
+            flush()
+        return n
+
+
+def _rdflib() -> Any:
+    try:
+        import rdflib
+    except ImportError:  # pragma: no cover - rdflib is a core dependency
+        raise Invalid("Turtle export needs rdflib (pip install rdflib)", field="format") from None
+    return rdflib

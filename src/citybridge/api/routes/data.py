@@ -19,7 +19,8 @@ from citybridge.model.entities import Kind
 router = APIRouter(tags=["data"])
 
 ExportKind = Literal["organization", "person", "project", "document", "opportunity", "place", "theme", "relation"]
-MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "jsonld": "application/ld+json"}
+MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "jsonld": "application/ld+json",
+         "ttl": "text/turtle; charset=utf-8"}
 
 
 @router.get("/stats", response_model=StatsOut, responses=errors(401))
@@ -30,14 +31,15 @@ def stats(hub: HubDep, caller: CallerDep) -> dict[str, Any]:
 
 @router.get("/export", responses={200: {"description": "the export, streamed", "content": {
     "application/x-ndjson": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}},
-    "application/ld+json": {"schema": {"type": "string"}}}}, **errors(401, 422)},
+    "application/ld+json": {"schema": {"type": "string"}}, "text/turtle": {"schema": {"type": "string"}}}},
+    **errors(401, 422)},
     response_class=StreamingResponse)
 def export(hub: HubDep, caller: CallerDep,
-           format: Annotated[Literal["jsonl", "csv", "jsonld"],
+           format: Annotated[Literal["jsonl", "csv", "jsonld", "ttl"],
                              Query(description="jsonl re-imports exactly")] = "jsonl",
            kind: Annotated[ExportKind | None, Query(description="only this kind, or 'relation'")] = None,
            ) -> StreamingResponse:
-    """Everything the caller may see, streamed as JSON Lines, CSV (one kind per file is tidiest) or JSON-LD."""
+    """Everything the caller may see, streamed as JSON Lines, CSV (one kind per file is tidiest), JSON-LD or Turtle."""
     name = f"citybridge-{kind or 'all'}.{format}"
     body = stream_writer(lambda out: hub.export(out, format, kind=kind, caller=caller))
     return StreamingResponse(body, media_type=MEDIA[format],
