@@ -104,8 +104,8 @@ def test_my_digest_page_and_subscribe_form(web: TestClient, nhub: Hub) -> None:
     # mia signs in with her token: she is bound to per_mia by principal
     signed(web, MEMBER_TOKEN)
     nhub.register_member("per_mia", principal="mia")
-    r = web.post("/digest/subscribe", data={"csrf": csrf_of(web), "type": "place", "value": "Lisbon", "frequency": "daily",
-                                            "channel": "both"}, follow_redirects=False)
+    r = web.post("/digest/subscribe", data={"csrf": csrf_of(web), "type": "place", "value": "Lisbon",
+                                            "frequency": "daily", "channel": "both"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     page = web.get("/digest")
     assert page.status_code == 200

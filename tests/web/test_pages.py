@@ -72,7 +72,8 @@ def test_network_page(web):
 def test_import_page_local_curator(web):
     assert "Development mode" in web.get("/import").text
     resp = web.post("/import", files={"file": ("orgs.csv", b"name,kind,country\nFaro Council,organization,PT\n"
-                                               b"Broken,organization,Nowhere\n")}, data={"kind": "", "csrf": csrf_of(web)})
+                                               b"Broken,organization,Nowhere\n")},
+                    data={"kind": "", "csrf": csrf_of(web)})
     assert resp.status_code == 200
     assert re.search(r'card-n">1</span> <span class="card-label">created', resp.text)
     assert "orgs.csv" in resp.text and "country" in resp.text
