@@ -260,11 +260,19 @@ def _editable(request: Request, entity_id: str) -> tuple[Any, Any, Any]:
     return grant, hub, record
 
 
+def _shown(record: Any) -> dict[str, Any]:
+    """The editable fields of a record as the form shows them."""
+    out = {f: getattr(record, f, None) or "" for f in EDIT_FIELDS if f in type(record).model_fields}
+    if "visibility" in out and hasattr(out["visibility"], "value"):
+        out["visibility"] = out["visibility"].value
+    return out
+
+
 @router.get("/entity/{entity_id}/edit", response_class=HTMLResponse, name="entity_edit")
 def entity_edit(request: Request, entity_id: IdPath) -> HTMLResponse:
     _grant, hub, record = _editable(request, entity_id)
     return render(request, "edit.html", record=record, version=hub.store.version_of(record.id),
-                  values={f: getattr(record, f, None) or "" for f in EDIT_FIELDS if f in type(record).model_fields},
+                  values=_shown(record),
                   visibilities=[v.value for v in Visibility])
 
 
@@ -273,15 +281,16 @@ async def entity_save(request: Request, entity_id: IdPath) -> Any:
     form = await request.form(max_files=0, max_fields=10)
     check_csrf(request, form)
     grant, hub, record = _editable(request, entity_id)
-    values = {f: str(form.get(f) or "").strip() for f in EDIT_FIELDS}
+    # a field the form does not send keeps its value; one sent empty is cleared
+    values = {f: str(form.get(f) or "").strip() for f in EDIT_FIELDS if f in form}
     version = str(form.get("version") or "")
     if not version.isdigit():
         raise Invalid("the form lost the record's version: reload the page", field="version")
     fields = type(record).model_fields
     values = {k: v for k, v in values.items() if k in fields}
     body = {**record_to_dict(record), **{k: (v or None) for k, v in values.items()}}
-    body["name"] = values["name"] or record.name
-    body["visibility"] = values["visibility"] or record.visibility.value
+    body["name"] = values.get("name") or record.name
+    body["visibility"] = values.get("visibility") or record.visibility.value
     body.pop("updated_at", None)
     try:
         edited = record_from_dict(body)
@@ -291,12 +300,14 @@ async def entity_save(request: Request, entity_id: IdPath) -> Any:
         hub.save(edited, caller=grant.caller, changed_by=f"web:{grant.caller.user}", expected_version=int(version))
     except Conflict as exc:
         current = hub.store.get(record.id)
-        return render(request, "edit.html", record=current, version=hub.store.version_of(record.id), values=values,
+        return render(request, "edit.html", record=current, version=hub.store.version_of(record.id),
+                      values={**_shown(current), **values},
                       conflict=exc.message, visibilities=[v.value for v in Visibility], status_code=409,
-                      theirs={f: getattr(current, f, None) or "" for f in values})
+                      theirs=_shown(current))
     except (Invalid, ValueError) as exc:
         message = exc.message if isinstance(exc, Invalid) else str(exc).splitlines()[0]
-        return render(request, "edit.html", record=record, version=int(version), values=values, error=message,
+        return render(request, "edit.html", record=record, version=int(version), values={**_shown(record), **values},
+                      error=message,
                       visibilities=[v.value for v in Visibility], status_code=422)
     request.app.state.cache.clear()
     return RedirectResponse(f"/entity/{record.id}", status_code=303)

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from citybridge.api.auth import LOCAL_CURATOR, dev_local_writes, grant_for
 from citybridge.api.deps import TOKEN_COOKIE, session_grant
 from citybridge.api.routes.search import SearchDep
-from citybridge.errors import CitybridgeError
+from citybridge.errors import CitybridgeError, Unauthorized
 from citybridge.model.access import ANONYMOUS, Caller
 from citybridge.notify import SECTIONS, not_modified, phrase
 from citybridge.notify.model import CHANNELS, FREQUENCIES, LANGUAGES, SUB_TYPES
@@ -105,6 +105,8 @@ async def digest_remove(request: Request) -> RedirectResponse:
     form = await request.form(max_files=0, max_fields=3)
     check_csrf(request, form)
     hub, caller = hub_of(request), personal_caller(request)
+    if not caller.user:
+        raise Unauthorized("sign in to manage your subscriptions", field="session")
     sub = hub.unsubscribe(str(form.get("subscription") or ""), caller=caller)
     query = f"?{urlencode({'member': sub.member_id})}" if caller.curator else ""
     return RedirectResponse(f"/digest{query}", status_code=303)
