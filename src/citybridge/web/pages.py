@@ -126,4 +126,10 @@ def network_page(request: Request, entity_id: IdPath) -> HTMLResponse:
     record = hub.get(entity_id, caller=caller)
     graph = hub.network(record.id, caller=caller)
     return render(request, "network.html", record=record, graph=graph,
-                  graph_json=Markup(json.dumps(graph).replace("</", "<\\/")))
+                  graph_json=Markup(json_island(graph)))
+
+
+def json_island(value: object) -> str:
+    """JSON for a ``<script type="application/json">`` block: every ``<``, ``>`` and ``&`` as a \\u escape, so
+    no text in the data (``</script>``, ``<!--``) can end the block or change how the browser parses it."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
