@@ -72,3 +72,10 @@ class TooLarge(CitybridgeError):
 
     code = "too_large"
     status = 413
+
+
+class Throttled(CitybridgeError):
+    """Too many attempts (e.g. failed sign-ins) in a short time: try again later."""
+
+    code = "too_many_requests"
+    status = 429

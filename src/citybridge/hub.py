@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from citybridge._hub.accounts import AccountsMixin
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
@@ -30,8 +31,8 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin,
-          InteropMixin):
+class Hub(AccountsMixin, ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin,
+          NotifyMixin, InteropMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
@@ -198,20 +199,33 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
 
     # ------------------------------------------------------------------ writing
     def upsert(self, records: Iterable[Record], *, changed_by: str | None = None) -> ImportReport:
+        items = list(records)
         importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by or "api")
-        return importer.run(_ListSource("api", list(records)))
+        report = importer.run(_ListSource("api", items))
+        self.audit(changed_by, "update", [r.id for r in items if r.id][:1000], [], report.counts())
+        return report
 
     def relate(self, relations: Iterable[Relation], *, changed_by: str | None = None) -> ImportReport:
+        items = list(relations)
         importer = Importer(self.store, batch_size=self.settings.import_batch, changed_by=changed_by or "api")
-        return importer.run(_ListSource("api", list(relations)))
+        report = importer.run(_ListSource("api", items))
+        self.audit(changed_by, "relate", [r.id for r in items if getattr(r, "id", None)][:1000], [],
+                   report.counts())
+        return report
 
-    def save(self, record: Record, *, caller: Caller | None = None, changed_by: str | None = None
-             ) -> tuple[str, str]:
+    def save(self, record: Record, *, caller: Caller | None = None, changed_by: str | None = None,
+             expected_version: int | None = None) -> tuple[str, str]:
         """Create or update one record (matched by id, then external ids); returns ``(status, id)``.
 
         Raises Invalid with the reason when the store rejects it. With a non-curator ``caller``, a record
         they may not see is never changed: its id is not found, and its external ids are a conflict.
+        With ``expected_version`` (an API ``If-Match``, the web edit form's hidden version), the record is
+        changed only if it is still at that version — checked and written in one transaction, so of two
+        writers who read the same version exactly one wins — else Conflict (409) names the current version.
+        The write is audited (who, through which interface, the fields changed; a visibility change also as
+        its own ``visibility`` entry).
         """
+        before = self.store.get(record.id) if record.id and self.store.exists(record.id) else None
         import io
         import json
 
@@ -228,14 +242,60 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
                     raise Conflict(f"external id {scheme} is already held by another record",
                                    field=f"external_ids.{scheme}")
 
-        log = io.StringIO()
-        importer = Importer(self.store, batch_size=1, changed_by=changed_by or "api", row_log=log)
-        report = importer.run(_ListSource("api", [record]))
-        if report.rejected:
-            rej = report.rejections[0]
-            raise Invalid(rej["reason"] or "rejected", field=rej.get("field"))
-        entry = json.loads(log.getvalue().splitlines()[-1])
-        return entry["status"], entry["id"]
+        if expected_version is not None:
+            status, rid = self._save_at_version(record, expected_version, changed_by or "api")
+        else:
+            log = io.StringIO()
+            importer = Importer(self.store, batch_size=1, changed_by=changed_by or "api", row_log=log)
+            report = importer.run(_ListSource("api", [record]))
+            if report.rejected:
+                rej = report.rejections[0]
+                raise Invalid(rej["reason"] or "rejected", field=rej.get("field"))
+            entry = json.loads(log.getvalue().splitlines()[-1])
+            status, rid = entry["status"], entry["id"]
+        if status in ("created", "updated"):
+            self._audit_save(changed_by, status, before, rid)
+        return status, rid
+
+    def _save_at_version(self, record: Record, expected: int, changed_by: str) -> tuple[str, str]:
+        from sqlalchemy import update
+        from sqlalchemy.exc import DBAPIError
+
+        from citybridge.errors import Conflict
+        from citybridge.store import tables as t
+
+        if not record.id:
+            raise Invalid("If-Match needs the record's id", field="id")
+        try:
+            with self.store.engine.begin() as conn:
+                # claim the row at the expected version first: this write locks it (PostgreSQL) or the
+                # database (SQLite) until commit, so a concurrent writer waits, then finds the version moved
+                claim = conn.execute(update(t.records).where(t.records.c.id == record.id,
+                                                             t.records.c.version == expected)
+                                     .values(version=t.records.c.version))
+                if claim.rowcount != 1:
+                    raise Conflict(f"the record changed meanwhile: it is at version "
+                                   f"{self.store.version_of(record.id) if self.store.exists(record.id) else 0}, "
+                                   f"not {expected}", field="version")
+                outcome = self.store.upsert_records([record], changed_by=changed_by, conn=conn)[0]
+                if outcome.status == "rejected":
+                    raise Invalid(outcome.reason or "rejected", field=outcome.field)
+        except DBAPIError as exc:
+            raise Invalid(f"the store refused the record: {str(exc.orig).splitlines()[0]}") from exc
+        return outcome.status, outcome.id or record.id
+
+    def _audit_save(self, changed_by: str | None, status: str, before: Record | None, rid: str) -> None:
+        from citybridge.model.entities import record_to_dict
+
+        after = record_to_dict(self.store.get(rid))
+        old = record_to_dict(before) if before is not None else {}
+        skip = {"updated_at", "created_at", "version"}
+        fields = sorted(k for k in set(after) | set(old) if k not in skip and after.get(k) != old.get(k))
+        self.audit(changed_by, "create" if status == "created" else "update", [rid], fields)
+        if before is not None and ("visibility" in fields or "owner" in fields):
+            self.audit(changed_by, "visibility", [rid], [f for f in fields if f in ("visibility", "owner")],
+                       {"visibility": [old.get("visibility"), after.get("visibility")],
+                        "owner": [old.get("owner"), after.get("owner")]})
 
     def unrelate(self, relation_id: str, *, caller: Caller | None = None, changed_by: str | None = None) -> None:
         """Delete one relation (kept in history); one the caller may not see is not found."""
@@ -248,9 +308,12 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
             if not can_see(rel.visibility, rel.owner, caller):
                 raise NotFound(f"no relation with id '{relation_id}'", field="relation_id")
         self.store.delete_relation(rel.id, changed_by=changed_by)
+        self.audit(changed_by, "unrelate", [rel.id, rel.source, rel.target])
 
     def delete(self, record_id: str, *, changed_by: str | None = None, caller: Caller | None = None) -> None:
-        self.store.delete_record(self.get(record_id, caller=caller).id, changed_by=changed_by)
+        rid = self.get(record_id, caller=caller).id
+        self.store.delete_record(rid, changed_by=changed_by)
+        self.audit(changed_by, "delete", [rid])
 
     def export(self, out: IO[str], fmt: Format = "jsonl", *, kind: str | None = None,
                caller: Caller | None = None) -> int:

@@ -63,6 +63,7 @@ class TokenGrant(BaseModel):
     groups: list[str] = Field(default_factory=list)
     member: bool = False
     curator: bool = False
+    admin: bool = False
     write: bool = False
 
 

@@ -14,6 +14,7 @@ from api.seed import MEMBER_TOKEN, OWNER_TOKEN, TOKENS
 from citybridge.api import create_app
 from citybridge.hub import Hub
 from citybridge.model import Document
+from webforms import csrf_of
 
 A = "{http://www.w3.org/2005/Atom}"
 
@@ -103,18 +104,19 @@ def test_my_digest_page_and_subscribe_form(web: TestClient, nhub: Hub) -> None:
     # mia signs in with her token: she is bound to per_mia by principal
     signed(web, MEMBER_TOKEN)
     nhub.register_member("per_mia", principal="mia")
-    r = web.post("/digest/subscribe", data={"type": "place", "value": "Lisbon", "frequency": "daily",
-                                            "channel": "both"}, follow_redirects=False)
+    r = web.post("/digest/subscribe", data={"csrf": csrf_of(web), "type": "place", "value": "Lisbon",
+                                            "frequency": "daily", "channel": "both"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     page = web.get("/digest")
     assert page.status_code == 200
     assert "Urban heat resilience call" in page.text and "closes on" in page.text
     assert "Lisbon lab internal memo" not in page.text  # mia may not see it
     assert "Atom feed" in page.text and "/feeds/sub_" in page.text
-    bad = web.post("/digest/subscribe", data={"type": "theme", "value": "sdg:99"})
+    bad = web.post("/digest/subscribe", data={"type": "theme", "value": "sdg:99", "csrf": csrf_of(web)})
     assert bad.status_code == 404 and "no theme" in bad.text
     sub = nhub.subscriptions("per_mia")[0]
-    assert web.post("/digest/remove", data={"subscription": sub.id}, follow_redirects=False).status_code == 303
+    assert web.post("/digest/remove", data={"subscription": sub.id, "csrf": csrf_of(web)},
+                    follow_redirects=False).status_code == 303
     assert nhub.subscriptions("per_mia") == []
     # someone else's token may not touch mia's member
     signed(web, OWNER_TOKEN)

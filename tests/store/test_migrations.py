@@ -104,4 +104,5 @@ def test_sqlite_guards_follow_the_table_definitions(tmp_path: Path) -> None:
 
 def _guards(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+        return set(conn.exec_driver_sql(f"SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                        f"AND name LIKE '{PREFIX}%'").scalars())

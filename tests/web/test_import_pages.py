@@ -15,6 +15,7 @@ from citybridge.hub import Hub
 from citybridge.settings import Settings
 from conftest import shared
 from web.conftest import axe_violations, open_page, serve, shot
+from webforms import csrf_of
 
 MEMBERS = ("Membros da rede\n\n"
            "Nome;Tipo;País;Sítio web;Fundação\n"
@@ -48,7 +49,8 @@ def form_of(html: str) -> dict[str, list[str]]:
 
 def test_preview_adjust_and_import(blank: tuple[Hub, TestClient]) -> None:
     hub, web = blank
-    resp = web.post("/import/preview", files={"file": ("membros.csv", MEMBERS)}, data={"kind": "organization"})
+    resp = web.post("/import/preview", files={"file": ("membros.csv", MEMBERS)},
+                    data={"kind": "organization", "csrf": csrf_of(web)})
     assert resp.status_code == 200, resp.text[:500]
     html = resp.text
     assert "4 of 4 rows would be imported, 0 rejected" in html
@@ -91,7 +93,7 @@ def test_cordis_projects_through_the_web_page(blank: tuple[Hub, TestClient]) -> 
                                             "1,732 of 1,732 rows", 1472, 260)):
         path = shared(*parts)
         html = web.post("/import/preview", files={"file": (path.name, path.read_bytes())},
-                        data={"kind": "project"}).text
+                        data={"kind": "project", "csrf": csrf_of(web)}).text
         assert f"{shown} would be imported, 0 rejected" in html
         assert "<dt>name</dt>" in html and "<dt>description</dt>" in html and "<dt>start_date</dt>" in html
         done = web.post("/import/commit", data=form_of(html)).text
@@ -104,7 +106,8 @@ def test_cordis_projects_through_the_web_page(blank: tuple[Hub, TestClient]) -> 
 
 def test_bad_choices_and_requests_are_clear_errors(blank: tuple[Hub, TestClient]) -> None:
     _hub, web = blank
-    html = web.post("/import/preview", files={"file": ("membros.csv", MEMBERS)}, data={"kind": "organization"}).text
+    html = web.post("/import/preview", files={"file": ("membros.csv", MEMBERS)},
+                    data={"kind": "organization", "csrf": csrf_of(web)}).text
     fields = form_of(html)
     fields["target"][0] = "start_date"  # organisations have no start date
     resp = web.post("/import/preview", data=fields)
@@ -112,9 +115,10 @@ def test_bad_choices_and_requests_are_clear_errors(blank: tuple[Hub, TestClient]
     fields = form_of(html)
     fields["def_field"][0], fields["def_value"][0] = "deadline", "2025-01-01"
     assert web.post("/import/preview", data=fields).status_code == 422
-    assert web.post("/import/preview", data={"upload": "0" * 32}).status_code == 404
-    assert web.post("/import/preview", data={"upload": "../../etc"}).status_code == 404
-    assert web.post("/import/preview", files={"file": ("x.pdf", b"%PDF")}).status_code == 422
+    token = csrf_of(web)
+    assert web.post("/import/preview", data={"upload": "0" * 32, "csrf": token}).status_code == 404
+    assert web.post("/import/preview", data={"upload": "../../etc", "csrf": token}).status_code == 404
+    assert web.post("/import/preview", files={"file": ("x.pdf", b"%PDF")}, data={"csrf": token}).status_code == 422
     cross = web.post("/import/preview", files={"file": ("a.csv", b"name\nA\n")},
                      headers={"Origin": "https://evil.example"})
     assert cross.status_code == 403

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from citybridge.web.messages import catalogue, pick_language, translator
+from webforms import csrf_of
 
 
 def test_home_counts_and_latest(web):
@@ -71,12 +72,14 @@ def test_network_page(web):
 def test_import_page_local_curator(web):
     assert "Development mode" in web.get("/import").text
     resp = web.post("/import", files={"file": ("orgs.csv", b"name,kind,country\nFaro Council,organization,PT\n"
-                                               b"Broken,organization,Nowhere\n")}, data={"kind": ""})
+                                               b"Broken,organization,Nowhere\n")},
+                    data={"kind": "", "csrf": csrf_of(web)})
     assert resp.status_code == 200
     assert re.search(r'card-n">1</span> <span class="card-label">created', resp.text)
     assert "orgs.csv" in resp.text and "country" in resp.text
-    assert web.post("/import", files={"file": ("x.pdf", b"%PDF")}).status_code == 422
-    cross = web.post("/import", files={"file": ("a.csv", b"name\n")}, headers={"Origin": "https://evil.example"})
+    assert web.post("/import", files={"file": ("x.pdf", b"%PDF")}, data={"csrf": csrf_of(web)}).status_code == 422
+    cross = web.post("/import", files={"file": ("a.csv", b"name\n")}, headers={"Origin": "https://evil.example"},
+                     data={"csrf": csrf_of(web)})
     assert cross.status_code == 403
 
 
@@ -100,12 +103,13 @@ def test_signin_with_a_token(tmp_path):
     hub = make_hub(tmp_path, tokens=TOKENS)
     with TestClient(create_app(hub), raise_server_exceptions=False, base_url="http://127.0.0.1") as c:
         assert c.get("/entity/org_private").status_code == 404
-        assert c.post("/signin", data={"token": "wrong"}).status_code == 401
-        resp = c.post("/signin", data={"token": OWNER_TOKEN}, follow_redirects=False)
+        assert c.post("/signin", data={"token": "wrong", "csrf": csrf_of(c)}).status_code == 401
+        assert c.post("/signin", data={"token": OWNER_TOKEN}).status_code == 403  # no CSRF token
+        resp = c.post("/signin", data={"token": OWNER_TOKEN, "csrf": csrf_of(c)}, follow_redirects=False)
         assert resp.status_code == 303 and "samesite=strict" in resp.headers["set-cookie"].lower()
         assert c.get("/entity/org_private").status_code == 200
         assert "Signed in as olga" in c.get("/").text
-        c.post("/signout")
+        c.post("/signout", data={"csrf": csrf_of(c)})
         assert c.get("/entity/org_private").status_code == 404
     hub.close()
 

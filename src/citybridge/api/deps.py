@@ -12,10 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from citybridge.api.auth import DEV_WRITE_NOTE, Grant, grant_for, write_grant
 from citybridge.hub import Hub
-from citybridge.model.access import Caller
+from citybridge.model.access import ANONYMOUS, Caller, role_caller
 
 TOKEN_COOKIE = "citybridge_token"
-bearer = HTTPBearer(auto_error=False, description="a token from CITYBRIDGE_WRITE_TOKEN or CITYBRIDGE_TOKENS")
+SESSION_COOKIE = "citybridge_session"
+bearer = HTTPBearer(auto_error=False, description="a personal token (cbt_..., made on the 'My account' page) or "
+                    "one from CITYBRIDGE_WRITE_TOKEN or CITYBRIDGE_TOKENS")
 
 
 def get_hub(request: Request) -> Hub:
@@ -30,16 +32,39 @@ def _token(request: Request, creds: HTTPAuthorizationCredentials | None, *, cook
 
 def api_caller(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
     """The caller of an API read (anonymous without a token)."""
-    return grant_for(get_hub(request).settings, _token(request, creds, cookie=False)).caller
+    hub = get_hub(request)
+    return grant_for(hub.settings, _token(request, creds, cookie=False), hub.store).caller
+
+
+def session_grant(request: Request) -> Grant | None:
+    """The grant of the signed-in account behind the session cookie (None without a live session)."""
+    sid = request.cookies.get(SESSION_COOKIE)
+    if not sid:
+        return None
+    cached = request.scope.get("citybridge.session")
+    if cached is not None:
+        return cached if isinstance(cached, Grant) else None
+    from citybridge.store.accounts import AccountStore
+
+    account = AccountStore(get_hub(request).store).session_account(sid)
+    grant: Grant | None = None
+    if account is not None:
+        caller, write = role_caller(account.id, account.role, account.groups, account.record_id)
+        grant = Grant(caller, write=write)
+    request.scope["citybridge.session"] = grant or False
+    return grant
 
 
 def web_caller(request: Request) -> Caller:
-    """The caller of a web page: the sign-in cookie's token, if any (an unknown one counts as anonymous)."""
+    """The caller of a web page: the signed-in account, else the sign-in cookie's token, if any (an unknown
+    one counts as anonymous)."""
+    grant = session_grant(request)
+    if grant is not None:
+        return grant.caller
     try:
-        return grant_for(get_hub(request).settings, request.cookies.get(TOKEN_COOKIE)).caller
+        hub = get_hub(request)
+        return grant_for(hub.settings, request.cookies.get(TOKEN_COOKIE), hub.store).caller
     except Exception:  # a stale cookie must not lock anyone out of public pages
-        from citybridge.model.access import ANONYMOUS
-
         return ANONYMOUS
 
 
@@ -48,7 +73,8 @@ def _host(request: Request) -> str | None:
 
 
 def _writer(request: Request, response: Response, token: str | None, curator: bool) -> Grant:
-    grant = write_grant(get_hub(request).settings, token, _host(request), curator=curator)
+    hub = get_hub(request)
+    grant = write_grant(hub.settings, token, _host(request), curator=curator, store=hub.store)
     if grant.dev_local:
         response.headers["X-Citybridge-Dev-Write"] = DEV_WRITE_NOTE
     return grant

@@ -301,3 +301,99 @@ digest_items = Table(
 __all__ = ["metadata", "records", "external_ids", "relations", "history", "imports", "annotations", "enrich_state",
            "step_versions", "embeddings", "profiles", "feeds", "ingested_files", "merges", "redirects",
            "notify_members", "subscriptions", "digests", "digest_items", "JSON_TEXT"]
+
+
+# ---------------------------------------------------------------- accounts and audit (migration 0007_accounts)
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the Caller's user id: checked by the accounts store (1-64)
+    Column("email", String(320), nullable=False, unique=True),  # RFC 5321 bound, checked, stored lower-case
+    Column("display_name", Text, nullable=False),
+    Column("record_id", String(128)),  # the person / organisation / city record the account stands for
+    Column("role", String(16), nullable=False),  # admin | curator | staff | member | partner
+    Column("password_hash", Text),  # argon2id PHC string; NULL until an invitation is accepted
+    Column("status", String(16), nullable=False, server_default="active"),  # active | disabled
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+account_groups = Table(
+    "account_groups",
+    metadata,
+    Column("id", String(128), primary_key=True),  # a group id, usable as a record owner (Record.owner bound)
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", String(128), ForeignKey("account_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", String(64), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_group_members_account", "account_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),  # tok_ + 16 hex
+    Column("account_id", String(64), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),  # checked by the accounts store
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the secret
+    Column("scopes", String(64), nullable=False),  # comma list of read, write, curate
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_api_tokens_account", "account_id"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 hex of the cookie value
+    Column("account_id", String(64), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_web_sessions_account", "account_id"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 hex of the link's secret
+    Column("email", String(320), nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("groups", Text, nullable=False, server_default="[]"),
+    Column("record_id", String(128)),
+    Column("invited_by", String(256)),  # clipped like changed_by
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),  # "email:<address>" or "ip:<address>"
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_failures_key_at", "key", "at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(256), nullable=False),  # clipped like changed_by
+    Column("interface", String(16), nullable=False),  # api | web | cli | system
+    Column("action", String(32), nullable=False),  # a fixed vocabulary (citybridge.store.accounts.ACTIONS)
+    Column("entity_ids", Text, nullable=False, server_default="[]"),
+    Column("fields", Text, nullable=False, server_default="[]"),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    Index("ix_audit_log_actor", "actor"),
+    Index("ix_audit_log_at", "at"),
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from citybridge.web.account_pages import router as account_router
 from citybridge.web.import_pages import router as import_router
 from citybridge.web.link_pages import router as link_router
 from citybridge.web.notify_pages import router as notify_router
@@ -17,7 +18,8 @@ from citybridge.web.review_pages import router as review_router
 from citybridge.web.search_pages import router as search_router
 
 #: page routers, in order; a new group of pages is one more router here
-ROUTERS: list[APIRouter] = [pages_router, search_router, link_router, import_router, review_router, notify_router]
+ROUTERS: list[APIRouter] = [pages_router, search_router, link_router, import_router, review_router, notify_router,
+                            account_router]
 
 
 def mount_web(app: FastAPI) -> None:

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from citybridge.errors import CitybridgeError, Invalid
 from citybridge.ingest.infer import field_choices, type_value
 from citybridge.ingest.preview import Choices, Preview, type_values
-from citybridge.web.views import curator_grant, hub_of, render, same_origin
+from citybridge.web.views import check_csrf, curator_grant, hub_of, render, same_origin
 
 router = APIRouter()
 KINDS = ("organization", "person", "project", "document", "opportunity", "place")
@@ -50,6 +50,7 @@ async def import_post(request: Request) -> HTMLResponse:
     grant = curator_grant(request)
     hub = hub_of(request)
     form = await request.form(max_files=1, max_fields=10)
+    check_csrf(request, form)
     upload = _upload_of(form)
     kind = str(form.get("kind") or "") or None
     try:
@@ -97,7 +98,9 @@ async def _curator_form(request: Request, *, max_files: int) -> tuple[Any, Any, 
     """The grant, hub and form of a curator's same-origin post (raises Forbidden/Unauthorized otherwise)."""
     same_origin(request)
     grant = curator_grant(request)
-    return grant, hub_of(request), await request.form(max_files=max_files, max_fields=MAX_FIELDS)
+    form = await request.form(max_files=max_files, max_fields=MAX_FIELDS)
+    check_csrf(request, form)
+    return grant, hub_of(request), form
 
 
 def _upload_of(form: FormData) -> UploadFile:

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citybridge.api.auth import LOCAL_CURATOR, dev_local_writes, grant_for
-from citybridge.api.deps import TOKEN_COOKIE
+from citybridge.api.deps import TOKEN_COOKIE, session_grant
 from citybridge.api.routes.search import SearchDep
-from citybridge.errors import CitybridgeError
+from citybridge.errors import CitybridgeError, Unauthorized
 from citybridge.model.access import ANONYMOUS, Caller
 from citybridge.notify import SECTIONS, not_modified, phrase
 from citybridge.notify.model import CHANNELS, FREQUENCIES, LANGUAGES, SUB_TYPES
-from citybridge.web.views import hub_of, render, same_origin
+from citybridge.web.views import check_csrf, hub_of, render
 
 router = APIRouter()
 ATOM = "application/atom+xml; charset=utf-8"
@@ -29,10 +29,13 @@ def personal_caller(request: Request) -> Caller:
     """The caller of a personal page: the sign-in cookie's; in development with no token configured, a local
     curator from 127.0.0.1 (as for imports); otherwise anonymous."""
     settings = hub_of(request).settings
+    session = session_grant(request)
+    if session is not None:
+        return session.caller
     token = request.cookies.get(TOKEN_COOKIE)
     if token:
         try:
-            return grant_for(settings, token).caller
+            return grant_for(settings, token, hub_of(request).store).caller
         except CitybridgeError:
             return ANONYMOUS
     host = request.client.host if request.client else None
@@ -70,9 +73,9 @@ def _form_defaults(member: Any) -> dict[str, Any]:
 
 @router.post("/digest/subscribe", name="digest_subscribe")
 async def digest_subscribe(request: Request) -> Response:
-    same_origin(request)
-    hub, caller = hub_of(request), personal_caller(request)
     form = await request.form(max_files=0, max_fields=12)
+    check_csrf(request, form)
+    hub, caller = hub_of(request), personal_caller(request)
     field = {k: str(v).strip() for k, v in form.items()}
     member_id = field.get("member") or None
     if not caller.user:
@@ -99,9 +102,11 @@ async def digest_subscribe(request: Request) -> Response:
 
 @router.post("/digest/remove", name="digest_remove")
 async def digest_remove(request: Request) -> RedirectResponse:
-    same_origin(request)
-    hub, caller = hub_of(request), personal_caller(request)
     form = await request.form(max_files=0, max_fields=3)
+    check_csrf(request, form)
+    hub, caller = hub_of(request), personal_caller(request)
+    if not caller.user:
+        raise Unauthorized("sign in to manage your subscriptions", field="session")
     sub = hub.unsubscribe(str(form.get("subscription") or ""), caller=caller)
     query = f"?{urlencode({'member': sub.member_id})}" if caller.curator else ""
     return RedirectResponse(f"/digest{query}", status_code=303)

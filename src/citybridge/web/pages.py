@@ -1,4 +1,4 @@
-"""The pages: home, browse, one page per record kind, map, collaboration network, import, sign-in."""
+"""The pages: home, browse, one page per record kind, map, collaboration network (sign-in: account_pages)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from citybridge.api.auth import grant_for
-from citybridge.api.deps import TOKEN_COOKIE
 from citybridge.api.routes.common import ID_PATTERN, subtypes
-from citybridge.errors import CitybridgeError, Invalid
+from citybridge.errors import Invalid
 from citybridge.model.entities import Kind, OrganizationType, record_to_dict
 from citybridge.model.taxonomy import PATHWAYS, sdg_nodes
 from citybridge.web import basemap
-from citybridge.web.views import caller_of, hub_of, render, same_origin
+from citybridge.web.views import caller_of, hub_of, render
 
 router = APIRouter()
 IdPath = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -128,35 +126,10 @@ def network_page(request: Request, entity_id: IdPath) -> HTMLResponse:
     record = hub.get(entity_id, caller=caller)
     graph = hub.network(record.id, caller=caller)
     return render(request, "network.html", record=record, graph=graph,
-                  graph_json=Markup(json.dumps(graph).replace("</", "<\\/")))
+                  graph_json=Markup(json_island(graph)))
 
 
-# ------------------------------------------------------------------ sign-in
-@router.get("/signin", response_class=HTMLResponse, name="signin")
-def signin_page(request: Request) -> HTMLResponse:
-    return render(request, "signin.html")
-
-
-@router.post("/signin", response_class=HTMLResponse)
-async def signin(request: Request) -> Any:
-    same_origin(request)
-    form = await request.form(max_files=0, max_fields=5)
-    token = str(form.get("token") or "").strip()
-    try:
-        grant = grant_for(hub_of(request).settings, token) if token else None
-    except CitybridgeError:
-        grant = None
-    if grant is None:
-        return render(request, "signin.html", bad=True, status_code=401)
-    resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                    max_age=60 * 60 * 24 * 14)
-    return resp
-
-
-@router.post("/signout", name="signout")
-async def signout(request: Request) -> RedirectResponse:
-    same_origin(request)
-    resp = RedirectResponse("/", status_code=303)
-    resp.delete_cookie(TOKEN_COOKIE)
-    return resp
+def json_island(value: object) -> str:
+    """JSON for a ``<script type="application/json">`` block: every ``<``, ``>`` and ``&`` as a \\u escape, so
+    no text in the data (``</script>``, ``<!--``) can end the block or change how the browser parses it."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from citybridge.errors import CitybridgeError, Invalid
 from citybridge.model.entities import record_to_dict
-from citybridge.web.views import curator_grant, hub_of, render, same_origin
+from citybridge.web.views import check_csrf, curator_grant, hub_of, render, same_origin
 
 router = APIRouter()
 PER_PAGE = 10
@@ -77,6 +77,7 @@ async def review_action(request: Request, merge_id: str, action: str) -> Redirec
     if action not in ACTIONS:
         raise Invalid(f"unknown action '{action}' (accept, reject or undo)", field="action")
     form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, form)
     back = str(form.get("status") or "proposed")
     hub = hub_of(request)
     await run_in_threadpool(getattr(hub, ACTIONS[action]), merge_id, changed_by=f"web:{grant.caller.user}")

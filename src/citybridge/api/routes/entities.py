@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from citybridge.api.deps import CacheDep, CallerDep, HubDep, WriterDep
 from citybridge.api.routes.common import ID_PATTERN, errors, parse_record, subtypes
@@ -59,11 +59,27 @@ def create_entity(hub: HubDep, grant: WriterDep, cache: CacheDep, body: Annotate
     return {"status": status, "id": rid}
 
 
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version(value: str | None) -> int | None:
+    """The version an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``); None without the header."""
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.split(",")[0].strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 9:
+        raise Invalid("If-Match takes the ETag of GET /entities/{id} (the record's version)", field="if-match")
+    return int(tag)
+
+
 @router.get("/{entity_id}", response_model=EntityDetail, responses=errors(401, 404, 422))
-def get_entity(hub: HubDep, caller: CallerDep, entity_id: IdPath) -> dict[str, Any]:
-    """A record with its relations, annotations with evidence, provenance and history."""
+def get_entity(hub: HubDep, caller: CallerDep, entity_id: IdPath, response: Response) -> dict[str, Any]:
+    """A record with its relations, annotations with evidence, provenance and history. The ``ETag``
+    header is the record's version: send it back as ``If-Match`` with PUT so no one's change is lost."""
     data = hub.show(entity_id, caller=caller)
     record = data["record"]
+    response.headers["ETag"] = etag(data["version"])
     return {"record": record_to_dict(record), "version": data["version"], "relations": data["relations"],
             "annotations": {k: data[k] for k in ("languages", "tags", "places", "keywords")},
             "provenance": [p.model_dump(mode="json", exclude_none=True) for p in record.provenance],
@@ -73,16 +89,23 @@ def get_entity(hub: HubDep, caller: CallerDep, entity_id: IdPath) -> dict[str, A
 @router.put("/{entity_id}", response_model=WriteResult, responses=errors(401, 403, 404, 409, 422),
             openapi_extra=RECORD_BODY)
 def update_entity(hub: HubDep, grant: WriterDep, cache: CacheDep, entity_id: IdPath,
-                  body: Annotated[Any, Body()]) -> dict[str, str]:
-    """Change a record: the fields sent replace the stored ones; external ids and provenance are united."""
+                  body: Annotated[Any, Body()], response: Response,
+                  if_match: Annotated[str | None, Header(description="the ETag (version) the change is based "
+                                                         "on; a stale one answers 409", max_length=64)] = None
+                  ) -> dict[str, str]:
+    """Change a record: the fields sent replace the stored ones; external ids and provenance are united.
+    With ``If-Match`` (the ETag of GET), the change applies only to that version, else 409."""
+    expected = if_match_version(if_match)
     current = hub.get(entity_id, caller=grant.caller)
     if isinstance(body, dict) and body.get("id") not in (None, "", current.id):
         raise Invalid("the body's id differs from the id in the path", field="id")
     record = parse_record({**body, "id": current.id} if isinstance(body, dict) else body)
     if record.kind != current.kind:
         raise Invalid(f"cannot change a {current.kind.value} into a {record.kind.value}", field="kind")
-    status, rid = hub.save(record, caller=grant.caller, changed_by=f"api:{grant.caller.user}")
+    status, rid = hub.save(record, caller=grant.caller, changed_by=f"api:{grant.caller.user}",
+                           expected_version=expected)
     cache.clear()
+    response.headers["ETag"] = etag(hub.store.version_of(rid))
     return {"status": status, "id": rid}
 
 

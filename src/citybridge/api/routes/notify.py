@@ -32,7 +32,7 @@ def personal_caller(request: Request, creds: Annotated[HTTPAuthorizationCredenti
         if dev_local_writes(settings, host):
             return LOCAL_CURATOR
         raise Unauthorized("subscriptions need a bearer token (Authorization: Bearer ...)", field="authorization")
-    return grant_for(settings, token).caller
+    return grant_for(settings, token, request.app.state.hub.store).caller
 
 
 PersonalDep = Annotated[Caller, Depends(personal_caller)]
