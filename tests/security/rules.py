@@ -85,6 +85,12 @@ RULES: dict[tuple[str, str], Rule] = {
                                                                 json={"type": "keyword", "value": "heat"}),
     ("DELETE", "/api/v1/subscriptions/{sub_id}"): Rule("personal", params={"sub_id": "sub_missing"}),
     ("GET", "/api/v1/members/{member_id}/digest"): Rule("personal", params={"member_id": PRIVATE}),
+    # interoperability: harvesters and catalogues see public records only (tests/interop check the content)
+    ("GET", "/api/v1/catalog"): Rule("open"),
+    ("GET", "/oai"): Rule("open", query="verb=Identify"),
+    ("POST", "/oai"): Rule("open", query="verb=Identify"),
+    ("GET", "/oai/cb_jsonld.xsd"): Rule("static"),
+    ("GET", "/vocab"): Rule("static"),
     ("GET", "/api/v1/openapi.json"): Rule("static"),
     ("GET", "/api/docs"): Rule("static"),
     ("GET", "/api/redoc"): Rule("static"),
