@@ -14,6 +14,7 @@ from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
 from citybridge._hub.knowledge import KnowledgeMixin
 from citybridge._hub.notify import NotifyMixin
+from citybridge._hub.reliability import ReliabilityMixin
 from citybridge._hub.resolution import ResolutionMixin
 from citybridge._hub.services import QueryMixin
 from citybridge.errors import Invalid, NotFound
@@ -29,7 +30,8 @@ from citybridge.store import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin):
+class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin, NotifyMixin,
+          ReliabilityMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
