@@ -16,6 +16,7 @@ from citybridge._hub.intake import IntakeMixin
 from citybridge._hub.interop import InteropMixin
 from citybridge._hub.knowledge import KnowledgeMixin
 from citybridge._hub.notify import NotifyMixin
+from citybridge._hub.reliability import ReliabilityMixin
 from citybridge._hub.resolution import ResolutionMixin
 from citybridge._hub.services import QueryMixin
 from citybridge.errors import Invalid, NotFound
@@ -32,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Hub(AccountsMixin, ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin,
-          NotifyMixin, InteropMixin):
+          NotifyMixin, InteropMixin, ReliabilityMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP

@@ -21,7 +21,8 @@ from citybridge import __version__
 from citybridge.api.auth import dev_local_writes
 from citybridge.api.deps import TTLCache
 from citybridge.api.errors import ErrorOut, UploadLimit, api_error, describe
-from citybridge.api.routes import data, entities, interop, links, notify, relations, resolution, search, taxonomy
+from citybridge.api.routes import (data, entities, health, interop, links, notify, relations, resolution, search,
+                                   taxonomy)
 from citybridge.api.schemas import record_component_schemas
 from citybridge.errors import CitybridgeError
 from citybridge.hub import Hub
@@ -66,7 +67,7 @@ def create_app(hub: Hub | None = None, *, settings: Settings | None = None, web:
         log.warning("no CITYBRIDGE_WRITE_TOKEN/CITYBRIDGE_TOKENS: API writes are accepted from 127.0.0.1 only")
 
     for router in (entities.router, relations.router, data.router, taxonomy.router, search.router, links.router,
-                   resolution.router, notify.router):
+                   resolution.router, notify.router, health.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(interop.catalog_router, prefix=API_PREFIX)
     app.include_router(interop.router)
