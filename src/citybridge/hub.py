@@ -254,6 +254,16 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
                caller: Caller | None = None) -> int:
         """Stream the store to ``out`` as jsonl, csv or jsonld (only what ``caller`` may see, when given);
         returns the number of items."""
+        return Exporter(self.store, keep=self._export_keep(caller)).write(out, fmt, kind=kind)
+
+    def export_parquet(self, folder: Path, *, caller: Caller | None = None) -> dict[str, int]:
+        """Write ``records.parquet``, ``relations.parquet`` and ``annotations.parquet`` into ``folder`` (only
+        what ``caller`` may see, when given); returns the row count per file."""
+        from citybridge.ingest.parquet import export_parquet
+
+        return export_parquet(self.store, Path(folder), keep=self._export_keep(caller))
+
+    def _export_keep(self, caller: Caller | None) -> Callable[[dict[str, Any]], bool] | None:
         keep = None
         if caller is not None and not caller.curator:
             from citybridge.store.visible import VisibleReads
@@ -265,7 +275,7 @@ class Hub(ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, Res
                     return False
                 return body.get("kind") != "relation" or not ({body.get("source"), body.get("target")} & hidden)
 
-        return Exporter(self.store, keep=keep).write(out, fmt, kind=kind)
+        return keep
 
     # ------------------------------------------------------------------ demo
     def demo_dir(self) -> Path:
