@@ -84,11 +84,8 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     ids: set[str] = set()
     for f in everything:
         ids.update(f.scores)
-    pool = Pool.load(hub.store, since=widest, now=now, today=today, deadline_days=deadline_days, ids=ids)
-    for f in everything:
-        if f.events:
-            pool.extend(hub.store, f.events)
-    rows = {id(f): Matches.of(pool, f) for f in everything}
+    pool, rows = _pool(hub, shared, ids, everything, since=widest, now=now, today=today,
+                       deadline_days=deadline_days)
     parts = {mid: [Part(p.sub, rows[id(p.matches)], p.reason, p.peer) for p in ps] for mid, ps in found.items()}
     closing = pool.closing(today, deadline_days)
     now_s = epoch(now)
@@ -107,6 +104,29 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     if stats is not None:
         stats.update({"pool": len(pool), "searches": matcher.searches, "matchers": len(matcher.found())})
     return digests
+
+
+def _pool(hub: Any, shared: dict[str, Any], ids: set[str], everything: list[Any], *, since: datetime | None,
+          now: datetime, today: date, deadline_days: int) -> tuple[Pool, dict[int, Matches]]:
+    """The candidate pool of a batch and each match computation over its rows. Batches of one run with the
+    same window share one pool (rows are only ever appended, so rows computed for an earlier batch stay
+    right): a later batch loads only the records no earlier batch needed."""
+    key = (since, now, today, deadline_days)
+    pool = shared.get("pool") if shared.get("pool_key") == key and shared.get("matcher_of_pool") is \
+        shared.get("matcher") else None
+    if pool is None:
+        pool = Pool.load(hub.store, since=since, now=now, today=today, deadline_days=deadline_days, ids=ids)
+        shared.update({"pool": pool, "pool_key": key, "matcher_of_pool": shared.get("matcher"), "rows": {}})
+    else:
+        pool.add(hub.store, since=since, now=now, ids=[i for i in ids if i not in pool.pos])
+    known: dict[int, Matches] = shared["rows"]
+    for f in everything:
+        if id(f) not in known and f.events:
+            pool.extend(hub.store, f.events)
+    for f in everything:
+        if id(f) not in known:
+            known[id(f)] = Matches.of(pool, f)
+    return pool, {id(f): known[id(f)] for f in everything}
 
 
 # ---------------------------------------------------------------------------- subscriptions -> parts

@@ -87,6 +87,20 @@ class Pool:
         pool._append(rows)
         return pool
 
+    def add(self, store: Store, *, since: datetime | None, now: datetime, ids: list[str]) -> None:
+        """Add the records ``ids`` changed in ``(since, now]`` (as :meth:`load` would have taken them)."""
+        if not ids:
+            return
+        r = t.records.c
+        q = select(*self._columns(store)).where(r.kind.not_in(EXCLUDED_KINDS), r.updated_at <= now)
+        if since is not None:
+            q = q.where(r.updated_at > since)
+        rows: list[Any] = []
+        with store.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                rows += conn.execute(q.where(r.id.in_(chunk))).all()
+        self._append(rows)
+
     @staticmethod
     def _columns(store: Store) -> tuple[Any, ...]:
         r = t.records.c
