@@ -179,6 +179,15 @@ class Pool:
             mask = mask | np.isin(self.owner, owners)
         return mask
 
+    def visibility_key(self, caller: Caller) -> Any:
+        """A key naming the mask :meth:`visible` gives ``caller`` when it is one of the shared masks (the
+        same for every caller with that key); None when the caller owns restricted rows of the pool."""
+        if caller.curator:
+            return "all"
+        if any(p in self._owner_codes for p in caller.principals):
+            return None
+        return ("levels", caller.member)
+
     def _shared(self, key: Any, build: Any) -> np.ndarray:
         mask = self._vis_cache.get(key)
         if mask is None:
