@@ -320,6 +320,17 @@ class Hub(AccountsMixin, ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, 
                caller: Caller | None = None) -> int:
         """Stream the store to ``out`` as jsonl, csv, jsonld or ttl (only what ``caller`` may see, when given);
         returns the number of items."""
+        return Exporter(self.store, keep=self._export_keep(caller), base=self.settings.iri_base).write(
+            out, fmt, kind=kind)
+
+    def export_parquet(self, folder: Path, *, caller: Caller | None = None) -> dict[str, int]:
+        """Write ``records.parquet``, ``relations.parquet`` and ``annotations.parquet`` into ``folder`` (only
+        what ``caller`` may see, when given); returns the row count per file."""
+        from citybridge.ingest.parquet import export_parquet
+
+        return export_parquet(self.store, Path(folder), keep=self._export_keep(caller))
+
+    def _export_keep(self, caller: Caller | None) -> Callable[[dict[str, Any]], bool] | None:
         keep = None
         if caller is not None and not caller.curator:
             from citybridge.store.visible import VisibleReads
@@ -331,7 +342,7 @@ class Hub(AccountsMixin, ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, 
                     return False
                 return body.get("kind") != "relation" or not ({body.get("source"), body.get("target")} & hidden)
 
-        return Exporter(self.store, keep=keep, base=self.settings.iri_base).write(out, fmt, kind=kind)
+        return keep
 
     # ------------------------------------------------------------------ demo
     def demo_dir(self) -> Path:

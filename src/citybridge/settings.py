@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     mail_rate: float = Field(default=5.0, ge=0, description="digests sent per second at most (0: unthrottled)")
     digest_items: int = Field(default=8, ge=1, le=100, description="items per digest section at most")
     digest_deadline_days: int = Field(default=42, ge=0, le=366, description="calls closing this soon always shown")
+    digest_workers: int = Field(default=1, ge=1, le=64,
+                                description="processes building digest batches while one sends (1: build inline)")
     digest_hour: int = Field(default=6, ge=0, le=23, description="hour (UTC) of the daily digest run")
 
     @model_validator(mode="after")

@@ -183,3 +183,24 @@ def test_message_encodes_non_ascii_headers_and_folds_long_ones(nhub: Hub) -> Non
         ["List-Id:"] + ["a"] * 60
     with pytest.raises(ValueError):
         _header("Subject", "two\nlines")
+
+
+def test_send_with_worker_processes_is_exactly_once(nhub: Hub, smtp: tuple[Mailbox, int],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Digests built by two worker processes, one member per batch: each member gets one message, and a
+    re-run sends nothing."""
+    import citybridge.notify.sending as sending
+
+    box, _port = smtp
+    monkeypatch.setattr(sending, "BATCH", 1)
+    nhub.settings.digest_workers = 2
+    for m in ("per_mia", "per_olga", "per_nina"):
+        nhub.subscribe(m, "place", "Lisbon")
+    now = clock()
+    report = nhub.send_digests(now=now)
+    assert report["sent"] == 3 and report["conflicts"] == 0
+    assert sorted(len(box.to(a)) for a in {r for _f, rs, _r in box.messages for r in rs}) == [1, 1, 1]
+    ids = {m["Message-ID"] for m in box.parsed()}
+    assert len(ids) == 3
+    assert nhub.send_digests(now=now)["sent"] == 0
+    assert len(box.messages) == 3

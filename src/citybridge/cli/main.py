@@ -55,13 +55,25 @@ def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 @user_errors
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv, jsonld or ttl")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv, jsonld, ttl or parquet")] = "jsonl",
     kind: Annotated[str | None, typer.Option("--kind", "-k", help="only this kind, or 'relation'")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="file (default: stdout)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="file (default: stdout); a folder for parquet")] = None,
 ) -> None:
-    """Export the store (streamed); JSON Lines re-imports exactly."""
-    if fmt not in ("jsonl", "csv", "jsonld", "ttl"):
-        raise Invalid(f"unknown format '{fmt}' (jsonl, csv, jsonld, ttl)", field="format")
+    """Export the store (streamed); JSON Lines re-imports exactly; parquet writes records, relations and
+    annotations as three files into the --output folder."""
+    if fmt not in ("jsonl", "csv", "jsonld", "ttl", "parquet"):
+        raise Invalid(f"unknown format '{fmt}' (jsonl, csv, jsonld, ttl, parquet)", field="format")
+    if fmt == "parquet":
+        if output is None:
+            raise Invalid("--format parquet writes a folder: give it with --output", field="output")
+        if kind is not None:
+            raise Invalid("--kind is not available with --format parquet (filter in the reader)", field="kind")
+        with open_hub() as hub:
+            counts = hub.export_parquet(output)
+        err.print("exported " + ", ".join(f"{n:,} {name}" for name, n in counts.items()) + f" to {output}",
+                  highlight=False)
+        return
     with open_hub() as hub:
         if output is None:
             n = hub.export(sys.stdout, fmt, kind=kind)  # type: ignore[arg-type]

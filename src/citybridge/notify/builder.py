@@ -84,11 +84,8 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     ids: set[str] = set()
     for f in everything:
         ids.update(f.scores)
-    pool = Pool.load(hub.store, since=widest, now=now, today=today, deadline_days=deadline_days, ids=ids)
-    for f in everything:
-        if f.events:
-            pool.extend(hub.store, f.events)
-    rows = {id(f): Matches.of(pool, f) for f in everything}
+    pool, rows = _pool(hub, shared, ids, everything, since=widest, now=now, today=today,
+                       deadline_days=deadline_days)
     parts = {mid: [Part(p.sub, rows[id(p.matches)], p.reason, p.peer) for p in ps] for mid, ps in found.items()}
     closing = pool.closing(today, deadline_days)
     now_s = epoch(now)
@@ -98,15 +95,40 @@ def build_digests(hub: Any, members: list[Member], subs: dict[str, list[Subscrip
     urgent[closing] = [(date.fromisoformat(pool.deadline[i][:10]) - today).days - 1000.0
                        for i in np.flatnonzero(closing)]
     digests = []
+    filtered: dict[Any, Any] = {}
     for m in members:
         member_subs = subs.get(m.id, [])
         first = bool(member_subs) and all(s.last_digest_at is None for s in member_subs) and since is None
         digests.append(_assemble(pool, m, parts[m.id], sent.get(m.id, set()), closing, base, urgent, now=now,
-                                 since=since, per_section=per_section, first=first, subs=member_subs))
+                                 since=since, per_section=per_section, first=first, subs=member_subs,
+                                 filtered=filtered))
     _summaries(hub, [i for d in digests for i in d.items])
     if stats is not None:
         stats.update({"pool": len(pool), "searches": matcher.searches, "matchers": len(matcher.found())})
     return digests
+
+
+def _pool(hub: Any, shared: dict[str, Any], ids: set[str], everything: list[Any], *, since: datetime | None,
+          now: datetime, today: date, deadline_days: int) -> tuple[Pool, dict[int, Matches]]:
+    """The candidate pool of a batch and each match computation over its rows. Batches of one run with the
+    same window share one pool (rows are only ever appended, so rows computed for an earlier batch stay
+    right): a later batch loads only the records no earlier batch needed."""
+    key = (since, now, today, deadline_days)
+    pool = shared.get("pool") if shared.get("pool_key") == key and shared.get("matcher_of_pool") is \
+        shared.get("matcher") else None
+    if pool is None:
+        pool = Pool.load(hub.store, since=since, now=now, today=today, deadline_days=deadline_days, ids=ids)
+        shared.update({"pool": pool, "pool_key": key, "matcher_of_pool": shared.get("matcher"), "rows": {}})
+    else:
+        pool.add(hub.store, since=since, now=now, ids=[i for i in ids if i not in pool.pos])
+    known: dict[int, Matches] = shared["rows"]
+    for f in everything:
+        if id(f) not in known and f.events:
+            pool.extend(hub.store, f.events)
+    for f in everything:
+        if id(f) not in known:
+            known[id(f)] = Matches.of(pool, f)
+    return pool, {id(f): known[id(f)] for f in everything}
 
 
 # ---------------------------------------------------------------------------- subscriptions -> parts
@@ -192,11 +214,15 @@ def _affiliations(hub: Any, ids: list[str]) -> dict[str, list[str]]:
 # ---------------------------------------------------------------------------- one member
 def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], closing: np.ndarray,
               base: np.ndarray, urgent: np.ndarray, *, now: datetime, since: datetime | None, per_section: int,
-              first: bool, subs: list[Subscription]) -> Digest:
+              first: bool, subs: list[Subscription], filtered: dict[Any, Any] | None = None) -> Digest:
+    """One member's digest. ``filtered`` (kept by the caller for one batch) holds each part's rows after
+    the visibility and window filters, shared by the members who see the same rows."""
+    filtered = filtered if filtered is not None else {}
     empty = Digest(member, now, {s: [] for s in SECTIONS}, {s: 0 for s in SECTIONS}, subs, first)
     if not parts:
         return empty
     vis = pool.visible(member.caller)
+    vkey = pool.visibility_key(member.caller)  # None: the member sees rows of their own (no sharing)
     # dense accumulators over the pool: the rows of one part are distinct, so a gather-max-scatter per
     # part is exact (no sort of everything the member's subscriptions match)
     n = len(pool)
@@ -209,11 +235,17 @@ def _assemble(pool: Pool, member: Member, parts: list[Part], sent: set[str], clo
         if not len(rows):
             kept.append(rows)
             continue
-        keep = vis[rows]
         start = window_start(part.sub, since)
-        if start is not None:
-            keep &= (pool.changed[rows] > epoch(start)) | closing[rows]
-        rows, scores = rows[keep], part.matches.scores[keep]
+        ckey = (id(part.matches), vkey, start)
+        hit = filtered.get(ckey) if vkey is not None else None
+        if hit is None:
+            keep = vis[rows]
+            if start is not None:
+                keep &= (pool.changed[rows] > epoch(start)) | closing[rows]
+            hit = (rows[keep], part.matches.scores[keep])
+            if vkey is not None:
+                filtered[ckey] = hit
+        rows, scores = hit
         kept.append(rows)
         best[rows] = np.maximum(best[rows], scores)
         hits[rows] += 1

@@ -87,6 +87,20 @@ class Pool:
         pool._append(rows)
         return pool
 
+    def add(self, store: Store, *, since: datetime | None, now: datetime, ids: list[str]) -> None:
+        """Add the records ``ids`` changed in ``(since, now]`` (as :meth:`load` would have taken them)."""
+        if not ids:
+            return
+        r = t.records.c
+        q = select(*self._columns(store)).where(r.kind.not_in(EXCLUDED_KINDS), r.updated_at <= now)
+        if since is not None:
+            q = q.where(r.updated_at > since)
+        rows: list[Any] = []
+        with store.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                rows += conn.execute(q.where(r.id.in_(chunk))).all()
+        self._append(rows)
+
     @staticmethod
     def _columns(store: Store) -> tuple[Any, ...]:
         r = t.records.c
@@ -164,6 +178,15 @@ class Pool:
         if owners:
             mask = mask | np.isin(self.owner, owners)
         return mask
+
+    def visibility_key(self, caller: Caller) -> Any:
+        """A key naming the mask :meth:`visible` gives ``caller`` when it is one of the shared masks (the
+        same for every caller with that key); None when the caller owns restricted rows of the pool."""
+        if caller.curator:
+            return "all"
+        if any(p in self._owner_codes for p in caller.principals):
+            return None
+        return ("levels", caller.member)
 
     def _shared(self, key: Any, build: Any) -> np.ndarray:
         mask = self._vis_cache.get(key)

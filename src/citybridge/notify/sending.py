@@ -18,9 +18,9 @@ from email.utils import parseaddr
 from typing import Any
 
 from citybridge.errors import Conflict, Unavailable
-from citybridge.notify.builder import build_digests
 from citybridge.notify.mail import SmtpSender, message, message_id_for
 from citybridge.notify.model import Digest, Subscription
+from citybridge.notify.parallel import Job, built_batches
 from citybridge.notify.store import NotifyStore
 
 BATCH = 2000  # members whose digests are built together
@@ -87,18 +87,13 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
                                           "resent": True})
             blocked |= {row["member_id"] for row in ns.pending(member_ids)}
         members = [m for m in ns.members(member_ids) if m.id not in blocked]
-        shared: dict[str, Any] = {}  # what one batch matched serves the next ones
-        for start in range(0, len(members), BATCH):
-            batch = members[start:start + BATCH]
-            subs: dict[str, list[Subscription]] = {}
-            for s in ns.subscriptions([m.id for m in batch]):
-                subs.setdefault(s.member_id, []).append(s)
-            subs = {k: due for k, v in subs.items() if (due := due_subscriptions(v, now, force=member_ids is not None))}
-            batch = [m for m in batch if m.id in subs]
-            digests = build_digests(hub, batch, subs, now=now, today=today, since=since,
-                                    per_section=settings.digest_items, deadline_days=settings.digest_deadline_days,
-                                    sent=ns.sent_keys([m.id for m in batch]), shared=shared)
-            for digest in digests:
+        batches = [members[start:start + BATCH] for start in range(0, len(members), BATCH)]
+        job = Job(now=now, today=today, since=since, per_section=settings.digest_items,
+                  deadline_days=settings.digest_deadline_days, render=not dry_run,
+                  due=lambda v: due_subscriptions(v, now, force=member_ids is not None))
+        for built in built_batches(hub, batches, job, workers=settings.digest_workers):
+            for b in built:
+                digest = b.digest
                 report["members"] += 1
                 if progress:
                     progress(1)
@@ -111,8 +106,8 @@ def send_digests(hub: Any, *, member_ids: list[str] | None = None, since: dateti
                     report["digests"].append(_summary(digest, None))
                     report["items"] += len(digest)
                     continue
-                digest_id = "dg_" + uuid.uuid4().hex
-                raw = _raw(digest, settings, digest_id)
+                digest_id = b.digest_id or "dg_" + uuid.uuid4().hex
+                raw = b.raw or _raw(digest, settings, digest_id)
                 try:
                     ns.claim(digest_id=digest_id, member_id=digest.member.id, cutoff=now, items=digest.items,
                              sub_ids=[s.id for s in digest.subscriptions],
