@@ -91,6 +91,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/oai"): Rule("open", query="verb=Identify"),
     ("GET", "/oai/cb_jsonld.xsd"): Rule("static"),
     ("GET", "/vocab"): Rule("static"),
+    ("GET", "/api/v1/health"): Rule("open", ok=(200, 503)),  # says only whether the instance can serve
     ("GET", "/api/v1/openapi.json"): Rule("static"),
     ("GET", "/api/docs"): Rule("static"),
     ("GET", "/api/redoc"): Rule("static"),

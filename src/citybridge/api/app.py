@@ -21,8 +21,18 @@ from citybridge import __version__
 from citybridge.api.auth import dev_local_writes
 from citybridge.api.deps import TTLCache
 from citybridge.api.errors import ErrorOut, UploadLimit, api_error, describe
-from citybridge.api.routes import (data, entities, health, interop, links, notify, relations, resolution, search,
-                                   taxonomy)
+from citybridge.api.routes import (
+    data,
+    entities,
+    health,
+    interop,
+    links,
+    notify,
+    relations,
+    resolution,
+    search,
+    taxonomy,
+)
 from citybridge.api.schemas import record_component_schemas
 from citybridge.errors import CitybridgeError
 from citybridge.hub import Hub
