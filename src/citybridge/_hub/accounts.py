@@ -141,7 +141,8 @@ class AccountsMixin:
         if self.accounts.failures(keys[:1], LOGIN_WINDOW) >= LOGIN_LIMIT or (
                 client and self.accounts.failures(keys[1:], LOGIN_WINDOW) >= LOGIN_LIMIT * 4):
             raise Throttled("too many failed sign-ins: wait 15 minutes and try again", field="password")
-        account = self.accounts.verify_password(email, password)
+        too_long = len(password or "") > 1024 or len(email or "") > 320  # refused before any hashing
+        account = None if too_long else self.accounts.verify_password(email, password)
         if account is None:
             self.accounts.record_failure(keys)
             return None
