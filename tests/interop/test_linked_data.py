@@ -12,6 +12,7 @@ import rdflib
 from rdflib.namespace import RDF
 
 from citybridge.hub import Hub
+from citybridge.interop.checks import schema_term_problems
 from citybridge.interop.vocabulary import TERMS, schema_properties, schemaorg_terms, vocab_namespace
 from citybridge.model.access import Caller
 from interop.conftest import BASE
@@ -25,40 +26,6 @@ def export_graph(hub: Hub, fmt: str = "jsonld", **kw: object) -> rdflib.Graph:
     buf = io.StringIO()
     hub.export(buf, fmt, **kw)  # type: ignore[arg-type]
     return rdflib.Graph().parse(data=buf.getvalue(), format="json-ld" if fmt == "jsonld" else "turtle")
-
-
-def schema_term_problems(graph: rdflib.Graph, vocab: str) -> list[str]:
-    """Every schema.org class and property of the graph checked against the vendored schema.org vocabulary
-    (a property must be defined for one of its subject's types); every other term must be a documented
-    citybridge term."""
-    terms = schemaorg_terms()
-    deprecated = set(terms["deprecated"])
-    problems = []
-    for s, p, o in graph:
-        if p == RDF.type:
-            if str(o).startswith(SCHEMA) and str(o)[len(SCHEMA):] not in terms["types"]:
-                problems.append(f"unknown type {o}")
-            elif str(o).startswith(vocab) and str(o)[len(vocab):] not in TERMS:
-                problems.append(f"undocumented class {o}")
-            elif not str(o).startswith((SCHEMA, vocab)):
-                problems.append(f"foreign class {o}")
-            continue
-        if str(p).startswith(vocab):
-            if str(p)[len(vocab):] not in TERMS:
-                problems.append(f"undocumented citybridge term {p}")
-            continue
-        if not str(p).startswith(SCHEMA):
-            problems.append(f"foreign property {p}")
-            continue
-        name = str(p)[len(SCHEMA):]
-        if name in deprecated:
-            problems.append(f"deprecated property {name}")
-        types = [str(t)[len(SCHEMA):] for t in graph.objects(s, RDF.type) if str(t).startswith(SCHEMA)]
-        if not types:
-            problems.append(f"{name} on an untyped node {s}")
-        elif not any(name in schema_properties(t) for t in types):
-            problems.append(f"{name} is not a property of {'/'.join(types)}")
-    return sorted(set(problems))
 
 
 def test_vendored_vocabulary_knows_schema_org() -> None:

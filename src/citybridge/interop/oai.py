@@ -267,40 +267,44 @@ class OaiProvider:
         """Records that were public once and are now deleted or restricted, at the time they went."""
         if spec and spec.startswith("sdg"):
             return []  # their relations went with them: set membership of deleted records is not kept
-        h = t.history.c
-        rows = conn.execute(select(h.entity_id, h.changed_at, h.change, h.data).where(
-            h.entity == "record").order_by(h.seq)).all()
-        last: dict[str, tuple[datetime, dict[str, Any]]] = {}
-        was_public: set[str] = set()
-        for row in rows:
+        h, r = t.history.c, t.records.c
+        out: dict[str, Header] = {}
+        # deleted records whose last version was public, at the time they were deleted
+        q = select(h.entity_id, h.changed_at, h.data).where(h.entity == "record", h.change == "delete")
+        if low:
+            q = q.where(h.changed_at >= low)
+        if high:
+            q = q.where(h.changed_at <= high)
+        for row in conn.execute(q.order_by(h.seq)):
             body = json.loads(row.data)
             if body.get("visibility", "public") == "public":
-                was_public.add(row.entity_id)
-            if row.change == "delete":
-                last[row.entity_id] = (row.changed_at, body)
-        existing = {}
-        ids = sorted(was_public)
-        for i in range(0, len(ids), 500):
-            for rec in conn.execute(select(t.records.c.id, t.records.c.kind, t.records.c.visibility,
-                                           t.records.c.updated_at).where(t.records.c.id.in_(ids[i:i + 500]))):
-                existing[rec.id] = rec
-        out = []
-        for rid in ids:
-            rec = existing.get(rid)
-            if rec is not None and rec.visibility == "public":
-                continue
-            if rec is None and rid not in last:
-                continue
-            if rec is not None:  # restricted since: gone for the public at its last change
-                stamp, kind = _utc(rec.updated_at), rec.kind
+                out[row.entity_id] = Header(row.entity_id, _utc(row.changed_at), True, body.get("kind", ""), None)
             else:
-                stamp, kind = _utc(last[rid][0]), last[rid][1].get("kind", "")
-            if (low and stamp < low) or (high and stamp > high):
-                continue
-            if spec and spec.startswith("kind:") and kind != spec[5:]:
-                continue
-            out.append(Header(rid, stamp, True, kind or "", None))
-        return out
+                out.pop(row.entity_id, None)
+        # records restricted since they were public: gone for the public at their last change
+        q = select(r.id, r.kind, r.updated_at).where(r.visibility != "public")
+        if low:
+            q = q.where(r.updated_at >= low)
+        if high:
+            q = q.where(r.updated_at <= high)
+        restricted = {row.id: row for row in conn.execute(q)}
+        ids = sorted(restricted)
+        for i in range(0, len(ids), 500):
+            for row in conn.execute(select(h.entity_id, h.data).where(h.entity == "record",
+                                                                      h.entity_id.in_(ids[i:i + 500]))):
+                if json.loads(row.data).get("visibility", "public") == "public":
+                    rec = restricted[row.entity_id]
+                    out[rec.id] = Header(rec.id, _utc(rec.updated_at), True, rec.kind, None)
+        # a deleted id that lives again (re-imported) is reported as it is now
+        alive = sorted(out)
+        for i in range(0, len(alive), 500):
+            for row in conn.execute(select(r.id, r.visibility).where(r.id.in_(alive[i:i + 500]))):
+                if row.visibility == "public" or row.id not in restricted:
+                    out.pop(row.id, None)
+        headers = sorted(out.values(), key=lambda x: x.record_id)
+        if spec and spec.startswith("kind:"):
+            headers = [x for x in headers if x.kind == spec[5:]]
+        return headers
 
     def _set_filter(self, spec: str) -> Any:
         r = t.records.c
