@@ -1,0 +1,488 @@
+"""Crash safety: SIGKILL a real ``citybridge`` child process at random (seeded) moments of import, enrich,
+resolve and reindex, then check what is left and that a re-run converges to the uninterrupted result.
+
+    .venv/bin/python benchmarks/bench_crash.py [--kills 50] [--ops import,enrich,resolve,reindex]
+                                               [--postgres URL] [--records 1500] [--seed 7] [--json]
+
+Data: a slice of the shipped demo pack (``data/demo``): the first projects, their partner organisations, the
+first documents and the ``partner_in`` relations among them, plus exact copies (new id, no external ids) of
+some organisations for resolve to merge. Each operation starts from its own base store (import: empty; the
+others: the whole slice imported); an uninterrupted run gives the reference. Then, ``--kills`` times per
+operation: copy the base, start the child, SIGKILL it after a delay drawn uniformly between 0 and the
+reference run's duration, and check
+
+* ``PRAGMA integrity_check`` is ok and ``PRAGMA foreign_key_check`` finds nothing (PostgreSQL: constraints
+  are the server's; the rest of the checks run there too);
+* import: the records present are exactly the first k whole batches of the file (relations likewise, after
+  every record) - a committed batch is whole, a partial one invisible;
+* enrich: a record marked done for a step has exactly the reference annotations of that step, one not marked
+  done has none; resolve: every redirect's old record is gone and its merge applied, no relation points at a
+  merged-away record;
+* search over the killed data folder returns exactly what an index freshly built from the same store returns
+  (never a corrupt or stale index);
+* a re-run to completion leaves the same content (every table's rows without timestamps and sequence
+  numbers, in canonical order, hashed) as the uninterrupted reference run.
+
+Each failed check counts one inconsistency. ``--json`` prints ``{"kills", "inconsistencies", "per_op": ...}``
+on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo"
+BATCH = 100
+QUERIES = ["urban heat", "energy", "water", "climate adaptation", "mobility", "university"]
+#: columns whose values differ between two runs that stored the same content (clocks, sequence numbers)
+VOLATILE = {"created_at", "updated_at", "changed_at", "done_at", "processed_at", "first_seen", "started_at",
+            "finished_at", "last_polled", "decided_at", "undone_at", "seq", "changed_by", "created_by",
+            "decided_by", "undone_by"}
+#: random identifiers of rows whose content is compared (a merge's id is drawn when it is proposed)
+VOLATILE_IN = {"merges": {"id"}, "redirects": {"merge_id"}}
+#: logs of what ran (a killed run legitimately leaves its "running" line) rather than stored knowledge
+LOG_TABLES = {"history", "imports", "alembic_version"}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------ data
+def _lines(name: str) -> Iterator[dict[str, Any]]:
+    with gzip.open(DEMO / name, "rt", encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def build_dataset(path: Path, n_records: int, seed: int) -> dict[str, Any]:
+    """Write the JSONL slice; returns the record ids and relation ids in file order."""
+    rng = random.Random(seed)
+    n_projects = max(10, n_records // 6)
+    projects = []
+    for body in _lines("40-projects.jsonl.gz"):
+        projects.append(body)
+        if len(projects) >= n_projects:
+            break
+    pids = {p["id"] for p in projects}
+    rels, org_ids = [], set()
+    for body in _lines("90-relations.jsonl.gz"):
+        if body.get("type") == "partner_in" and body.get("target") in pids:
+            rels.append(body)
+            org_ids.add(body["source"])
+    orgs = [b for b in _lines("20-organizations.jsonl.gz") if b["id"] in org_ids]
+    docs = []
+    for body in _lines("50-documents.jsonl.gz"):
+        docs.append(body)
+        if len(docs) >= max(10, n_records // 6):
+            break
+    dups = []
+    for body in rng.sample(orgs, min(len(orgs) // 10, 100)):
+        copy = {k: v for k, v in body.items() if k not in ("external_ids", "created_at", "updated_at")}
+        copy["id"] = body["id"] + "dup"
+        dups.append(copy)
+    records = [*orgs, *projects, *docs, *dups]
+    # whole batches of records, then relations: a batch never mixes the two
+    records = records[: max(BATCH, len(records) // BATCH * BATCH)]
+    keep = {r["id"] for r in records}
+    rels = [r for r in rels if r["source"] in keep and r["target"] in keep]
+    rels = rels[: len(rels) - len(rels) % BATCH] or rels
+    with open(path, "w", encoding="utf-8") as f:
+        for body in [*records, *rels]:
+            body = {k: v for k, v in body.items() if k not in ("created_at", "updated_at")}
+            f.write(json.dumps(body, ensure_ascii=False) + "\n")
+    return {"records": [r["id"] for r in records], "relations": [r["id"] for r in rels]}
+
+
+# ------------------------------------------------------------------------------------------------ store
+class Target:
+    """Where one run's store lives: a SQLite data folder, or a PostgreSQL database (+ a data folder)."""
+
+    def __init__(self, data_dir: Path, pg_url: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.pg_url = pg_url
+
+    @property
+    def url(self) -> str:
+        return self.pg_url or f"sqlite:///{self.data_dir / 'citybridge.db'}"
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "CITYBRIDGE_DATA_DIR": str(self.data_dir), "CITYBRIDGE_SEARCH_EMBEDDER": "",
+               "CITYBRIDGE_IMPORT_BATCH": str(BATCH), "OMP_NUM_THREADS": "1", "CITYBRIDGE_WORKERS": "1"}
+        env.pop("CITYBRIDGE_DATABASE_URL", None)
+        if self.pg_url:
+            env["CITYBRIDGE_DATABASE_URL"] = self.pg_url
+        return env
+
+
+def cli(target: Target, *args: str, kill_after: float | None = None) -> tuple[bool, float]:
+    """Run ``citybridge ARGS`` in a child; with ``kill_after``, SIGKILL it then. Returns (killed, seconds)."""
+    t0 = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "citybridge.cli.main", *args], env=target.env(),
+                             cwd=target.data_dir.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if kill_after is not None:
+        try:
+            child.wait(kill_after)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            return True, time.perf_counter() - t0
+    _out, err = child.communicate()
+    if child.returncode not in (0, 1):
+        raise RuntimeError(f"citybridge {' '.join(args)} failed ({child.returncode}): {err.decode()[-500:]}")
+    return False, time.perf_counter() - t0
+
+
+def _engine(url: str) -> Any:
+    from sqlalchemy import create_engine
+
+    return create_engine(url)
+
+
+def content(url: str) -> dict[str, str]:
+    """Every table's rows without volatile columns, sorted, hashed: equal for two runs that stored the same."""
+    from sqlalchemy import inspect, text
+
+    from citybridge.store.backup import _norm
+
+    eng = _engine(url)
+    out = {}
+    try:
+        with eng.connect() as conn:
+            insp = inspect(conn)
+            for name in sorted(insp.get_table_names()):
+                if name in LOG_TABLES or name.startswith("sqlite_"):
+                    continue
+                skip = VOLATILE | VOLATILE_IN.get(name, set())
+                cols = sorted(c["name"] for c in insp.get_columns(name) if c["name"] not in skip)
+                q = conn.dialect.identifier_preparer.quote
+                rows = sorted(json.dumps([_strip(_norm(v)) for v in row], default=str, sort_keys=True)
+                              for row in conn.execute(text(f"SELECT {', '.join(q(c) for c in cols)} FROM {q(name)}")))
+                out[name] = f"{len(rows)}:" + hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+    finally:
+        eng.dispose()
+    return out
+
+
+def _strip(value: Any) -> Any:
+    """JSON text (record bodies, merge snapshots) without the clocks it embeds."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+        return _strip(value)
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def copy_base(base: Target, dest: Target) -> None:
+    """A private copy of a base store (SQLite: backup API; PostgreSQL: a new database from the template)."""
+    shutil.rmtree(dest.data_dir, ignore_errors=True)
+    dest.data_dir.mkdir(parents=True)
+    if base.pg_url is None:
+        src = sqlite3.connect(base.data_dir / "citybridge.db")
+        dst = sqlite3.connect(dest.data_dir / "citybridge.db")
+        src.backup(dst)
+        dst.close()
+        src.close()
+        if (base.data_dir / "index").exists():
+            shutil.copytree(base.data_dir / "index", dest.data_dir / "index")
+        return
+    from sqlalchemy import text
+
+    admin = _admin(base.pg_url)
+    eng = _engine(admin)
+    eng = eng.execution_options(isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{_dbname(dest.pg_url)}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{_dbname(dest.pg_url)}" TEMPLATE "{_dbname(base.pg_url)}"'))
+    eng.dispose()
+
+
+def _dbname(url: str | None) -> str:
+    return str(url).rsplit("/", 1)[1]
+
+
+def _admin(url: str | None) -> str:
+    return str(url).rsplit("/", 1)[0] + "/postgres"
+
+
+# ------------------------------------------------------------------------------------------------ checks
+def check_integrity(target: Target) -> list[str]:
+    if target.pg_url is not None:
+        return []
+    con = sqlite3.connect(target.data_dir / "citybridge.db")
+    try:
+        problems = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        orphans = con.execute("PRAGMA foreign_key_check").fetchall()
+    finally:
+        con.close()
+    out = [] if problems == ["ok"] else [f"integrity_check: {problems[0]}"]
+    if orphans:
+        out.append(f"foreign_key_check: {len(orphans)} orphan row(s) in {sorted({o[0] for o in orphans})}")
+    return out
+
+
+def _ids(url: str, sql: str) -> set[Any]:
+    from sqlalchemy import text
+
+    eng = _engine(url)
+    try:
+        with eng.connect() as conn:
+            return {tuple(r) if len(r) > 1 else r[0] for r in conn.execute(text(sql))}
+    finally:
+        eng.dispose()
+
+
+def check_import_batches(target: Target, dataset: dict[str, Any]) -> list[str]:
+    """Present records = the first k*BATCH of the file; relations only after all records, whole batches."""
+    present = _ids(target.url, "SELECT id FROM records WHERE kind <> 'theme'")
+    order = dataset["records"]
+    k = len(present & set(order))
+    out = []
+    if set(order[:k]) != present & set(order):
+        out.append(f"import: the {k} records present are not the file's first {k}")
+    if k % BATCH and k != len(order):
+        out.append(f"import: {k} records present, not a whole number of {BATCH}-row batches")
+    rels = _ids(target.url, "SELECT id FROM relations") & set(dataset["relations"])
+    if rels and k != len(order):
+        out.append("import: relations stored before all records (batch order broken)")
+    n = len(rels)
+    if set(dataset["relations"][:n]) != rels or (n % BATCH and n != len(dataset["relations"])):
+        out.append(f"import: {n} relations present are not whole leading batches")
+    return out
+
+
+def check_enrich(target: Target, reference: dict[tuple[str, str], list[Any]]) -> list[str]:
+    done = _ids(target.url, "SELECT record_id, step FROM enrich_state")
+    anns: dict[tuple[str, str], list[Any]] = {}
+    for rid, step, label, score in _ids(target.url, "SELECT record_id, step, label, score FROM annotations"):
+        anns.setdefault((rid, step), []).append((label, round(float(score), 6)))
+    out = []
+    for key, have in anns.items():
+        if key not in done:
+            out.append(f"enrich: annotations of {key} without its step marked done (partial batch visible)")
+            break
+        if sorted(have) != reference.get(key, []):
+            out.append(f"enrich: annotations of {key} differ from the reference run")
+            break
+    for key in done:
+        if reference.get(key) and key not in anns:
+            out.append(f"enrich: {key} marked done without its annotations")
+            break
+    return out
+
+
+def enrich_reference(url: str) -> dict[tuple[str, str], list[Any]]:
+    ref: dict[tuple[str, str], list[Any]] = {}
+    for rid, step, label, score in _ids(url, "SELECT record_id, step, label, score FROM annotations"):
+        ref.setdefault((rid, step), []).append((label, round(float(score), 6)))
+    return {k: sorted(v) for k, v in ref.items()}
+
+
+def check_resolve(target: Target) -> list[str]:
+    out = []
+    redirects = _ids(target.url, "SELECT old_id, new_id, merge_id FROM redirects")
+    records = _ids(target.url, "SELECT id FROM records")
+    applied = _ids(target.url, "SELECT id FROM merges WHERE status = 'applied'")
+    for old, new, merge in redirects:
+        if old in records or new not in records or merge not in applied:
+            out.append(f"resolve: merge {merge} half applied ({old} -> {new})")
+            break
+    olds = {r[0] for r in redirects}
+    ends = _ids(target.url, "SELECT source_id FROM relations") | _ids(target.url, "SELECT target_id FROM relations")
+    if olds & ends:
+        out.append("resolve: relations still point at merged-away records")
+    return out
+
+
+def check_search(target: Target, scratch: Path) -> list[str]:
+    """The killed folder's search (whatever index it left) answers exactly as a fresh build over the store."""
+    from citybridge.search.service import SearchService
+    from citybridge.store import Store
+
+    store = Store.open(target.url, migrate=False)
+    try:
+        served = SearchService(store, target.data_dir / "index", embedder=None)
+        fresh_dir = scratch / "fresh-index"
+        shutil.rmtree(fresh_dir, ignore_errors=True)
+        fresh = SearchService(store, fresh_dir, embedder=None)
+        fresh.rebuild()
+        # the same records match (a delta segment's term statistics may order ties differently)
+        for q in QUERIES:
+            a, b = set(served.matching(q)), set(fresh.matching(q))
+            if a != b:
+                return [f"search: '{q}' matched {len(a ^ b)} records differently from a fresh index"]
+            if not served.search(q, per_page=20, snippets=False)["results"] and b:
+                return [f"search: '{q}' served no results"]
+    except Exception as exc:  # a corrupt index must be rebuilt by the service, never raised to a reader
+        return [f"search raised {type(exc).__name__}: {exc}"]
+    finally:
+        store.close()
+    return []
+
+
+def diff(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    return [f"re-run: table {k} is {a.get(k)} , reference {b.get(k)}" for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)]
+
+
+# ------------------------------------------------------------------------------------------------ runs
+OPS: dict[str, list[str]] = {
+    "import": ["import", "{data}"],
+    "enrich": ["enrich", "--step", "language", "--step", "keywords", "--workers", "1"],
+    "resolve": ["resolve", "--apply"],
+    "reindex": ["reindex"],
+}
+
+
+@contextmanager
+def pg_databases(server: str | None, names: list[str]) -> Iterator[dict[str, str]]:
+    if not server:
+        yield {}
+        return
+    from sqlalchemy import text
+
+    tag = f"cbcrash_{os.getpid()}_"
+    urls = {n: server.rsplit("/", 1)[0] + "/" + tag + n for n in names}
+    try:
+        yield urls
+    finally:
+        eng = _engine(_admin(server)).execution_options(isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            for url in urls.values():
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{_dbname(url)}" WITH (FORCE)'))
+        eng.dispose()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="cb-crash-"))
+    results: dict[str, Any] = {}
+    try:
+        data = work / "slice.jsonl"
+        dataset = build_dataset(data, args.records, args.seed)
+        log(f"slice: {len(dataset['records'])} records, {len(dataset['relations'])} relations")
+        ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+        backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        with pg_databases(args.postgres, ["empty", "imported", "run", "ref"]) as pg:
+            for backend, server in backends:
+                if server:
+                    from sqlalchemy import text
+
+                    eng = _engine(_admin(server)).execution_options(isolation_level="AUTOCOMMIT")
+                    with eng.connect() as conn:
+                        for name in ("empty", "imported"):
+                            conn.execute(text(f'CREATE DATABASE "{_dbname(pg[name])}"'))
+                    eng.dispose()
+                empty = Target(work / f"{backend}-empty" / "data", pg.get("empty") if server else None)
+                empty.data_dir.mkdir(parents=True)
+                cli(empty, "init")
+                imported = Target(work / f"{backend}-imported" / "data", pg.get("imported") if server else None)
+                imported.data_dir.mkdir(parents=True)
+                copy_base(empty, imported)
+                cli(imported, "import", str(data))
+                for op in ops:
+                    if backend == "postgresql" and op != "import":
+                        continue
+                    base = empty if op == "import" else imported
+                    if op == "reindex":  # an index that exists but is behind the store: the harder case
+                        base = Target(work / f"{backend}-indexed" / "data")
+                        copy_base(imported, base)
+                        cli(base, "reindex")
+                        cli(base, "import", str(_extra(work, dataset)))
+                    argv = [a.replace("{data}", str(data)) for a in OPS[op]]
+                    ref = Target(work / "ref" / "data", pg.get("ref") if server else None)
+                    copy_base(base, ref)
+                    _killed, seconds = cli(ref, *argv)
+                    reference = content(ref.url)
+                    enrich_ref = enrich_reference(ref.url) if op == "enrich" else {}
+                    key = op if backend == "sqlite" else f"{op}:{backend}"
+                    log(f"{key}: uninterrupted run {seconds:.1f}s")
+                    stats = {"kills": 0, "inconsistencies": 0, "finished_before_kill": 0, "reference_s":
+                             round(seconds, 2), "examples": [],
+                             "reference_rows": {k: int(v.split(":")[0]) for k, v in reference.items()}}
+                    for i in range(args.kills):
+                        target = Target(work / "run" / "data", pg.get("run") if server else None)
+                        copy_base(base, target)
+                        delay = rng.uniform(0.0, seconds)
+                        killed, _ = cli(target, *argv, kill_after=delay)
+                        stats["kills"] += int(killed)
+                        stats["finished_before_kill"] += int(not killed)
+                        problems = check_integrity(target)
+                        if op == "import":
+                            problems += check_import_batches(target, dataset)
+                        elif op == "enrich":
+                            problems += check_enrich(target, enrich_ref)
+                        elif op == "resolve":
+                            problems += check_resolve(target)
+                        problems += check_search(target, work)
+                        cli(target, *argv)  # the re-run
+                        problems += diff(content(target.url), reference)
+                        problems += check_integrity(target)
+                        stats["inconsistencies"] += len(problems)
+                        if problems and len(stats["examples"]) < 5:
+                            stats["examples"].append({"kill": i, "delay_s": round(delay, 3), "problems": problems})
+                        log(f"{key} kill {i + 1}/{args.kills} at {delay:.2f}s: "
+                            f"{'killed' if killed else 'finished first'}, {len(problems)} problem(s)")
+                    results[key] = stats
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"kills": sum(s["kills"] for s in results.values()),
+            "inconsistencies": sum(s["inconsistencies"] for s in results.values()),
+            "per_op": results, "seed": args.seed, "batch": BATCH}
+
+
+def _extra(work: Path, dataset: dict[str, Any]) -> Path:
+    """Changes after an index was built: renamed copies of 200 organisations (so the index is behind)."""
+    path = work / "extra.jsonl"
+    if not path.exists():
+        with open(path, "w", encoding="utf-8") as f:
+            for rid in dataset["records"][:200]:
+                f.write(json.dumps({"kind": "organization", "id": rid + "x", "name": f"Renamed {rid} energy"}) + "\n")
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kills", type=int, default=50, help="kills per operation (default 50)")
+    ap.add_argument("--ops", default=",".join(OPS), help="comma-separated: " + ", ".join(OPS))
+    ap.add_argument("--records", type=int, default=1500, help="records in the slice (about)")
+    ap.add_argument("--postgres", default=os.environ.get("CITYBRIDGE_TEST_POSTGRES_URL"),
+                    help="PostgreSQL server URL for the import runs (default: $CITYBRIDGE_TEST_POSTGRES_URL)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    result = run(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for op, s in result["per_op"].items():
+            print(f"{op:>20}: {s['kills']} kills ({s['finished_before_kill']} runs finished first), "
+                  f"{s['inconsistencies']} inconsistencies, uninterrupted run {s['reference_s']} s")
+        print(f"total: {result['kills']} kills, {result['inconsistencies']} inconsistencies")
+
+
+if __name__ == "__main__":
+    main()
