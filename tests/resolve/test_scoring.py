@@ -12,7 +12,6 @@ from citybridge.resolve.scoring import (
     Isotonic,
     Logistic,
     MatchModel,
-    TreeRanker,
     confidence,
     fit_trees,
     shipped_model,
