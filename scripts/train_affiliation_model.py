@@ -3,7 +3,8 @@
     .venv/bin/python scripts/train_affiliation_model.py [--data ../shared/data/ror/affiliations-dev.csv]
 
 Reads the labelled strings (CSV ``affiliation,ror_id``) and the ROR dumps beside them, fits the choice model
-on every string, and takes calibration and thresholds from 5-fold cross-validation grouped by organisation,
+on every string (gradient-boosted trees or the conditional logit, whichever cross-validates better), and
+takes calibration and thresholds from 5-fold cross-validation grouped by organisation,
 with 20% of the organisations held out of the index (with parents and children) to make negatives.
 """
 

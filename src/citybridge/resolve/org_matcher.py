@@ -31,7 +31,7 @@ class OrgMatcher:
         self.index = index
         self.features = AffiliationMatcher(index)
         self.model = model or shipped_model()
-        if self.model.choice.model.features != FEATURES:
+        if self.model.features != FEATURES:
             raise ValueError("the affiliation model was trained on other features; retrain it with "
                              "scripts/train_affiliation_model.py")
 
@@ -69,8 +69,8 @@ class OrgMatcher:
         if not cands:
             return []
         X = np.asarray([c.features for c in cands], dtype=np.float64)
-        logits = self.model.choice.model.logits(X)
-        probs = self.model.probabilities(X)
+        logits = self.model.scores(X)
+        probs = self.model.probabilities(X, logits)
         for c, z, p in zip(cands, logits.tolist(), probs.tolist(), strict=True):
             c.score, c.probability = z, p
         cands.sort(key=lambda c: (-c.score, c.ror))

@@ -1,5 +1,9 @@
-"""Match scoring: a conditional-logit choice among a string's candidates and "none of them", isotonic
-calibration of the chosen candidate's probability, all plain numpy/scipy and stored as JSON.
+"""Match scoring: gradient-boosted trees (LightGBM) or a conditional-logit choice among a string's candidates
+and "none of them", isotonic calibration of the chosen candidate's probability, stored as JSON.
+
+The trees score each candidate on its own features; a candidate's confidence adds how far it stands above
+the best other candidate (``margin_weight``), so a string with two equally good candidates is not accepted.
+Which of the two scorers ships is decided by grouped cross-validation (``scripts/train_affiliation_model.py``).
 
 The models ship in ``resolve/data/affiliation-model.json``, written by ``scripts/train_affiliation_model.py``
 together with the thresholds chosen by cross-validation and the figures they gave.
@@ -17,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-MODEL_FORMAT = "citybridge-match-model 1"
+MODEL_FORMAT = "citybridge-match-model 2"
+_READABLE = ("citybridge-match-model 1", MODEL_FORMAT)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -170,30 +175,115 @@ def fit_choice(groups: Sequence[np.ndarray], gold: Sequence[int], features: Sequ
     return Choice(Logistic(tuple(features), res.x[:d]), float(res.x[d]))
 
 
+#: LightGBM settings of the shipped ranker (binary objective on candidate rows)
+TREE_PARAMS: dict[str, Any] = {
+    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
+    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "verbose": -1,
+    "num_threads": 1, "seed": 7, "deterministic": True, "force_row_wise": True}
+TREE_ROUNDS = 300
+
+
+@dataclass(slots=True)
+class TreeRanker:
+    """Gradient-boosted trees scoring each candidate; ``confidence`` turns the scores of one string's candidates
+    into the number that is calibrated: ``s_i + margin_weight * clip(s_i - max_{j != i} s_j, -10, 10)``."""
+
+    features: tuple[str, ...]
+    model_text: str
+    margin_weight: float = 0.5
+    booster: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.booster is None:
+            import lightgbm
+
+            self.booster = lightgbm.Booster(model_str=self.model_text)
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        if len(X) == 0:
+            return np.zeros(0)
+        return np.asarray(self.booster.predict(np.asarray(X, dtype=np.float64), raw_score=True, num_threads=1))
+
+    def confidence(self, s: np.ndarray) -> np.ndarray:
+        return confidence(s, self.margin_weight)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "margin_weight": self.margin_weight, "model": self.model_text}
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> TreeRanker:
+        return cls(tuple(body["features"]), body["model"], float(body.get("margin_weight", 0.5)))
+
+
+def confidence(s: np.ndarray, margin_weight: float) -> np.ndarray:
+    """Each score plus ``margin_weight`` times its lead over the best other score of the same string."""
+    s = np.asarray(s, dtype=np.float64)
+    if len(s) == 0:
+        return s
+    if len(s) == 1:
+        return s + margin_weight * 10.0
+    order = np.argsort(-s, kind="stable")
+    first, second = s[order[0]], s[order[1]]
+    other = np.where(np.arange(len(s)) == order[0], second, first)
+    return s + margin_weight * np.clip(s - other, -10.0, 10.0)
+
+
+def fit_trees(groups: Sequence[np.ndarray], gold: Sequence[int], features: Sequence[str], *,
+              margin_weight: float = 0.5, rounds: int = TREE_ROUNDS,
+              params: dict[str, Any] | None = None) -> TreeRanker:
+    """Fit a :class:`TreeRanker`: every candidate row is an example, the gold row (if any) the positive one."""
+    import lightgbm
+
+    used = [(x, g) for x, g in zip(groups, gold, strict=True) if len(x)]
+    X = np.vstack([x for x, _ in used]) if used else np.zeros((0, len(features)))
+    y = np.concatenate([(np.arange(len(x)) == g).astype(np.float64) for x, g in used]) if used else np.zeros(0)
+    booster = lightgbm.train({**TREE_PARAMS, **(params or {})}, lightgbm.Dataset(X, y), rounds)
+    return TreeRanker(tuple(features), booster.model_to_string(), margin_weight, booster)
+
+
 @dataclass(slots=True)
 class MatchModel:
-    """The choice model, the calibration of its top probability, and the thresholds chosen on dev data."""
+    """The scorer (trees when ``ranker`` is set, else the choice model), the calibration of its confidence,
+    and the thresholds chosen on dev data."""
 
     choice: Choice
     calibration: Isotonic
     thresholds: dict[str, float] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    ranker: TreeRanker | None = None
 
-    def probabilities(self, X: np.ndarray) -> np.ndarray:
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.ranker.features if self.ranker is not None else self.choice.model.features
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Ranking score of each candidate (higher is better)."""
+        if self.ranker is not None:
+            return self.ranker.scores(X)
+        return self.choice.model.logits(X)
+
+    def probabilities(self, X: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probability of each candidate being the organisation meant."""
+        if self.ranker is not None:
+            s = self.ranker.scores(X) if scores is None else scores
+            return np.asarray(self.calibration(self.ranker.confidence(s))) if len(s) else s
         raw = self.choice.probabilities(X)
         return np.asarray(self.calibration(raw)) * (raw > 0) if len(raw) else raw
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": MODEL_FORMAT, "choice": self.choice.to_json(), "calibration": self.calibration.to_json(),
+        body = {"format": MODEL_FORMAT, "choice": self.choice.to_json(), "calibration": self.calibration.to_json(),
                 "thresholds": self.thresholds, "report": self.report}
+        if self.ranker is not None:
+            body["ranker"] = self.ranker.to_json()
+        return body
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> MatchModel:
-        if body.get("format") != MODEL_FORMAT:
+        if body.get("format") not in _READABLE:
             raise ValueError(f"match model has format {body.get('format')!r}, expected {MODEL_FORMAT!r}")
+        ranker = TreeRanker.from_json(body["ranker"]) if body.get("ranker") else None
         return cls(Choice.from_json(body["choice"]), Isotonic.from_json(body["calibration"]),
-                   dict(body.get("thresholds") or {}), dict(body.get("report") or {}))
+                   dict(body.get("thresholds") or {}), dict(body.get("report") or {}), ranker)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -213,5 +303,5 @@ def shipped_model(name: str = "affiliation-model.json") -> MatchModel:
     return MatchModel.from_json(json.loads(text))
 
 
-__all__ = ["Choice", "Isotonic", "Logistic", "MODEL_FORMAT", "MatchModel", "fit_choice", "fit_isotonic", "fit_logistic",
-           "shipped_model", "sigmoid"]
+__all__ = ["Choice", "Isotonic", "Logistic", "MODEL_FORMAT", "MatchModel", "TREE_PARAMS", "TREE_ROUNDS", "TreeRanker",
+           "confidence", "fit_choice", "fit_isotonic", "fit_logistic", "fit_trees", "shipped_model", "sigmoid"]

@@ -16,10 +16,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from citybridge.resolve.affiliation import FEATURES, AffiliationMatcher
-from citybridge.resolve.scoring import Choice, MatchModel, fit_choice, fit_isotonic
+from citybridge.resolve.scoring import (
+    Choice,
+    Isotonic,
+    MatchModel,
+    TreeRanker,
+    confidence,
+    fit_choice,
+    fit_isotonic,
+    fit_trees,
+)
 
 L2 = 1.0
 REVIEW = 0.5
+#: margin weights of the tree ranker's confidence tried by cross-validation
+MARGIN_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
 
 @dataclass(slots=True)
@@ -136,34 +147,83 @@ def pick_threshold(outcomes: Sequence[Outcome], *, min_precision: float, objecti
     return best
 
 
-def train(matcher: AffiliationMatcher, rows: Sequence[tuple[str, str | None]], *, folds: int = 5,
-          negative_share: float = 0.2, seed: int = 7, l2: float = L2,
-          progress: Callable[[int], None] | None = None) -> MatchModel:
-    """Fit the shipped model: choice model on every string, calibration and thresholds from cross-validation.
+def cross_validate_trees(examples: Sequence[Example], margin_weights: Sequence[float] = MARGIN_WEIGHTS
+                         ) -> dict[float, list[Outcome]]:
+    """Out-of-fold outcomes of the tree ranker, one list per margin weight (the trees do not depend on it)."""
+    folds = sorted({e.fold for e in examples})
+    scores: list[np.ndarray] = [np.zeros(0)] * len(examples)
+    for k in folds:
+        train_part = [e for e in examples if e.fold != k]
+        ranker = fit_trees([e.X for e in train_part], [e.gold for e in train_part], FEATURES)
+        for i, e in enumerate(examples):
+            if e.fold == k:
+                scores[i] = ranker.scores(e.X)
+    out: dict[float, list[Outcome]] = {}
+    for w in margin_weights:
+        outs = []
+        for e, s in zip(examples, scores, strict=True):
+            if not len(s):
+                outs.append(Outcome(e.negative, None, float("-inf"), False))
+                continue
+            c = confidence(s, w)
+            j = int(np.argmax(c))
+            outs.append(Outcome(e.negative, e.rors[j], float(c[j]), j == e.gold))
+        out[w] = outs
+    return out
 
-    Thresholds: ``accept`` (an id is reported) maximises F1 with CV precision >= 0.95; ``auto_merge``
-    (records merge without review) is the lowest with CV precision >= 0.99; ``review`` (a merge is proposed to
-    a curator) is 0.5: a curator sees the matches more likely right than wrong.
+
+def calibrate(oof: Sequence[Outcome]) -> tuple[Isotonic, list[Outcome]]:
+    """Isotonic calibration of out-of-fold scores, and the outcomes with calibrated probabilities."""
+    finite = [o for o in oof if np.isfinite(o.probability)]
+    calibration = fit_isotonic(np.asarray([o.probability for o in finite]), np.asarray([o.correct for o in finite]))
+    cal = [Outcome(o.negative, o.predicted, float(calibration(o.probability)) if np.isfinite(o.probability) else 0.0,
+                   o.correct) for o in oof]
+    return calibration, cal
+
+
+def train(matcher: AffiliationMatcher, rows: Sequence[tuple[str, str | None]], *, folds: int = 5,
+          negative_share: float = 0.2, seed: int = 7, l2: float = L2, scorer: str = "auto",
+          progress: Callable[[int], None] | None = None) -> MatchModel:
+    """Fit the shipped model: the scorer on every string, calibration and thresholds from cross-validation.
+
+    Scorer: the conditional logit and gradient-boosted trees (with each margin weight of
+    :data:`MARGIN_WEIGHTS`) are cross-validated on the same grouped folds; ``auto`` ships the one with the best
+    F1 at its ``accept`` threshold. Thresholds: ``accept`` (an id is reported) maximises F1 with CV precision
+    >= 0.95; ``auto_merge`` (records merge without review) is the lowest with CV precision >= 0.99; ``review``
+    (a merge is proposed to a curator) is 0.5: a curator sees the matches more likely right than wrong.
     """
     examples = collect(matcher, rows, folds=folds, negative_share=negative_share, seed=seed, progress=progress)
-    oof = cross_validate(examples, l2=l2)
-    calibration = fit_isotonic(np.asarray([o.probability for o in oof]), np.asarray([o.correct for o in oof]))
-    cal = [Outcome(o.negative, o.predicted, float(calibration(o.probability)), o.correct) for o in oof]
+    options: dict[str, tuple[Isotonic, list[Outcome], float | None]] = {}
+    if scorer in ("auto", "logit"):
+        iso, cal = calibrate(cross_validate(examples, l2=l2))
+        options["logit"] = (iso, cal, None)
+    if scorer in ("auto", "trees"):
+        for w, oof in cross_validate_trees(examples).items():
+            iso, cal = calibrate(oof)
+            options[f"trees_margin_{w}"] = (iso, cal, w)
+    compared = {name: figures(cal, pick_threshold(cal, min_precision=0.95)) for name, (_, cal, _) in options.items()}
+    chosen = max(compared, key=lambda name: compared[name]["f1"])
+    calibration, cal, margin = options[chosen]
     accept = pick_threshold(cal, min_precision=0.95)
     auto = pick_threshold(cal, min_precision=0.99, objective="recall")
+    ranker: TreeRanker | None = None
+    if margin is not None:
+        ranker = fit_trees([e.X for e in examples], [e.gold for e in examples], FEATURES, margin_weight=margin)
     model = MatchModel(fit(examples, l2=l2), calibration,
-                       {"accept": accept, "auto_merge": max(auto, accept), "review": min(REVIEW, accept)})
+                       {"accept": accept, "auto_merge": max(auto, accept), "review": min(REVIEW, accept)},
+                       ranker=ranker)
     pos_only = [o for o in cal if not o.negative]
     model.report = {
         "strings": len(examples), "negatives": sum(e.negative for e in examples), "folds": folds,
-        "negative_share": negative_share, "seed": seed, "l2": l2,
+        "negative_share": negative_share, "seed": seed, "l2": l2, "scorer": chosen,
         "candidate_recall": round(sum(1 for e in examples if not e.negative and e.gold >= 0)
                                   / max(1, sum(1 for e in examples if not e.negative)), 4),
+        "cv_scorers_at_accept": compared,
         "cv_with_negatives": {k: figures(cal, t) for k, t in model.thresholds.items()},
         "cv_positives_only": {k: figures(pos_only, t) for k, t in model.thresholds.items()},
     }
     return model
 
 
-__all__ = ["Example", "Outcome", "collect", "cross_validate", "decide", "family", "figures", "fit",
-           "pick_threshold", "train"]
+__all__ = ["Example", "Outcome", "calibrate", "collect", "cross_validate", "cross_validate_trees", "decide", "family",
+           "figures", "fit", "pick_threshold", "train"]
