@@ -120,7 +120,7 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         user = filters["subtype"] if isinstance(filters["subtype"], list) else [filters["subtype"]]  # type: ignore[index]
         wanted["subtype"] = [s for s in user if not own or s in own] or ["-none-"]
     per_page = min(100, max(limit * (12 if section == "practice" else 3), 12))
-    res = hub.searcher.search(challenge.text, filters=wanted, facets=(), per_page=per_page, caller=caller,
+    res = hub.searcher.search(challenge.query, filters=wanted, facets=(), per_page=per_page, caller=caller,
                               fuzzy=False)
     hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
     if not hits:
