@@ -112,3 +112,26 @@ def test_home_highlights_follow_the_clock(hub: Hub) -> None:
     assert data["closing_soon"][0]["days"] == 14
     assert [d["id"] for d in data["news"]] == ["doc_news"]
     assert [p["id"] for p in data["projects"]] == ["prj_nowhere", "prj_porto"]
+
+
+def test_glossary_reads_other_languages_as_english_terms() -> None:
+    from citybridge.link.glossary import read_as_english
+
+    assert read_as_english("descarbonizar la calefacción urbana") == ["decarbonisation",
+                                                                       "district heating heat network"]
+    assert read_as_english("Hitzeschutz für ältere Menschen während Hitzewellen") == [
+        "heat", "older people elderly", "heatwaves"]
+    # longest phrase first: "ola de calor" is a heatwave, not heat; unknown words are left out
+    assert read_as_english("Plan contra la ola de calor") == ["heatwaves"]
+    assert read_as_english("xyz abc") == []
+
+
+def test_a_challenge_in_another_language_finds_english_records(hub: Hub) -> None:
+    res = hub.link("islas de calor y olas de calor en barrios densos", place="Lisbon",
+                   want=["evidence", "projects", "opportunities"], limit=10)
+    assert res.challenge["read_as"].startswith("urban heat island heatwaves")
+    assert "doc_news" in {i.id for i in res.sections["evidence"]}
+    assert {"prj_porto", "prj_nowhere"} & {i.id for i in res.sections["projects"]}
+    assert "opp_eu" in {i.id for i in res.sections["opportunities"]}
+    # an English challenge is searched as written
+    assert "read_as" not in hub.link("urban heat islands", want=["evidence"]).challenge

@@ -4,6 +4,7 @@ labels (with the passages that carry them), key terms, a vector and an optional 
 from __future__ import annotations
 
 import contextlib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 from citybridge.errors import Invalid, NotFound
 from citybridge.link._derived import cached
 from citybridge.link.city_index import CityIndex
+from citybridge.link.glossary import read_as_english
 from citybridge.link.profile_index import ProfileIndex, is_theme, key_terms
 from citybridge.model.access import CURATOR, Caller, can_see
 from citybridge.model.entities import Organization, Place, PlaceType, Record
@@ -45,6 +47,30 @@ class Challenge:
     focus: Focus | None = None
     exclude: set[str] = field(default_factory=set)
     scores: Any = None  # ProfileIndex Scores against every profile, computed once per request
+    #: what the search runs on when it is not the text: the English glossary terms of a text in another language
+    read_as: str | None = None
+    #: key terms grouped by concept (one glossary entry: synonyms, any of which matches it); None: each term alone
+    groups: list[list[str]] | None = None
+    #: adjacent key-term pairs of the challenge's phrases ("urban heat", "district heating"), stemmed
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def query(self) -> str:
+        """The text the search-backed sections search with."""
+        return self.read_as or self.text
+
+
+def phrase_pairs(texts: list[str], lang: str | None) -> set[tuple[str, str]]:
+    """Adjacent pairs of analysed terms within each text (stopwords skipped): the phrases a record that says the
+    same thing in the same words also contains."""
+    from citybridge.search.analysis import get_analyzer
+
+    out: set[tuple[str, str]] = set()
+    for text in texts:
+        for part in re.split(r"[,;:.!?()]", text):
+            terms = [t for t in get_analyzer(lang or "en").terms(part) if len(t) > 2]
+            out |= {(a, b) for a, b in zip(terms, terms[1:], strict=False) if a != b}
+    return out
 
 
 def profile_index(hub: Any) -> ProfileIndex:
@@ -94,10 +120,26 @@ def from_text(hub: Any, text: str, model: str | None) -> Challenge:
             labels[label] = float(lab.score)
             passages[label] = list(dict.fromkeys(e.text for e in lab.evidence))[:3]
     kws = [k.phrase for k in extract_keywords([text], [lang], top_n=10)[0]]
+    terms = key_terms(" ".join(kws) or text, [lang])
+    # a text in another language reaches the English records through the glossary's English terms: the search
+    # runs on them, and the key terms a hit must match are theirs
+    english = read_as_english(text) if lang != "en" else []
+    read_as = " ".join(english) or None
+    groups = None
+    pairs = phrase_pairs([text], lang)
+    if read_as:
+        terms = key_terms(read_as, ["en"])
+        groups = [g for g in (key_terms(e, ["en"]) for e in english) if g]
+        pairs = phrase_pairs(english, "en")
+        for lab in tagging_step(hub).tagger.tag([read_as], lang="en")[0]:
+            label = f"{lab.scheme}:{lab.code}"
+            if is_theme(label) and float(lab.score) > labels.get(label, 0.0):
+                labels[label] = float(lab.score)
+                passages.setdefault(label, [])
     emb = embedder(model)
-    vector = emb.embed([text])[0] if emb is not None else None
+    vector = emb.embed([read_as or text])[0] if emb is not None else None
     return Challenge(text=text[:1000], language=lang, labels=labels, passages=passages, keywords=kws,
-                     terms=key_terms(" ".join(kws) or text, [lang]), vector=vector)
+                     terms=terms, vector=vector, read_as=read_as, groups=groups, pairs=pairs)
 
 
 def from_entity(hub: Any, record: Record, index: ProfileIndex) -> Challenge:
@@ -147,7 +189,8 @@ def merge(a: Challenge, b: Challenge) -> Challenge:
     return Challenge(text=a.text, language=a.language, labels=labels, passages={**b.passages, **a.passages},
                      keywords=list(dict.fromkeys(a.keywords + b.keywords)),
                      terms=list(dict.fromkeys(a.terms + b.terms)), vector=vector if vector is not None else b.vector,
-                     entity=b.entity, exclude=a.exclude | b.exclude)
+                     entity=b.entity, exclude=a.exclude | b.exclude, read_as=a.read_as, groups=a.groups,
+                     pairs=a.pairs | b.pairs)
 
 
 def _fold(name: str) -> str:

@@ -120,6 +120,8 @@ def describe(challenge: Challenge) -> dict[str, Any]:
                    for lab, s in sorted(challenge.labels.items(), key=lambda x: -x[1])],
         "keywords": challenge.keywords,
     }
+    if challenge.read_as:
+        out["read_as"] = challenge.read_as
     if challenge.entity is not None:
         out["entity"] = {"id": challenge.entity.id, "kind": challenge.entity.kind.value, "name": challenge.entity.name}
     if challenge.focus is not None:

@@ -202,7 +202,7 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
     focus = challenge.focus
     hits: dict[str, dict[str, Any]] = {}
     if kind == "organization":
-        res = hub.searcher.search(challenge.text, filters={**(filters or {}), "kind": "organization"}, facets=(),
+        res = hub.searcher.search(challenge.query, filters={**(filters or {}), "kind": "organization"}, facets=(),
                                   per_page=30, caller=caller, fuzzy=False)
         top = max((h["score"] for h in res["results"]), default=1.0) or 1.0
         for h in res["results"]:

@@ -30,7 +30,7 @@ SEARCH_SECTIONS: dict[str, dict[str, Any]] = {
 #: in ``practice``, projects and news count when they name a city (where the measures were taken)
 PRACTICE_NEEDS_CITY = frozenset({"project", "news"})
 #: weights of the components of a search-section item (each component in 0..1)
-SEARCH_WEIGHTS = {"match": 0.55, "themes": 0.3, "place": 0.1, "recency": 0.05}
+SEARCH_WEIGHTS = {"match": 0.45, "themes": 0.25, "phrase": 0.15, "place": 0.1, "recency": 0.05}
 
 
 @dataclass
@@ -89,6 +89,11 @@ def term_coverage(hub: Any, challenge: Challenge, matched: set[str]) -> float:
                 df = 0
             weights[term] = math.log(1.0 + n / (df + 1.0))
         challenge.__dict__["_term_weights"] = weights
+    groups = challenge.groups
+    if groups:  # a concept counts once, with the weight of its rarest term, when any of its terms matched
+        gw = [max(weights.get(t, 0.0) for t in g) for g in groups]
+        total = sum(gw)
+        return sum(w for g, w in zip(groups, gw, strict=True) if set(g) & matched) / total if total else 0.0
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in matched) / total if total else 0.0
 
@@ -98,10 +103,28 @@ def discriminative_terms(hub: Any, challenge: Challenge) -> set[str]:
     challenge's common words ("urban", "sustainable") and not its subject ("stormwater", "drainage")."""
     term_coverage(hub, challenge, set())  # computes the weights once per challenge
     weights: dict[str, float] = challenge.__dict__["_term_weights"]
+    if challenge.groups:
+        gw = [max(weights.get(t, 0.0) for t in g) for g in challenge.groups]
+        if len(gw) < 3:
+            return {t for g in challenge.groups for t in g}
+        median = statistics.median(gw)
+        return {t for g, w in zip(challenge.groups, gw, strict=True) if w >= median for t in g}
     if len(weights) < 3:
         return set(weights)
     median = statistics.median(weights.values())
     return {t for t, w in weights.items() if w >= median}
+
+
+def phrase_share(challenge: Challenge, text: str) -> tuple[float, list[str]]:
+    """Share of the challenge's adjacent key-term pairs that a record's text also has side by side, and those
+    pairs (as stems): "urban heat" in a record about urban heat, not "urban" here and "heat" there."""
+    if not challenge.pairs or not text:
+        return 0.0, []
+    from citybridge.search.analysis import get_analyzer
+
+    terms = [t for t in get_analyzer("en").terms(text) if len(t) > 2]
+    have = set(zip(terms, terms[1:], strict=False)) & challenge.pairs
+    return len(have) / len(challenge.pairs), sorted(f"{a} {b}" for a, b in have)
 
 
 def themes_reason(shared: list[tuple[str, float, str]], names: dict[str, str]) -> str:
@@ -120,14 +143,14 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         user = filters["subtype"] if isinstance(filters["subtype"], list) else [filters["subtype"]]  # type: ignore[index]
         wanted["subtype"] = [s for s in user if not own or s in own] or ["-none-"]
     per_page = min(100, max(limit * (12 if section == "practice" else 3), 12))
-    res = hub.searcher.search(challenge.text, filters=wanted, facets=(), per_page=per_page, caller=caller,
+    res = hub.searcher.search(challenge.query, filters=wanted, facets=(), per_page=per_page, caller=caller,
                               fuzzy=False)
     hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
     if not hits:
         return []
     ids = [h["id"] for h in hits]
     anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places", "language"))
-    records = hub.store.get_many(ids) if section in ("opportunities", "projects", "practice") else {}
+    records = hub.store.get_many(ids)
     subject = discriminative_terms(hub, challenge)
     cities = city_index(hub, caller) if section == "practice" else None
     names = label_names()
@@ -176,7 +199,9 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         elif not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)) or not hl_terms & subject:
             continue
         match = 0.5 * float(across) if across is not None else min(1.0, h["score"] / top)
-        comps = {"match": round(match, 4), "themes": round(overlap, 4), "place": 0.0, "recency": 0.0}
+        phrase, said = phrase_share(challenge, " ".join(rec.text_fields().values()) if rec is not None else "")
+        comps = {"match": round(match, 4), "themes": round(overlap, 4), "phrase": round(phrase, 4),
+                 "place": 0.0, "recency": 0.0}
         if across is not None:
             reasons.append(f"close in meaning across languages ({rec_lang}; e5 cosine {across:.2f}): "
                            f"{quote(h['name'])}")
@@ -188,6 +213,8 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
                            f"({', '.join(sorted(hl_terms))}){where}: {quote(snip['text'])}")
             evidence["passage"] = {"field": snip.get("field"), "start": snip.get("start"), "end": snip.get("end"),
                                    "terms": sorted(hl_terms), "coverage": round(coverage, 3)}
+        if said:
+            evidence["phrases"] = said
         if shared:
             reasons.append(themes_reason(shared, names))
             evidence["shared_themes"] = [lab for lab, _s, _p in shared]
