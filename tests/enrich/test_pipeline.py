@@ -88,6 +88,23 @@ def test_profiles_aggregate_linked_records(places_hub: Hub) -> None:
                                                      for r in v["records"]}
 
 
+def test_profiles_rebuilt_after_a_run_stopped_before_them(places_hub: Hub) -> None:
+    """Found by benchmarks/bench_crash.py: a run killed after its steps committed but before its profiles left
+    the profiles empty for good, since the re-run had nothing to enrich and so touched nothing."""
+    from citybridge.store.enrichment import EnrichmentStore
+
+    hub = places_hub
+    _docs(hub)
+    assert EnrichmentStore(hub.store).begin_profiles() is False  # what the killed run did first ...
+    hub.enrich(workers=1, profiles=False)  # ... then its steps committed, and it died before the profiles
+    assert hub.profile("per_ana") is None
+    again = hub.enrich(workers=1)
+    assert sum(again.steps.values()) == 0  # nothing left to enrich, yet
+    prof = hub.profile("per_ana")
+    assert prof is not None and prof["n_records"] == 2
+    assert EnrichmentStore(hub.store).begin_profiles() is False  # the mark was cleared by the finished run
+
+
 def test_user_taxonomy_is_tagged(hub: Hub) -> None:
     hub.upsert([Theme(id="thm_cool", name="Cool roofs", scheme="city-heat", code="cool-roofs",
                       keywords=["cool roof", "reflective roof"], description="Reflective roofs that reduce heat")])

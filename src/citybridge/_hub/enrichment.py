@@ -45,8 +45,11 @@ class EnrichMixin:
         """
         from citybridge.enrich.profiles import build_profiles, dirty_entities
         from citybridge.enrich.runner import Enricher
+        from citybridge.store.enrichment import EnrichmentStore
 
         chosen = self.enrichment_steps(steps)
+        es = EnrichmentStore(self.store)
+        interrupted = profiles and es.begin_profiles()
         # steps that cannot run in forked workers (e5) run afterwards in this process, so the others keep theirs
         # and no worker is forked from a process that has already embedded with them
         forkable = [s for s in chosen if getattr(s, "fork_safe", True)]
@@ -63,11 +66,13 @@ class EnrichMixin:
             report.vectors += more.vectors
             report.seconds += more.seconds
             touched |= touched_more
-        if profiles and touched:
+        if profiles and (touched or interrupted):
             model = next((s.embedder.model_id for s in enricher.steps if getattr(s, "model", None)), None)
-            everything = len(touched) > 20_000
+            everything = interrupted or len(touched) > 20_000
             report.profiles = build_profiles(self.store, None if everything else dirty_entities(self.store, touched),
                                              model=model)
+        if profiles:
+            es.end_profiles()
         return report
 
     def crosslingual_embedder(self) -> Any:

@@ -101,6 +101,26 @@ class EnrichmentStore:
                          .on_conflict_do_nothing(index_elements=["key"]))
         return key
 
+    # A durable "profiles are being updated" mark, kept among the step versions (a key no version hashes to):
+    # set before a run's steps commit anything, removed once its profiles are written. A run killed in between
+    # leaves it, and the next run then rebuilds every profile instead of only those its own changes touch.
+    PROFILES_PENDING = "profiles-pending"
+
+    def begin_profiles(self) -> bool:
+        """Set the mark; True when it was already set (an earlier run stopped before its profiles)."""
+        sv = t.step_versions
+        with self.engine.begin() as conn:
+            if conn.execute(select(sv.c.key).where(sv.c.key == self.PROFILES_PENDING)).first() is not None:
+                return True
+            upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(upsert(sv).values(key=self.PROFILES_PENDING, step="profiles", version="pending",
+                                           first_seen=utcnow()).on_conflict_do_nothing(index_elements=["key"]))
+        return False
+
+    def end_profiles(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.step_versions).where(t.step_versions.c.key == self.PROFILES_PENDING))
+
     def stale_derived_relations(self, conn: Connection, role: str, ids: list[str], keep: set[str]) -> list[str]:
         """Ids of relations a step derived earlier for these records that its new run no longer supports."""
         out: list[str] = []
