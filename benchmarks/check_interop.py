@@ -98,6 +98,9 @@ def linked_data(hub: Any, sample: int) -> dict[str, Any]:
                 sub.add(triple)
                 if isinstance(triple[2], rdflib.BNode):
                     todo.append(triple[2])
+                elif isinstance(triple[2], rdflib.URIRef):  # a linked node's type, for the shapes' sh:class
+                    for typed in graph.triples((triple[2], rdflib.RDF.type, None)):
+                        sub.add(typed)
         t0 = time.perf_counter()
         conforms, report, _ = validate(sub, shacl_graph=shapes, inference="none")
         violations = len(set(report.subjects(rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/shacl#ValidationResult"))))
@@ -132,7 +135,10 @@ def harvest(hub: Any) -> dict[str, Any]:
         n = sum(1 for _ in client.list_records(metadata_prefix="cb_jsonld", set_="kind:project"))
         out["list_records_cb_jsonld_projects"] = n
         out["list_records_cb_jsonld_projects_s"] = round(time.perf_counter() - t0, 2)
-        out["sdg_11_records"] = sum(1 for _ in client.list_identifiers(metadata_prefix="oai_dc", set_="sdg:11"))
+        try:  # an un-enriched store has no SDG tags yet: the protocol answers noRecordsMatch
+            out["sdg_11_records"] = sum(1 for _ in client.list_identifiers(metadata_prefix="oai_dc", set_="sdg:11"))
+        except NoRecordsMatch:
+            out["sdg_11_records"] = 0
         log(f"harvest: {out}")
         time.sleep(1.1)
         since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
