@@ -80,3 +80,23 @@ def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
             yield h
         finally:
             h.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One Debian Chromium for the whole session, driven by Playwright (never ``playwright install``). Defined
+    here, once: a second session-scoped copy would start a second Playwright whose loop is still running."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Debian chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests need the playwright package (pip install playwright; no browser download)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

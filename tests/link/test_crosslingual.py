@@ -41,14 +41,27 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     h.close()
 
 
+IT_HEAT = ("I nostri quartieri densi soffrono ondate di calore ogni estate: cerchiamo tetti freschi, alberi in "
+           "città e ombra nelle piazze per proteggere le persone anziane.")
+
+
 def test_spanish_challenge_finds_the_english_project_on_its_subject(hub: Hub) -> None:
+    # Spanish is also read through the link glossary's English terms: either way the heat project comes first
     res = hub.link(ES_HEAT, want=["projects"])
     assert res.challenge["language"] == "es"
     items = res.sections["projects"]
     assert items, "the Spanish challenge found no English project"
     assert items[0].id == "prj_heat"
-    assert "across languages" in items[0].explanation and items[0].evidence["crosslingual"]["language"] == "en"
     # projects on other subjects are not close enough in meaning to be suggested at all
+    assert "prj_bus" not in [i.id for i in items] and "prj_flood" not in [i.id for i in items]
+
+
+def test_a_language_without_glossary_is_matched_by_the_crosslingual_channel(hub: Hub) -> None:
+    res = hub.link(IT_HEAT, want=["projects"])
+    assert res.challenge["language"] == "it"
+    items = res.sections["projects"]
+    assert items and items[0].id == "prj_heat"
+    assert "across languages" in items[0].explanation and items[0].evidence["crosslingual"]["language"] == "en"
     assert "prj_bus" not in [i.id for i in items] and "prj_flood" not in [i.id for i in items]
 
 

@@ -139,21 +139,24 @@ def test_schemathesis_over_the_authenticated_api(writable: Network) -> None:
 
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", create_app(writable.hub, web=False))
     failures: list[str] = []
+
+    def check(operation: Any, headers: dict[str, str], role: str) -> Any:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=6, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        def run(case: Any) -> None:
+            response = case.call(headers=headers)
+            if response.status_code >= 500:
+                failures.append(f"{role} {case.method} {case.path} -> {response.status_code}")
+            case.validate_response(response, checks=[not_a_server_error])
+
+        return run
+
     for role in ("staff", "partner_lab"):
         headers = writable.headers(role)
         for operation in [op.ok() for op in schema.get_all_operations()]:
-
-            @given(case=operation.as_strategy())
-            @settings(max_examples=6, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
-            def run(case: Any, headers: dict[str, str] = headers, role: str = role) -> None:
-                response = case.call(headers=headers)
-                if response.status_code >= 500:
-                    failures.append(f"{role} {case.method} {case.path} -> {response.status_code}")
-                case.validate_response(response, checks=[not_a_server_error])
-
             try:
-                run()
+                check(operation, headers, role)()
             except Exception as exc:
                 failures.append(f"{role} {operation.method.upper()} {operation.path}: {str(exc)[:200]}")
     assert not failures, "\n".join(failures)

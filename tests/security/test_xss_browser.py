@@ -12,7 +12,7 @@ from citybridge.hub import Hub
 from citybridge.model.entities import Document, Organization, Project
 from citybridge.model.relations import Relation
 from security.conftest import PASSWORD, build, make_settings
-from web.conftest import browser, open_page, serve  # noqa: F401  (the browser fixture)
+from web.conftest import open_page, serve
 
 PAYLOADS = ['<img src=x onerror="window.__xss=1">', '"><script>window.__xss=2</script>',
             "'><svg onload=window.__xss=3>", "</textarea><script>window.__xss=4</script>",
@@ -25,7 +25,7 @@ def _p(i: int) -> str:
 
 
 @pytest.mark.slow
-def test_payloads_in_every_text_field_render_escaped(browser, tmp_path: Path) -> None:  # noqa: F811
+def test_payloads_in_every_text_field_render_escaped(browser, tmp_path: Path) -> None:
     hub = Hub(make_settings(tmp_path))
     build(hub)
     org = Organization(id="org_xss", name=_p(0), acronym=_p(1), aliases=[_p(2)], city=_p(3), address=_p(4),

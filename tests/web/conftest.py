@@ -19,8 +19,6 @@ from citybridge.hub import Hub
 
 logging.getLogger("citybridge.api").setLevel(logging.ERROR)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="session")
@@ -66,20 +64,6 @@ def live_server(web_hub: Hub) -> Iterator[str]:
     """The app served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
     with serve(create_app(web_hub)) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need Debian chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("browser tests need the playwright package (pip install playwright; no browser download)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @contextmanager

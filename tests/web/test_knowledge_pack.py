@@ -29,10 +29,8 @@ TOPICS = re.compile(r"urban heat|heat island|heatwave|cooling|energy poverty|fue
 DAY = date(2026, 6, 1)
 CHALLENGES = [("reduce urban heat in dense neighbourhoods", "Lisbon", "find-help-lisbon-urban-heat"),
               ("energy poverty in social housing", "Porto", "find-help-porto-energy-poverty"),
-              # a Spanish challenge against English records needs cross-lingual matching (issue 17); until it
-              # lands only organisations and peer cities answer it (the screenshot is saved either way)
-              pytest.param("descarbonizar la calefacción urbana", "Madrid", "find-help-madrid-district-heating",
-                           marks=pytest.mark.xfail(reason="cross-lingual matching (issue 17)", strict=False))]
+              # a Spanish challenge against English records: read through the link glossary's English terms
+              ("descarbonizar la calefacción urbana", "Madrid", "find-help-madrid-district-heating")]
 
 
 def _lines(name: str) -> Iterator[dict]:
