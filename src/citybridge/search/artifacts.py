@@ -13,7 +13,6 @@ Readers that already mmapped the old files keep the old inodes, so a rebuild nev
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from citybridge.errors import CitybridgeError
+from citybridge.store.backup import sha256_file
 
 MANIFEST = "manifest.json"
 #: Verify checksums on load when the artifact is at most this big (bytes); above, sizes and shapes only.
@@ -45,14 +45,6 @@ class StaleIndex(IndexArtifactError):
     """Readable, but built by another format version, analysis or source state than the one expected."""
 
     code = "index_stale"
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -104,12 +96,12 @@ class ArtifactWriter:
             "dtype": array.dtype.str,
             "shape": list(array.shape),
             "bytes": path.stat().st_size,
-            "sha256": _sha256_file(path),
+            "sha256": sha256_file(path),
         }
 
     def add_file(self, name: str, path: Path) -> None:
         """Register an already atomically written non-npy file (e.g. an HNSW graph)."""
-        self.files[name] = {"file": path.name, "bytes": path.stat().st_size, "sha256": _sha256_file(path)}
+        self.files[name] = {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
     def commit(self, meta: dict[str, Any]) -> None:
         """Write the manifest last: only now does the new artifact become the one that loads."""
@@ -177,7 +169,7 @@ class ArtifactReader:
             verify = total <= VERIFY_LIMIT
         if verify:
             for name, info in files.items():
-                if _sha256_file(self.dir / info["file"]) != info["sha256"]:
+                if sha256_file(self.dir / info["file"]) != info["sha256"]:
                     raise CorruptIndex(f"checksum mismatch in {info['file']} ({name})", where=where)
 
     def array(self, name: str, *, mmap: bool = True) -> np.ndarray:

@@ -137,7 +137,8 @@ def _revision(conn: Connection) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (backups and the search index manifests)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -184,7 +185,7 @@ def backup(engine: Engine, path: str | os.PathLike[str]) -> BackupReport:
         raise Invalid(f"cannot back up a {backend} database", field="database_url")
     created = datetime.now(UTC).replace(microsecond=0).isoformat()
     manifest = {"format": FORMAT, "version": VERSION, "backend": backend, "revision": revision,
-                "created_at": created, "file": file.name, "file_sha256": _sha256_file(file), "tables": tables}
+                "created_at": created, "file": file.name, "file_sha256": sha256_file(file), "tables": tables}
     report = BackupReport(str(dest), backend, revision, tables, verified=True)
     (dest / "RESTORE.md").write_text(RESTORE_NOTES.format(
         created_at=created, backend=backend, revision=revision, records=report.records,
@@ -318,7 +319,7 @@ def restore(url: str, path: str | os.PathLike[str]) -> BackupReport:
     file = folder / manifest["file"]
     if not file.is_file():
         raise NotFound("the backup's database file is missing", where=str(file))
-    if _sha256_file(file) != manifest["file_sha256"]:
+    if sha256_file(file) != manifest["file_sha256"]:
         raise Conflict("the backup file does not match its manifest (damaged or changed)", where=str(file))
     restore_into = _restore_sqlite if backend == "sqlite" else _restore_postgres
     mismatches = restore_into(url, file, manifest)
