@@ -1,0 +1,189 @@
+"""``citybridge bulk`` on Dask: a LocalCluster with 2 workers, a scheduler and workers started as separate processes
+on 127.0.0.1 (the shape of a real cluster), and a run killed mid-way then restarted, all give the same store;
+and the bulk-enriched records carry exactly what ``citybridge openalex`` + ``citybridge enrich`` give them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+from citybridge.errors import Invalid, NotFound  # noqa: E402
+from citybridge.pipelines import discover  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from openalex_snapshot import SHARED, generate  # noqa: E402
+
+CLI = str(Path(sys.executable).parent / "citybridge")
+ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("CITYBRIDGE_")}, "OMP_NUM_THREADS": "1"}
+needs_shared = pytest.mark.skipif(not (SHARED / "scifact" / "corpus.jsonl").exists(), reason="shared data missing")
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("openalex")
+    generate(root, works=150, parts=5)
+    return root
+
+
+def summary(data_dir: Path) -> dict[str, object]:
+    """What a store holds, without timestamps or provenance order: records, relations, annotations, vectors."""
+    con = sqlite3.connect(data_dir / "citybridge.db")
+    try:
+        return {
+            "records": con.execute("select id, kind, name from records order by id").fetchall(),
+            "relations": con.execute("select id, type, source_id, target_id from relations order by id").fetchall(),
+            "annotations": con.execute("select record_id, step, label, round(score, 4) from annotations "
+                                       "order by 1, 2, 3").fetchall(),
+            "vectors": con.execute("select model, count(*) from embeddings group by model").fetchall(),
+            "enriched": con.execute("select step, count(*) from enrich_state group by step").fetchall(),
+        }
+    finally:
+        con.close()
+
+
+def bulk(data_dir: Path, *args: str, timeout: float = 600) -> dict[str, object]:
+    proc = subprocess.run([CLI, "--data-dir", str(data_dir), "bulk", *args, "--json"], capture_output=True,
+                          text=True, env=ENV, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, as on a real cluster."""
+    bindir = Path(sys.executable).parent
+    port = free_port()
+    addr = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path_factory.mktemp("dask")
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], env=ENV, stdout=(logs / "s.out").open("w"), stderr=subprocess.STDOUT)]
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.time() < deadline, (logs / "s.out").read_text()
+                time.sleep(0.3)
+        for i in range(2):
+            procs.append(subprocess.Popen([str(bindir / "dask"), "worker", addr, "--nthreads", "1", "--nworkers",
+                                           "1", "--no-dashboard", "--host", "127.0.0.1"], env=ENV,
+                                          stdout=(logs / f"w{i}.out").open("w"), stderr=subprocess.STDOUT))
+        from distributed import Client
+
+        with Client(addr, timeout=30) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield addr
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGINT)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_discover_partitions(tmp_path: Path, snapshot: Path) -> None:
+    parts = discover([snapshot / "data" / "works"])
+    assert [p.kind for p in parts] == ["openalex"] * 5
+    assert all(Path(p.paths[0]).name.startswith("part_") for p in parts)
+    shards = tmp_path / "shards"
+    (shards / "docs").mkdir(parents=True)
+    (shards / "orgs-1.csv").write_text("name,country\nUrban Lab,PT\n")
+    (shards / "orgs-2.jsonl").write_text('{"name": "Heat Office", "country": "ES"}\n')
+    for i in range(3):
+        (shards / "docs" / f"plan{i}.md").write_text(f"# Plan {i}\n\nCooling streets with trees.\n")
+    kinds = sorted((p.kind, len(p.paths)) for p in discover([shards], docs_per_partition=2))
+    assert kinds == [("documents", 1), ("documents", 2), ("table", 1), ("table", 1)]
+    with pytest.raises(NotFound):
+        discover([tmp_path / "missing"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(Invalid):
+        discover([tmp_path / "empty"])
+
+
+@needs_shared
+@pytest.mark.slow
+def test_local_cluster_separate_cluster_and_resumed_run_give_one_store(tmp_path: Path, snapshot: Path,
+                                                                       cluster: str) -> None:
+    works = str(snapshot / "data" / "works")
+    local = bulk(tmp_path / "local", works, "--workers", "2")
+    assert local["workers"] == 2 and local["computed"] == 5 and local["loaded"] == 5
+    assert local["enrich"]["steps"]["language"] == 150  # every work enriched on the workers  # type: ignore[index]
+    assert local["index"]["documents"] > 150  # type: ignore[index]
+    expected = summary(tmp_path / "local")
+    assert len([r for r in expected["records"] if r[1] == "document"]) == 150  # type: ignore[union-attr]
+
+    remote = bulk(tmp_path / "remote", works, "--scheduler", cluster)
+    assert remote["scheduler"] == cluster and remote["workers"] == 2 and remote["computed"] == 5
+    assert summary(tmp_path / "remote") == expected
+
+    # a run killed once its first partition is in the store, then started again, skips what it finished
+    data = tmp_path / "resumed"
+    proc = subprocess.Popen([CLI, "--data-dir", str(data), "bulk", works, "--scheduler", cluster, "--json"],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list((data / "bulk").glob("*/_LOADED.json")):
+        assert proc.poll() is None and time.time() < deadline, "the run ended before it could be interrupted"
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    loaded = len(list((data / "bulk").glob("*/_LOADED.json")))
+    assert 1 <= loaded < 5
+    again = bulk(data, works, "--scheduler", cluster)
+    assert again["already_loaded"] == loaded and again["reused"] >= loaded
+    assert again["computed"] + again["reused"] == 5 and again["loaded"] == 5 - loaded
+    assert summary(data) == expected
+    # a third run has nothing left to do
+    idle = bulk(data, works, "--scheduler", cluster, "--no-index")
+    assert idle["computed"] == 0 and idle["loaded"] == 0 and idle["already_loaded"] == 5
+    assert summary(data) == expected
+
+
+@needs_shared
+@pytest.mark.slow
+def test_bulk_enrichment_equals_import_then_enrich(tmp_path: Path, snapshot: Path) -> None:
+    """The workers' results, loaded by the client, are what the one-process path stores for the same works."""
+    from citybridge.hub import Hub
+    from citybridge.settings import Settings
+
+    parts = sorted((snapshot / "data" / "works").rglob("part_*.gz"))[:2]
+    with Hub(Settings(data_dir=tmp_path / "bulk", crosslingual_embedder=None, _env_file=None)) as hub:
+        report = hub.bulk([str(p) for p in parts], workers=1, index=False)
+        assert report.computed == 2 and report.left_for_enrich == 0
+    with Hub(Settings(data_dir=tmp_path / "plain", crosslingual_embedder=None, _env_file=None)) as hub:
+        hub.init()
+        for p in parts:
+            hub.openalex(snapshot=p)
+        hub.enrich(workers=1, profiles=False)
+
+    def documents(s: dict[str, object]) -> tuple[list[object], list[object]]:
+        docs = {r[0] for r in s["records"] if r[1] == "document"}  # type: ignore[union-attr,index]
+        return (sorted(r for r in s["records"] if r[0] in docs),  # type: ignore[union-attr,index]
+                [a for a in s["annotations"] if a[0] in docs])  # type: ignore[union-attr,index]
+
+    bulk_docs, plain_docs = documents(summary(tmp_path / "bulk")), documents(summary(tmp_path / "plain"))
+    assert len(bulk_docs[0]) == 60 and bulk_docs[1]
+    assert bulk_docs == plain_docs
