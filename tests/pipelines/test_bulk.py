@@ -187,3 +187,12 @@ def test_bulk_enrichment_equals_import_then_enrich(tmp_path: Path, snapshot: Pat
     bulk_docs, plain_docs = documents(summary(tmp_path / "bulk")), documents(summary(tmp_path / "plain"))
     assert len(bulk_docs[0]) == 60 and bulk_docs[1]
     assert bulk_docs == plain_docs
+
+    # the store deleted and created again: the finished partitions are loaded again, not computed again
+    before = summary(tmp_path / "bulk")
+    for f in (tmp_path / "bulk").glob("citybridge.db*"):
+        f.unlink()
+    with Hub(Settings(data_dir=tmp_path / "bulk", crosslingual_embedder=None, _env_file=None)) as hub:
+        again = hub.bulk([str(p) for p in parts], workers=1, index=False)
+    assert (again.computed, again.reused, again.already_loaded, again.loaded) == (0, 2, 0, 2)
+    assert summary(tmp_path / "bulk") == before

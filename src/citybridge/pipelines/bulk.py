@@ -75,8 +75,10 @@ class BulkReport:
 class _ItemsSource:
     """A loaded partition's items as a :class:`~citybridge.ingest.base.Source` for the importer."""
 
-    def __init__(self, name: str, items: list[tuple[int, SourceItem]], relations_only: bool = False) -> None:
+    def __init__(self, name: str, items: list[tuple[int, SourceItem]], relations_only: bool = False,
+                 key: str | None = None) -> None:
         self.name = name
+        self.sha256 = key  # the partition's fingerprint, kept in the store's import log
         self._items = items
         self._relations_only = relations_only
 
@@ -142,10 +144,21 @@ class BulkRun:
         return (self.folder(part) / SUCCESS).is_file()
 
     def is_loaded(self, part: Partition) -> bool:
+        """Loaded into this store: the marker says so and the store's import log agrees (a store deleted and
+        created again under the same URL gets every partition again)."""
+        from sqlalchemy import func, select
+
+        from citybridge.store import tables as t
+
         marker = self.folder(part) / LOADED
-        if not marker.is_file():
+        if not marker.is_file() or json.loads(marker.read_text()).get("store") != self.store_id:
             return False
-        return bool(json.loads(marker.read_text()).get("store") == self.store_id)
+        imp = t.imports
+        with self.hub.store.engine.connect() as conn:
+            n = conn.execute(select(func.count()).select_from(imp).where(
+                imp.c.source == f"bulk:{part.label}", imp.c.sha256 == part.fingerprint(self.salt),
+                imp.c.status == "done")).scalar_one()
+        return bool(n)
 
     def _write(self, part: Partition, result: dict[str, Any]) -> None:
         folder = self.folder(part)
@@ -242,14 +255,19 @@ class BulkRun:
 
     # ------------------------------------------------------------------ loading (client only)
     def _load(self, part: Partition, report: BulkReport) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
         folder = self.folder(part)
         items = list(source_items(read_table(folder / "items.parquet")))
         importer = self.hub._importer(f"bulk:{part.label}")  # noqa: SLF001  (the connectors' importer)
-        imported = importer.run(_ItemsSource(f"bulk:{part.label}", items))
+        imported = importer.run(_ItemsSource(f"bulk:{part.label}", items, key=part.fingerprint(self.salt)))
         report.imported.merge(imported)
         outputs = step_outputs(read_table(folder / "annotations.parquet"), read_table(folder / "vectors.parquet"))
         self._write_enrichment(items, outputs, report)
-        marker = {"store": self.store_id, "counts": imported.counts(), "unresolved": imported.unresolved}
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        report.seconds["load"] = report.seconds.get("load", 0.0) + wall
+        report.seconds["load_cpu"] = report.seconds.get("load_cpu", 0.0) + cpu
+        marker = {"store": self.store_id, "counts": imported.counts(), "unresolved": imported.unresolved,
+                  "seconds": {"wall": round(wall, 2), "cpu": round(cpu, 2)}}
         _fsync_write(folder / LOADED, json.dumps(marker).encode())
 
     def _relink(self, part: Partition, report: BulkReport) -> int:
