@@ -196,3 +196,18 @@ def test_bulk_enrichment_equals_import_then_enrich(tmp_path: Path, snapshot: Pat
         again = hub.bulk([str(p) for p in parts], workers=1, index=False)
     assert (again.computed, again.reused, again.already_loaded, again.loaded) == (0, 2, 0, 2)
     assert summary(tmp_path / "bulk") == before
+
+
+def test_bulk_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from citybridge.cli.main import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["--data-dir", str(tmp_path / "d"), "bulk", str(tmp_path / "missing")])
+    assert res.exit_code == 2 and "file or folder not found" in res.output and "Traceback" not in res.output
+    (tmp_path / "empty").mkdir()
+    res = runner.invoke(app, ["--data-dir", str(tmp_path / "d"), "bulk", str(tmp_path / "empty")])
+    assert res.exit_code == 2 and "no readable input" in res.output
+    res = runner.invoke(app, ["--data-dir", str(tmp_path / "d"), "bulk", str(tmp_path / "empty"), "--workers", "0"])
+    assert res.exit_code == 2 and "workers must be at least 1" in res.output
