@@ -90,7 +90,7 @@ def base_pools(shared: Path) -> dict[str, list[dict[str, Any]]]:
     with gzip.open(shared / "cordis" / "h2020.csv.gz", "rt", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             pics.append((row["pic"], row["country"]))
-    pics = list(dict.fromkeys(pics))
+    pics = list({pic: (pic, country) for pic, country in pics}.values())  # one country per PIC
     return {"document": docs, "project": projects, "organization": orgs, "pics": pics}  # type: ignore[dict-item]
 
 
