@@ -195,9 +195,7 @@ class BulkRun:
                     unresolved.append(part)
                 next_to_load += 1
 
-        load_ready()
         if todo:
-            report.seconds["compute_start"] = time.perf_counter() - t0
             with self._client() as client:
                 report.scheduler = str(client.scheduler.address)
                 report.workers = len(client.scheduler_info().get("workers", {}))
@@ -237,6 +235,7 @@ class BulkRun:
         futures = {client.submit(process_partition, p, self.steps, key=f"bulk-{p.fingerprint(self.salt)}",
                                  pure=False): p for p in todo}
         bar = _progress(list(futures)) if self.progress else None
+        load_ready()  # partitions an earlier run computed load while the workers compute the rest
         try:
             for fut in as_completed(list(futures)):
                 part = futures.pop(fut)
