@@ -232,8 +232,9 @@ class BulkRun:
     def _compute(self, client: Any, todo: list[Partition], report: BulkReport, load_ready: Any) -> None:
         from distributed import as_completed
 
+        # in input order (the client loads them in that order)
         futures = {client.submit(process_partition, p, self.steps, key=f"bulk-{p.fingerprint(self.salt)}",
-                                 pure=False): p for p in todo}
+                                 pure=False, priority=len(todo) - i): p for i, p in enumerate(todo)}
         bar = _progress(list(futures)) if self.progress else None
         load_ready()  # partitions an earlier run computed load while the workers compute the rest
         try:
