@@ -33,4 +33,4 @@ def test_bench_scale_quick_json(tmp_path: Path) -> None:
     assert set(size) >= KEYS
     assert size["records"] == 1500 and size["imported"] == 1500
     assert all(size[k] > 0 for k in KEYS)
-    assert size["store_mb"] > 0 and size["search_queries"] == 5
+    assert size["store_mb"] > 0 and size["search_calls"] == 5
