@@ -211,3 +211,34 @@ def test_bulk_cli_bad_input_is_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "no readable input" in res.output
     res = runner.invoke(app, ["--data-dir", str(tmp_path / "d"), "bulk", str(tmp_path / "empty"), "--workers", "0"])
     assert res.exit_code == 2 and "workers must be at least 1" in res.output
+
+
+@pytest.mark.slow
+def test_bulk_loads_table_shards_and_document_folders(tmp_path: Path) -> None:
+    """CSV/JSONL shards (mapping inferred as ``citybridge import`` infers it) and a folder of documents; a row
+    that cannot be read is rejected with its line, the others are stored and enriched."""
+    from citybridge.hub import Hub
+    from citybridge.settings import Settings
+
+    src = tmp_path / "in"
+    (src / "docs").mkdir(parents=True)
+    (src / "orgs.csv").write_text("kind,name,country,ror\norganization,Lisbon Urban Lab,PT,https://ror.org/05ppvf150\n"
+                                  "organization,Madrid Heat Office,ES,\n")
+    (src / "projects.jsonl").write_text('{"kind": "project", "name": "Cool Streets", "description": "Trees and '
+                                        'shading cool dense streets in Seville during heatwaves."}\n{not json\n')
+    (src / "docs" / "plan.md").write_text("# Heat action plan\n\nGreen roofs and shading reduce urban heat in "
+                                          "Lisbon.\n")
+    (src / "docs" / "notes.txt").write_text("Flood risk maps for Rotterdam neighbourhoods.\n")
+    with Hub(Settings(data_dir=tmp_path / "data", crosslingual_embedder=None, _env_file=None)) as hub:
+        report = hub.bulk([str(src)], workers=1, steps=["language", "tags"], index=False)
+        assert report.partitions == 3 and report.loaded == 3
+        assert report.imported.rejected == 1
+        assert "projects.jsonl:2" in report.imported.rejections[0]["where"]
+        names = {r.name for k in ("organization", "project", "document") for r in hub.store.iter_records(k)}
+        assert {"Lisbon Urban Lab", "Madrid Heat Office", "Cool Streets"} <= names
+        assert len([r for r in hub.store.iter_records("document")]) == 2
+        assert hub.store.find_by_external("ror", "05ppvf150").name == "Lisbon Urban Lab"
+        # enriched on the worker: nothing of those steps is left for `citybridge enrich`
+        assert report.enrich.steps == {"language": 5, "tags": 5}
+        pending = hub.pending_enrichment()
+        assert pending.get("language", 0) == 0 and pending.get("tags", 0) == 0
