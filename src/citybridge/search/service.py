@@ -273,8 +273,12 @@ class SearchService:
 
     def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore, save_to: Path | None,
               progress: Callable[[int], None] | None = None, built_at: datetime | None = None) -> Part:
-        lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
-                                     progress=progress)
+        if save_to is not None:  # bounded memory: postings are spilled and sorted a bucket at a time
+            lexical = LexicalIndex.build_to(save_to / "lexical", corpus.docs, ids=corpus.ids, langs=corpus.langs,
+                                            fingerprint=fp, progress=progress)
+        else:
+            lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
+                                         progress=progress)
         emb = self._embedder()
         pos = {rid: i for i, rid in enumerate(corpus.ids)}
         wanted = None if save_to is not None else corpus.ids
@@ -290,7 +294,6 @@ class SearchService:
         xemb = self.crosslingual_embedder()
         xvectors = stored(xemb) if xemb is not None else None
         if save_to is not None:
-            lexical.save(save_to / "lexical")
             for model, vi in ((emb, vectors), (xemb, xvectors)):
                 if vi is not None:
                     vi.save(save_to / f"vectors-{_safe(model.model_id)}")
