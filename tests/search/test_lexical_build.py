@@ -11,8 +11,9 @@ import pytest
 from citybridge.search import LexicalIndex, VectorIndex
 from citybridge.search.artifacts import ArtifactReader, ArtifactWriter, release_pages
 
-WORDS = ("green roof heat island urban cycling lane flood water energy retrofit housing Lisbon Porto Seville "
-         "Rotterdam städtische Wärmeinsel énergie rénovation logement inondation eau 2030 CO2").split()
+WORDS = ["green", "roof", "heat", "island", "urban", "cycling", "lane", "flood", "water", "energy",
+         "retrofit", "housing", "Lisbon", "Porto", "Seville", "Rotterdam", "städtische", "Wärmeinsel",
+         "énergie", "rénovation", "logement", "inondation", "eau", "2030", "CO2"]
 
 
 def corpus(n: int, seed: int = 3) -> list[dict[str, str]]:
