@@ -22,6 +22,7 @@ from citybridge.model.entities import (
     Kind,
     Provenance,
     Record,
+    Visibility,
     derive_id,
     is_placeholder_name,
     record_from_dict,
@@ -433,7 +434,10 @@ class Store:
         hist: list[dict[str, Any]] = []
         ext_rows: list[dict[str, Any]] = []
         pending: dict[str, Record] = {}  # records written earlier in this same batch
+        pending_body: dict[str, dict[str, Any]] = {}  # ... brand-new ones, as stored (a Record only if repeated)
+        now_json = _json_time(now)
         claimed: dict[tuple[str, str], str] = dict(ext_hits)
+        updated_in_batch: set[str] = set()
         for i, rec in enumerate(records):
             tid = target_ids[i]
             if tid is None:
@@ -449,8 +453,28 @@ class Store:
                 outcomes[i] = Outcome("rejected", tid, f"{s} '{v}' already belongs to record '{claimed[(s, v)]}'",
                                       f"external_ids.{s}")
                 continue
-            if tid in pending:
-                base: Record | None = pending[tid]
+            if old_row is None and tid not in pending:
+                # a brand-new record (the bulk of an import): one dump, no copy of the model
+                body, merged_new = _new_body(rec, tid, changed_by, now, now_json)
+                digest = content_hash(body)
+                row = {
+                    "id": tid, "kind": _KIND[rec.kind], "subtype": rec.subtype, "name": rec.name,
+                    "country": rec.__dict__.get("country"), "year": _year_of(rec),
+                    "visibility": _VIS[rec.visibility], "owner": rec.owner, "data": _canonical(body),
+                    "hash": digest, "created_at": merged_new[0], "updated_at": merged_new[1],
+                    "changed_by": changed_by, "version": 1,
+                }
+                for s, v in rec.external_ids.items():
+                    if (s, v) not in claimed:
+                        claimed[(s, v)] = tid
+                        ext_rows.append({"scheme": s, "value": v, "record_id": tid})
+                inserts.append(row)
+                outcomes[i] = Outcome("created", tid)
+                pending_body[tid] = body
+                continue
+            if tid in pending or tid in pending_body:
+                base: Record | None = pending.get(tid) or record_from_dict(pending_body[tid])
+                pending[tid] = base  # type: ignore[assignment]
             elif old_row is not None:
                 base = record_from_dict(json.loads(old_row.data))
                 for pair in base.external_ids.items():  # already stored: never insert them twice
@@ -471,7 +495,9 @@ class Store:
             body = record_to_dict(merged)
             digest = content_hash(body)
             old_hash = pending_hash = None
-            if tid in pending:
+            if tid in pending_body and tid not in updated_in_batch:
+                pending_hash = content_hash(pending_body[tid])
+            elif tid in pending:
                 pending_hash = content_hash(record_to_dict(pending[tid]))
             elif old_row is not None:
                 old_hash = old_row.hash
@@ -509,6 +535,7 @@ class Store:
                 updates.append(row)
                 outcomes[i] = Outcome("updated", tid)
             pending[tid] = merged
+            updated_in_batch.add(tid)
 
         if inserts:
             _bulk_insert(conn, t.records, inserts)
@@ -656,6 +683,42 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.imports).order_by(t.imports.c.seq.desc()).limit(limit)).mappings().all()
         return [dict(r) for r in rows]
+
+
+_KIND = {k: k.value for k in Kind}
+_VIS = {v: v.value for v in Visibility}
+_EMPTY = ({}, [], "")
+
+
+_TIME_ADAPTER: Any = None
+
+
+def _json_time(value: datetime) -> str:
+    """A datetime as pydantic writes it in JSON mode (as ``record_to_dict`` stores it)."""
+    global _TIME_ADAPTER
+    if _TIME_ADAPTER is None:
+        from pydantic import TypeAdapter
+
+        _TIME_ADAPTER = TypeAdapter(datetime)
+    return str(_TIME_ADAPTER.dump_python(value, mode="json"))
+
+
+def _new_body(rec: Record, tid: str, changed_by: str | None, now: datetime, now_json: str
+              ) -> tuple[dict[str, Any], tuple[datetime, datetime]]:
+    """The stored body of a brand-new record: exactly ``record_to_dict`` of the record the merge path builds
+    (id set, a default provenance, UTC timestamps), without copying the model; and (created_at, updated_at)."""
+    body = rec.model_dump(mode="json", exclude_none=True)
+    body = {"kind": _KIND[rec.kind], **{k: v for k, v in body.items() if v not in _EMPTY}}
+    body["id"] = tid
+    if not rec.provenance:
+        body["provenance"] = [{"source": changed_by or "unknown"}]
+    values = rec.__dict__
+    created = _as_utc(values["created_at"])
+    updated = _as_utc(values["updated_at"])
+    body["created_at"] = now_json if created is None else _json_time(created)
+    created = created or now
+    body["updated_at"] = body["created_at"] if updated is None else _json_time(updated)
+    return body, (created, updated or created)
 
 
 @dataclass(slots=True)
