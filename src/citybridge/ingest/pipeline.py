@@ -25,7 +25,7 @@ from citybridge.ingest.mapping import (
 )
 from citybridge.ingest.resolve import Resolver
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Provenance, Record, normalize_external_id
-from citybridge.model.relations import Relation
+from citybridge.model.relations import Relation, with_ends
 from citybridge.store.repository import Outcome, Store, fallback_key
 
 MAX_DETAILED_REJECTIONS = 10_000
@@ -274,6 +274,8 @@ class Importer:
         pairs = {ref: p for ref in refs - set(kinds) if (p := _ref_pair(ref))}
         ext = self.store.resolve_external(pairs.values(), conn) if pairs else {}
         resolved = {ref: ref for ref in kinds} | {ref: ext[p] for ref, p in pairs.items() if p in ext}
+        if ext:  # the kinds of the records named by external id, so the store need not read every end again
+            kinds.update(self.store.kinds_of(set(ext.values()) - kinds.keys(), conn))
         ready: list[tuple[SourceItem, Relation]] = []
         for item, rel in relations:
             src, dst = _ends(rel)
@@ -290,9 +292,9 @@ class Importer:
                 continue
             try:
                 if isinstance(rel, Relation):
-                    built = rel.model_copy(update={"source": resolved[src], "target": resolved[dst]})
-                    if built.id == rel.key() or not rel.id:
-                        built.id = built.key()
+                    built = with_ends(rel, resolved[src], resolved[dst])
+                    if not rel.id or rel.id == rel.key():
+                        built.__dict__["id"] = built.key()
                 else:
                     row = dict(rel)
                     row["source"], row["target"] = resolved[src], resolved[dst]
@@ -302,7 +304,7 @@ class Importer:
                 continue
             ready.append((item, built))
         outcomes: list[Outcome] = self.store.upsert_relations([r for _i, r in ready],
-                                                              changed_by=self.changed_by, conn=conn)
+                                                              changed_by=self.changed_by, conn=conn, kinds=kinds)
         for (item, _rel), out in zip(ready, outcomes, strict=True):
             self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
 

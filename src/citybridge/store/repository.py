@@ -29,7 +29,7 @@ from citybridge.model.entities import (
     record_to_dict,
     utcnow,
 )
-from citybridge.model.relations import Relation, check_relation_kinds, relation_to_dict
+from citybridge.model.relations import Relation, RelationType, check_relation_kinds, relation_to_dict
 from citybridge.store import tables as t
 from citybridge.store.engine import make_engine
 from citybridge.store.guards import is_guard_error
@@ -50,9 +50,16 @@ def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def _select_in(conn: Connection, sql: str, ids: list[str]) -> Any:
+def _select_in(conn: Connection, sql: str, ids: list[str]) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples, read on the connection's own DBAPI cursor (inside its transaction): SQLAlchemy's
+    result rows cost more per row than the lookup itself on large batches."""
     ph = _placeholder(conn)
-    return conn.exec_driver_sql(sql.format(",".join([ph] * len(ids))), tuple(ids))
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql.format(",".join([ph] * len(ids))), tuple(ids))
+        return list(cur.fetchall())
+    finally:
+        cur.close()
 
 
 def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -208,8 +215,8 @@ class Store:
 
         def run(c: Connection) -> None:
             for chunk in _chunks(wanted):
-                for row in _select_in(c, _SEL_KINDS, chunk):
-                    out[row.id] = row.kind
+                for rid, kind in _select_in(c, _SEL_KINDS, chunk):
+                    out[rid] = kind
 
         if conn is not None:
             run(conn)
@@ -427,7 +434,7 @@ class Store:
         existing: dict[str, Any] = {}
         for chunk in _chunks(list(dict.fromkeys(wanted))):
             for row in _select_in(conn, _SEL_EXISTING, chunk):
-                existing[row.id] = row
+                existing[row[0]] = _RowStub(*row)
 
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -553,23 +560,30 @@ class Store:
         return [o if o is not None else Outcome("rejected", None, "not processed") for o in outcomes]
 
     def upsert_relations(self, relations: Sequence[Relation], *, changed_by: str | None = None,
-                         conn: Connection | None = None) -> list[Outcome]:
-        """Create or update relations in one transaction; both ends must exist and fit the type."""
+                         conn: Connection | None = None, kinds: dict[str, str] | None = None) -> list[Outcome]:
+        """Create or update relations in one transaction; both ends must exist and fit the type.
+
+        ``kinds`` (record id -> kind) may name the ends' kinds when the caller has just read them in the same
+        transaction; an end it lacks makes the store read them all again."""
         self.generation += 1
         changed_by = who(changed_by)
         if conn is None:
             with self.engine.begin() as c:
-                return self._upsert_relations(c, relations, changed_by)
-        return self._upsert_relations(conn, relations, changed_by)
+                return self._upsert_relations(c, relations, changed_by, kinds)
+        return self._upsert_relations(conn, relations, changed_by, kinds)
 
-    def _upsert_relations(self, conn: Connection, relations: Sequence[Relation], changed_by: str | None
-                          ) -> list[Outcome]:
+    def _upsert_relations(self, conn: Connection, relations: Sequence[Relation], changed_by: str | None,
+                          kinds: dict[str, str] | None = None) -> list[Outcome]:
         now = utcnow()
-        kinds = self.kinds_of([x for r in relations for x in (r.source, r.target)], conn)
+        now_json = _json_time(now)
+        ends = [x for r in relations for x in (r.source, r.target)]
+        if kinds is None or not kinds.keys() >= set(ends):
+            kinds = self.kinds_of(ends, conn)
+        fits: dict[tuple[str, str, str], str | None] = {}
         existing: dict[str, Any] = {}
         for chunk in _chunks(list(dict.fromkeys(r.id for r in relations))):
-            for row in _select_in(conn, _SEL_REL_EXISTING, chunk):
-                existing[row.id] = row
+            for rid, data, digest, version in _select_in(conn, _SEL_REL_EXISTING, chunk):
+                existing[rid] = _RowStub(rid, "relation", data, digest, version)
         outcomes: list[Outcome] = []
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[str, dict[str, Any]] = {}
@@ -580,12 +594,28 @@ class Store:
                 end, ref = missing[0]
                 outcomes.append(Outcome("rejected", rel.id, f"{end} record '{ref}' not found", end))
                 continue
-            why = check_relation_kinds(rel.type, Kind(kinds[rel.source]), Kind(kinds[rel.target]))
+            key = (rel.type, kinds[rel.source], kinds[rel.target])
+            if key not in fits:
+                fits[key] = check_relation_kinds(rel.type, Kind(key[1]), Kind(key[2]))
+            why = fits[key]
             if why:
                 outcomes.append(Outcome("rejected", rel.id, why, "type"))
                 continue
             old = existing.get(rel.id)
             merged = rel
+            if old is None:
+                # a new relation: its stored body straight from one dump of the model
+                body = _new_relation_body(rel, changed_by, now_json)
+                values = rel.__dict__
+                created = _as_utc(values["created_at"]) or now
+                row = {"id": rel.id, "type": _REL_TYPE[rel.type], "source_id": rel.source,
+                       "target_id": rel.target, "role": rel.role, "visibility": _VIS[rel.visibility],
+                       "owner": rel.owner, "data": _canonical(body), "hash": content_hash(body),
+                       "created_at": created, "updated_at": _as_utc(values["updated_at"]) or created, "version": 1}
+                status_new: Status = "updated" if rel.id in inserts else "created"
+                inserts[rel.id] = row
+                outcomes.append(Outcome(status_new, rel.id))
+                continue
             if old is not None:
                 prev = json.loads(old.data)
                 prev.pop("kind", None)
@@ -719,6 +749,24 @@ def _new_body(rec: Record, tid: str, changed_by: str | None, now: datetime, now_
     created = created or now
     body["updated_at"] = body["created_at"] if updated is None else _json_time(updated)
     return body, (created, updated or created)
+
+
+_REL_TYPE = {r: r.value for r in RelationType}
+
+
+def _new_relation_body(rel: Relation, changed_by: str | None, now_json: str) -> dict[str, Any]:
+    """``relation_to_dict`` of the relation the merge path would store for a new one (default provenance,
+    UTC timestamps), from one dump of the model."""
+    body = rel.model_dump(mode="json", exclude_none=True)
+    body = {"kind": "relation", **{k: v for k, v in body.items() if v not in _EMPTY}}
+    if not rel.provenance:
+        body["provenance"] = [{"source": changed_by or "unknown"}]
+    values = rel.__dict__
+    created = _as_utc(values["created_at"])
+    updated = _as_utc(values["updated_at"])
+    body["created_at"] = now_json if created is None else _json_time(created)
+    body["updated_at"] = body["created_at"] if updated is None else _json_time(updated)
+    return body
 
 
 @dataclass(slots=True)
