@@ -112,7 +112,7 @@ def _ref_pair(ref: str) -> tuple[str, str] | None:
 
 def record_key(rec: Record) -> str:
     """The key two records of one input share when they are the same record (duplicates are rejected)."""
-    return rec.id or f"{rec.kind.value}|{rec.natural_key() or fallback_key(rec)}"
+    return rec.id or f"{rec.kind}|{rec.natural_key() or fallback_key(rec)}"
 
 
 def duplicate_reason(rec: Record, first: str) -> tuple[str, str]:
@@ -320,15 +320,29 @@ class Importer:
         resolved_kind = row_kind(row, kind, mapping.kind if mapping else None, item.kind)
         prov = None
         if provenance_source:
-            rid = row.get("id") or next((f"{s}:{row[s]}" for s in EXTERNAL_ID_SCHEMES if row.get(s)), None)
-            prov = Provenance(source=provenance_source, record_id=str(rid) if rid else None)
+            rid = row.get("id") or next((f"{s}:{row[s]}" for s in _schemes_in(row) if row.get(s)), None)
+            prov = {"source": provenance_source, "record_id": str(rid)} if rid else {"source": provenance_source}
         if resolved_kind == "relation":
             # ends are resolved, and the row validated, inside the batch transaction
             check_relation_row(row)
             if prov is not None and "provenance" not in row:
-                row = {**row, "provenance": [prov.model_dump(mode="json", exclude_none=True)]}
+                row = {**row, "provenance": [prov]}
             return row
-        return build_record(row, resolved_kind, prov)
+        return build_record(row, resolved_kind, Provenance(**prov) if prov is not None else None)
+
+
+_SCHEME_COLUMNS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _schemes_in(row: dict[str, Any]) -> tuple[str, ...]:
+    """The external id schemes among a row's columns, in priority order (rows of one file share columns)."""
+    key = tuple(row)
+    found = _SCHEME_COLUMNS.get(key)
+    if found is None:
+        if len(_SCHEME_COLUMNS) > 1000:
+            _SCHEME_COLUMNS.clear()
+        found = _SCHEME_COLUMNS[key] = tuple(s for s in EXTERNAL_ID_SCHEMES if s in row)
+    return found
 
 
 def _as_patches(store: Store, conn: Any, records: list[tuple[SourceItem, Record]]

@@ -98,7 +98,7 @@ class Relation(BaseModel):
 
     def key(self) -> str:
         """Stable id from type, ends and role."""
-        raw = f"{self.type.value}|{self.source}|{self.target}|{self.role or ''}"
+        raw = f"{self.type}|{self.source}|{self.target}|{self.role or ''}"
         return "rel_" + hashlib.blake2b(raw.encode("utf-8"), digest_size=10).hexdigest()
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Literal
 
 import orjson
@@ -89,10 +90,17 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     ph = _placeholder(conn)
     quote = conn.dialect.identifier_preparer.quote  # e.g. embeddings.end is a reserved word in PostgreSQL
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join([ph] * len(cols))})"
-    if not any(procs):
-        conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+    getter = itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
+    converted = [(i, p) for i, p in enumerate(procs) if p]
+    if not converted:
+        conn.exec_driver_sql(sql, [getter(r) for r in rows])
         return
-    params = [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs, strict=True)) for r in rows]
+    params = []
+    for r in rows:
+        values = list(getter(r))
+        for i, p in converted:
+            values[i] = p(values[i])
+        params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
 
 
