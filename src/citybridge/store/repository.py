@@ -89,6 +89,9 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     procs = [_memo(p) if p else None for p in (table.c[c].type._cached_bind_processor(conn.dialect) for c in cols)]
     ph = _placeholder(conn)
     quote = conn.dialect.identifier_preparer.quote  # e.g. embeddings.end is a reserved word in PostgreSQL
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        _copy_rows(conn, f"COPY {quote(table.name)} ({', '.join(map(quote, cols))}) FROM STDIN", cols, rows)
+        return
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join([ph] * len(cols))})"
     getter = itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
     converted = [(i, p) for i, p in enumerate(procs) if p]
@@ -102,6 +105,29 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
             values[i] = p(values[i])
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+COPY_MIN_ROWS = 64  # PostgreSQL: batches from this size are bulk loaded with COPY, smaller ones inserted
+
+
+def _copy_rows(conn: Connection, sql: str, cols: list[str], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL bulk load with psycopg 3's COPY ... FROM STDIN, inside the batch's transaction (a failure
+    aborts the whole batch, as a failed INSERT does). A constraint error surfaces as SQLAlchemy's
+    IntegrityError, like the executemany path, so callers handle both alike."""
+    from sqlalchemy.exc import DBAPIError
+
+    getter = itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
+    dbapi = conn.connection.dbapi_connection
+    cur = dbapi.cursor()  # type: ignore[union-attr]
+    try:
+        with cur.copy(sql) as copy:
+            for r in rows:
+                copy.write_row(getter(r))
+    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error,  # type: ignore[union-attr]
+                                  dialect=conn.dialect) from exc
+    finally:
+        cur.close()
 
 
 @dataclass(slots=True)
