@@ -494,7 +494,7 @@ class Store:
                 outcomes[i] = Outcome("rejected", tid, f"{s} '{v}' already belongs to record '{claimed[(s, v)]}'",
                                       f"external_ids.{s}")
                 continue
-            if old_row is None and tid not in pending:
+            if old_row is None and tid not in pending and tid not in pending_body:
                 # a brand-new record (the bulk of an import): one dump, no copy of the model
                 body, merged_new = _new_body(rec, tid, changed_by, now, now_json)
                 digest = content_hash(body)
@@ -556,7 +556,7 @@ class Store:
                 if (s, v) not in claimed:
                     claimed[(s, v)] = tid
                     ext_rows.append({"scheme": s, "value": v, "record_id": tid})
-            if old_row is None and tid not in pending:
+            if old_row is None and tid not in pending and tid not in pending_body:
                 row["version"] = 1
                 inserts.append(row)
                 outcomes[i] = Outcome("created", tid)
