@@ -21,6 +21,7 @@ from citybridge.ingest.mapping import (
     build_record,
     build_relation,
     check_relation_row,
+    plain_relation,
     row_kind,
 )
 from citybridge.ingest.resolve import Resolver
@@ -298,7 +299,7 @@ class Importer:
                 else:
                     row = dict(rel)
                     row["source"], row["target"] = resolved[src], resolved[dst]
-                    built = build_relation(row)
+                    built = plain_relation(row) or build_relation(row)
             except RowError as exc:
                 self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
                 continue

@@ -123,6 +123,18 @@ def unchecked_relation(fields: dict[str, Any], fields_set: set[str] | None = Non
     return rel
 
 
+def unchecked_provenance(fields: dict[str, Any]) -> Provenance:
+    """A Provenance from values already checked (text ``source``, ``record_id`` ...), without validation."""
+    p = Provenance.__new__(Provenance)
+    object.__setattr__(p, "__dict__", {"source": fields["source"], "record_id": fields.get("record_id"),
+                                       "retrieved_at": None, "licence": fields.get("licence"),
+                                       "url": fields.get("url")})
+    object.__setattr__(p, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(p, "__pydantic_extra__", None)
+    object.__setattr__(p, "__pydantic_private__", None)
+    return p
+
+
 def with_ends(rel: Relation, source: str, target: str) -> Relation:
     """A copy of ``rel`` pointing from ``source`` to ``target`` (ends resolved to record ids); a cheap
     ``model_copy(update=...)`` (which does not re-validate either)."""

@@ -790,7 +790,22 @@ _REL_TYPE = {r: r.value for r in RelationType}
 
 def _new_relation_body(rel: Relation, changed_by: str | None, now_json: str) -> dict[str, Any]:
     """``relation_to_dict`` of the relation the merge path would store for a new one (default provenance,
-    UTC timestamps), from one dump of the model."""
+    UTC timestamps), from one dump of the model; a plain relation (no dates, weight, attributes, owner or
+    timestamps, public) without the model serializer."""
+    values = rel.__dict__
+    if (values["start_date"] is None and values["end_date"] is None and values["weight"] is None
+            and not values["attributes"] and values["owner"] is None and values["created_at"] is None
+            and values["updated_at"] is None and values["visibility"] is Visibility.public
+            and all(p.__dict__["retrieved_at"] is None for p in values["provenance"])):
+        body = {"kind": "relation", "id": values["id"], "type": _REL_TYPE[values["type"]],
+                "source": values["source"], "target": values["target"]}
+        if values["role"]:
+            body["role"] = values["role"]
+        body["provenance"] = ([{k: v for k, v in p.__dict__.items() if v is not None} for p in values["provenance"]]
+                              or [{"source": changed_by or "unknown"}])
+        body["visibility"] = "public"
+        body["created_at"] = body["updated_at"] = now_json
+        return body
     body = rel.model_dump(mode="json", exclude_none=True)
     body = {"kind": "relation", **{k: v for k, v in body.items() if v not in _EMPTY}}
     if not rel.provenance:
