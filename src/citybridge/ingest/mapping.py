@@ -392,8 +392,10 @@ def plain_relation(row: dict[str, Any]) -> Relation | None:
         if prov.__class__ is not list:
             return None
         for p in prov:
-            if (p.__class__ is not dict or not _PROVENANCE_KEYS.issuperset(p)
-                    or any(v.__class__ is not str for v in p.values()) or "source" not in p):
+            if p.__class__ is not dict or not _PROVENANCE_KEYS.issuperset(p) or p.get("source").__class__ is not str:
+                return None
+            rid = p.get("record_id")
+            if rid is not None and rid.__class__ is not str:
                 return None
             provenance.append(unchecked_provenance(p))
     texts = [rtype, source, target, role or ""]

@@ -204,7 +204,7 @@ class Importer:
              field: str | None = None, report: ImportReport | None = None) -> None:
         if report is not None:
             report.add(status, where, id=id, reason=reason, field=field)
-        if self.row_log is not None:
+        if self.row_log is not None and getattr(self.row_log, "active", True):
             entry = {"where": where, "status": status, "id": id}
             if reason:
                 entry.update(reason=reason, field=field)

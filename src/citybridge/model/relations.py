@@ -114,7 +114,9 @@ def unchecked_relation(fields: dict[str, Any], fields_set: set[str] | None = Non
         _DEFAULTS = {name: f.get_default(call_default_factory=True) for name, f in Relation.model_fields.items()
                      if not f.is_required()}
     rel = Relation.__new__(Relation)
-    values = {name: (value.copy() if isinstance(value, dict | list) else value) for name, value in _DEFAULTS.items()}
+    values = _DEFAULTS.copy()
+    values["attributes"] = {}  # the two mutable defaults, fresh for each relation
+    values["provenance"] = []
     values.update(fields)
     object.__setattr__(rel, "__dict__", values)
     object.__setattr__(rel, "__pydantic_fields_set__", set(fields) if fields_set is None else fields_set)

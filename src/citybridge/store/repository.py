@@ -269,11 +269,15 @@ class Store:
 
         def run(c: Connection) -> None:
             ph = _placeholder(c)
-            for scheme, values in by_scheme.items():
-                for chunk in _chunks(values):
-                    sql = _SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk)))
-                    for row in c.exec_driver_sql(sql, (scheme, *chunk)):
-                        out[(row.scheme, row.value)] = row.record_id
+            cur = c.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                for scheme, values in by_scheme.items():
+                    for chunk in _chunks(values):
+                        cur.execute(_SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
+                        for s, v, rid in cur.fetchall():
+                            out[(s, v)] = rid
+            finally:
+                cur.close()
 
         if conn is not None:
             run(conn)
