@@ -87,7 +87,7 @@ def abstract_text(inverted: dict[str, list[int]] | None) -> str | None:
     """
     if not inverted:
         return None
-    size = 1 + max((max(p) for p in inverted.values() if p), default=-1)
+    size = 1 + max(map(max, filter(None, inverted.values())), default=-1)
     if size > 200_000:  # a hostile index: do not allocate for it
         return None
     slots: list[str | None] = [None] * size
