@@ -790,6 +790,7 @@ def _new_body(rec: Record, tid: str, changed_by: str | None, now: datetime, now_
 
 
 _REL_TYPE = {r: r.value for r in RelationType}
+_PLAIN_JSON = frozenset({str, int, bool})  # attribute values JSON mode writes as they are
 
 
 def _new_relation_body(rel: Relation, changed_by: str | None, now_json: str) -> dict[str, Any]:
@@ -797,14 +798,18 @@ def _new_relation_body(rel: Relation, changed_by: str | None, now_json: str) -> 
     UTC timestamps), from one dump of the model; a plain relation (no dates, weight, attributes, owner or
     timestamps, public) without the model serializer."""
     values = rel.__dict__
+    attrs = values["attributes"]
     if (values["start_date"] is None and values["end_date"] is None and values["weight"] is None
-            and not values["attributes"] and values["owner"] is None and values["created_at"] is None
+            and all(v.__class__ in _PLAIN_JSON for v in attrs.values())
+            and values["owner"] is None and values["created_at"] is None
             and values["updated_at"] is None and values["visibility"] is Visibility.public
             and all(p.__dict__["retrieved_at"] is None for p in values["provenance"])):
         body = {"kind": "relation", "id": values["id"], "type": _REL_TYPE[values["type"]],
                 "source": values["source"], "target": values["target"]}
         if values["role"]:
             body["role"] = values["role"]
+        if attrs:
+            body["attributes"] = dict(attrs)
         body["provenance"] = ([{k: v for k, v in p.__dict__.items() if v is not None} for p in values["provenance"]]
                               or [{"source": changed_by or "unknown"}])
         body["visibility"] = "public"
