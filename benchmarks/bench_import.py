@@ -117,10 +117,10 @@ class PeakRss:
         self._t.join()
 
 
-# Measured on this machine before the fast paths (commit 789e9d3, 20k organisations + 60k relations, shared
-# machine at load ~7): the figures the new ones are printed beside.
+# Measured on this machine before the fast paths (main at 789e9d3): wall figures of a run at load average ~7,
+# CPU-second figure of this same script on that commit at load 13-17 (SQLite; PostgreSQL client CPU: 10,262).
 PREVIOUS = {"orgs_per_s": 6_373, "rels_per_s": 6_512, "all_per_s": 6_477, "reimport_per_s": 5_209,
-            "all_per_cpu_s": 7_900}
+            "all_per_cpu_s": 10_536}
 
 
 def _timed(fn: Any) -> tuple[Any, float, float]:
