@@ -303,3 +303,37 @@ def test_openalex_snapshot_gz_is_read_by_orjson_with_json_fallback(tmp_path: Pat
         assert rep.rejections[0]["where"].endswith(":2") and "malformed JSON" in rep.rejections[0]["reason"]
     finally:
         hub.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_batch_failing_mid_write_leaves_nothing(tmp_path: Path, backend: str) -> None:
+    """The bulk writers (executemany; COPY on PostgreSQL) fail a batch whose row 150 of 200 breaks a constraint
+    with SQLAlchemy's IntegrityError, and the batch's transaction leaves no row of it behind."""
+    from sqlalchemy.exc import IntegrityError
+
+    from citybridge.store import tables as t
+    from citybridge.store.repository import _bulk_insert
+
+    def run(hub: Hub) -> None:
+        orgs = [Organization(name=f"Org {i}", external_ids={"ror": f"0{i:08d}"}) for i in range(200)]
+        rows = [{"scheme": "ror", "value": f"0{i:08d}", "record_id": "org_missing"} for i in range(200)]
+        before = _count(hub, "records")
+        with pytest.raises(IntegrityError), hub.store.engine.begin() as conn:
+            hub.store.upsert_records(orgs[:150], conn=conn)
+            _bulk_insert(conn, t.external_ids, rows)  # record_id points nowhere: a foreign key error mid-batch
+        assert _count(hub, "records") == before
+        assert hub.bulk_load(orgs, source="again").created == 200  # the store is usable and complete after
+
+    if backend == "postgresql":
+        with postgres_database() as url:
+            hub = _hub(tmp_path / "pg", url)
+            try:
+                run(hub)
+            finally:
+                hub.close()
+    else:
+        hub = _hub(tmp_path / "lite")
+        try:
+            run(hub)
+        finally:
+            hub.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -16,7 +17,7 @@ from typing import Any, Literal
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from citybridge.errors import Conflict, NotFound
 from citybridge.model.entities import (
@@ -51,16 +52,28 @@ def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def _select_in(conn: Connection, sql: str, ids: list[str]) -> list[tuple[Any, ...]]:
-    """Rows as plain tuples, read on the connection's own DBAPI cursor (inside its transaction): SQLAlchemy's
-    result rows cost more per row than the lookup itself on large batches."""
-    ph = _placeholder(conn)
+@contextmanager
+def _dbapi_cursor(conn: Connection, sql: str = "") -> Iterator[Any]:
+    """A cursor of the connection's own DBAPI connection (inside its transaction), for the bulk paths:
+    SQLAlchemy's result rows cost more per row than the lookups themselves. Driver errors come out as
+    SQLAlchemy's (IntegrityError, OperationalError ...), as from ``conn.execute``, so callers and the
+    interfaces' error handling treat both paths alike."""
+    dbapi = conn.dialect.dbapi
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cur.execute(sql.format(",".join([ph] * len(ids))), tuple(ids))
-        return list(cur.fetchall())
+        yield cur
+    except dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc  # type: ignore[union-attr]
     finally:
         cur.close()
+
+
+def _select_in(conn: Connection, sql: str, ids: list[str]) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples (see :func:`_dbapi_cursor`)."""
+    query = sql.format(",".join([_placeholder(conn)] * len(ids)))
+    with _dbapi_cursor(conn, query) as cur:
+        cur.execute(query, tuple(ids))
+        return list(cur.fetchall())
 
 
 def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -114,20 +127,10 @@ def _copy_rows(conn: Connection, sql: str, cols: list[str], rows: list[dict[str,
     """PostgreSQL bulk load with psycopg 3's COPY ... FROM STDIN, inside the batch's transaction (a failure
     aborts the whole batch, as a failed INSERT does). A constraint error surfaces as SQLAlchemy's
     IntegrityError, like the executemany path, so callers handle both alike."""
-    from sqlalchemy.exc import DBAPIError
-
     getter = itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
-    dbapi = conn.connection.dbapi_connection
-    cur = dbapi.cursor()  # type: ignore[union-attr]
-    try:
-        with cur.copy(sql) as copy:
-            for r in rows:
-                copy.write_row(getter(r))
-    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error,  # type: ignore[union-attr]
-                                  dialect=conn.dialect) from exc
-    finally:
-        cur.close()
+    with _dbapi_cursor(conn, sql) as cur, cur.copy(sql) as copy:
+        for r in rows:
+            copy.write_row(getter(r))
 
 
 @dataclass(slots=True)
@@ -269,15 +272,12 @@ class Store:
 
         def run(c: Connection) -> None:
             ph = _placeholder(c)
-            cur = c.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
+            with _dbapi_cursor(c, _SEL_EXT) as cur:
                 for scheme, values in by_scheme.items():
                     for chunk in _chunks(values):
                         cur.execute(_SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
                         for s, v, rid in cur.fetchall():
                             out[(s, v)] = rid
-            finally:
-                cur.close()
 
         if conn is not None:
             run(conn)
