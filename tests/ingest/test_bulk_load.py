@@ -316,12 +316,13 @@ def test_a_batch_failing_mid_write_leaves_nothing(tmp_path: Path, backend: str) 
 
     def run(hub: Hub) -> None:
         orgs = [Organization(name=f"Org {i}", external_ids={"ror": f"0{i:08d}"}) for i in range(200)]
-        rows = [{"scheme": "ror", "value": f"0{i:08d}", "record_id": "org_missing"} for i in range(200)]
-        before = _count(hub, "records")
+        before = _count(hub, "records"), _count(hub, "external_ids")
         with pytest.raises(IntegrityError), hub.store.engine.begin() as conn:
-            hub.store.upsert_records(orgs[:150], conn=conn)
-            _bulk_insert(conn, t.external_ids, rows)  # record_id points nowhere: a foreign key error mid-batch
-        assert _count(hub, "records") == before
+            ids = [o.id for o in hub.store.upsert_records(orgs[:150], conn=conn)]
+            rows = [{"scheme": "grid", "value": f"grid.{i}", "record_id": ids[i % 150]} for i in range(200)]
+            rows[150]["record_id"] = "org_missing"  # a foreign key error in the middle of the bulk write
+            _bulk_insert(conn, t.external_ids, rows)
+        assert (_count(hub, "records"), _count(hub, "external_ids")) == before
         assert hub.bulk_load(orgs, source="again").created == 200  # the store is usable and complete after
 
     if backend == "postgresql":
