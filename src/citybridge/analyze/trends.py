@@ -107,7 +107,7 @@ def volumes(acts: Activities, themes: list[str] | None = None, years: tuple[int,
     totals = {s: np.zeros(len(span), dtype=int) for s in ("supply", "demand")}
     series: dict[str, dict[str, np.ndarray]] = {}
     wanted = set(themes) if themes is not None else None
-    for i, (yr, side, ths) in enumerate(zip(y, acts.act_side, acts.act_themes, strict=True)):
+    for yr, side, ths in zip(y, acts.act_side, acts.act_themes, strict=True):
         if side not in totals or int(yr) not in pos:
             continue
         k = pos[int(yr)]
@@ -119,7 +119,6 @@ def volumes(acts: Activities, themes: list[str] | None = None, years: tuple[int,
             if sides is None:
                 sides = series[th] = {s: np.zeros(len(span), dtype=int) for s in ("supply", "demand")}
             sides[side][k] += 1
-        del i
     return span, series, totals
 
 
