@@ -118,7 +118,7 @@ def test_trend_counts_and_evidence(small: Hub) -> None:
     tr = small.trends(caller=ANONYMOUS, top=50)
     assert tr["years"] == [2016, 2017, 2018, 2019, 2020]
     assert tr["totals"]["demand"] == {"2016": 0, "2017": 0, "2018": 0, "2019": 1, "2020": 3}
-    assert tr["totals"]["supply"] == {"2016": 1, "2017": 0, "2018": 1, "2019": 0, "2020": 1}
+    assert tr["totals"]["supply"] == {"2016": 1, "2017": 0, "2018": 1, "2019": 1, "2020": 2}  # + 2 papers
     s = {x["theme"]: x for x in tr["series"]}["sdg:11"]  # sdg:11.1 rolls up to the goal
     assert s["theme_name"].startswith("SDG 11")
     assert s["demand"]["counts"] == {"2016": 0, "2017": 0, "2018": 0, "2019": 1, "2020": 3}
@@ -191,3 +191,18 @@ def test_store_and_cordis_files_give_the_same_graph(cordis_hub: tuple[Hub, Path]
     best = from_files.agent_ids[int(ag.agents[int(np.argmax(pr))])]
     assert hub.get(m["central"][0]["id"]).external_ids["pic"] == best.removeprefix("pic:")
     assert mix_diversity(ag, np.zeros(ag.n, dtype=int)).max() == 0  # one group: no mix
+
+
+def test_person_and_city_levels(small: Hub) -> None:
+    people = small.network_metrics(level="person", caller=ANONYMOUS)
+    # co-authors: X-Y on R1, Y-Z on R2; Y is the bridge
+    assert (people["nodes"], people["edges"]) == (3, 2)
+    figures = _by_id(people["central"])
+    assert figures["per_y"]["betweenness"] == 1.0 and figures["per_x"]["betweenness"] == 0
+    assert figures["per_y"]["records"] == ["doc_r2", "doc_r1"] and figures["per_y"]["degree"] == 2
+    cities = small.network_metrics(level="city", caller=ANONYMOUS)
+    # A (Seville) with B (Lisbon) on P1 and P3; D (Lisbon) with C (no city) on P2: Seville-Lisbon only
+    assert (cities["nodes"], cities["edges"]) == (2, 1)
+    tie = cities["graph"]["edges"][0]
+    assert {tie["source"], tie["target"]} == {"plc_seville", "plc_lisbon"} and tie["shared"] == 2
+    assert {n["kind"] for n in cities["central"]} == {"place"}
