@@ -65,7 +65,9 @@ def test_theme_excellence_pioneers_records(small: Hub) -> None:
     assert exc["org_a"]["volume"] == 2 and exc["org_a"]["recency"] == 0.625
     assert exc["org_a"]["records"] == ["prj_p3", "prj_p1"]  # most recent first
     assert exc["org_a"]["leads"] == 1
-    assert exc["org_a"]["score"] == pytest.approx(exc["org_a"]["centrality"] * np.log1p(2) * 0.625, abs=1e-5)
+    # weighted volume: P1 (2016, coordinated: counts twice) 2 x 0.25 + P3 (2020) 1 = 1.5; score x centrality
+    assert exc["org_a"]["weighted_volume"] == 1.5
+    assert exc["org_a"]["score"] == pytest.approx(exc["org_a"]["centrality"] * 1.5, abs=1e-4)  # centrality has 4 digits
     pio = _by_id(m["pioneers"])
     # early = within the first ceil(5/4) = 2 years after 2016; D starts 2018: earliness 1 - 2/5 = 0.6;
     # central since: PageRank percentile 1.0 in each active year it takes part, 0 when absent

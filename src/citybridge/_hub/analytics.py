@@ -37,7 +37,8 @@ class NodeFigures(TypedDict, total=False):
     n_records: int  # activities in the (theme) graph
     records: list[str]  # ids of the activities behind the figures, most recent first (<= 10)
     score: float  # the ranking's own score (excellence, broker or pioneer)
-    # excellence: centrality (PageRank / theme max), volume, leads, recency (mean decay weight)
+    # excellence: centrality (PageRank / theme max), volume, leads, recency (mean decay weight),
+    #   weighted_volume (decayed activities, led ones counted twice)
     # brokers: communities_mix, sectors_mix, countries_mix (1 - sum of squared tie shares)
     # pioneers: first_year, earliness, centrality_since
 
