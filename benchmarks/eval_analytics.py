@@ -26,13 +26,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from citybridge.analyze.activity import Activities, activities_from_cordis
 from citybridge.analyze.excellence import CENTRALITY_EXPONENT, HALF_LIFE, LEAD_WEIGHT, theme_mask, theme_scores
 from citybridge.analyze.graph import build_graph, communities, label_propagation
-from citybridge.analyze.trends import is_rising
+from citybridge.analyze.trends import Z_RISING, complete_years, growth, is_rising, kleinberg_bursts, poisson_z
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,57 +176,120 @@ def eval_pioneers(acts: Activities) -> dict[str, float]:
     return out
 
 
-def theme_country_series(acts: Activities) -> tuple[list[int], dict[str, np.ndarray], np.ndarray]:
+def theme_series(acts: Activities) -> tuple[list[int], dict[str, dict[str, np.ndarray]], np.ndarray]:
+    """Projects per year for three meanings of "theme": programme part x country (the gap map's cells;
+    a project counts in each of its partners' countries), programme part alone, country alone."""
     years = sorted({y for y in acts.act_year if y})
     pos = {y: i for i, y in enumerate(years)}
-    series: dict[str, np.ndarray] = {}
+    series: dict[str, dict[str, np.ndarray]] = {"part x country": {}, "part": {}, "country": {}}
     total = np.zeros(len(years))
+
+    def add(kind: str, key: str, i: int) -> None:
+        series[kind].setdefault(key, np.zeros(len(years)))[i] += 1
+
     for y, ths, ctry in zip(acts.act_year, acts.act_themes, acts.act_countries, strict=True):
         if not y:
             continue
-        total[pos[y]] += 1
+        i = pos[y]
+        total[i] += 1
         for th in ths:
+            add("part", th, i)
             for c in ctry:
-                series.setdefault(f"{th}@{c}", np.zeros(len(years)))[pos[y]] += 1
+                add("part x country", f"{th}@{c}", i)
+        for c in ctry:
+            add("country", c, i)
     return years, series, total
 
 
-def eval_trends(acts: Activities, ts: tuple[int, ...] = (2016, 2017, 2018), min_total: int = 10
-                ) -> dict[str, float]:
-    t0 = time.perf_counter()
-    years, series, total = theme_country_series(acts)
-    per_t = []
-    flagged_hits = flagged_n = other_hits = other_n = naive_hits = naive_n = 0
-    for t in ts:
-        i = years.index(t)
-        rows = []
-        for key, d in series.items():
-            if d[: i + 1].sum() < min_total:
-                continue
-            rising, _ = is_rising(d[: i + 1], total[: i + 1])
-            before = d[i - 2: i + 1].sum() / total[i - 2: i + 1].sum()
-            after = d[i + 1: i + 3].sum() / total[i + 1: i + 3].sum()
-            growth = np.log((after + 1e-6) / (before + 1e-6))
-            rows.append((key, rising, d[i] > d[i - 1], growth))
-        med = float(np.median([r[3] for r in rows]))
-        f = [r for r in rows if r[1]]
-        o = [r for r in rows if not r[1]]
-        nv = [r for r in rows if r[2]]
-        fh, oh, nh = (sum(r[3] > med for r in grp) for grp in (f, o, nv))
-        per_t.append({"t": t, "themes": len(rows), "flagged": len(f), "rate": fh / max(len(f), 1),
-                      "baseline": oh / max(len(o), 1), "naive": nh / max(len(nv), 1)})
-        log(f"(c) t={t}: {len(rows)} themes, {len(f)} flagged rising; grew more than the median: flagged "
-            f"{per_t[-1]['rate']:.3f}, unflagged {per_t[-1]['baseline']:.3f}, naive flag (last year up) "
-            f"{per_t[-1]['naive']:.3f}")
-        flagged_hits, flagged_n = flagged_hits + fh, flagged_n + len(f)
-        other_hits, other_n = other_hits + oh, other_n + len(o)
-        naive_hits, naive_n = naive_hits + nh, naive_n + len(nv)
-    out = {"rate": flagged_hits / max(flagged_n, 1), "baseline": other_hits / max(other_n, 1),
-           "naive_flag": naive_hits / max(naive_n, 1), "flagged": flagged_n, "per_t": per_t,
-           "seconds": round(time.perf_counter() - t0, 1)}
-    log(f"(c) pooled over t={list(ts)}: rising themes grew more than the median in {out['rate']:.3f} of cases "
-        f"vs {out['baseline']:.3f} for unflagged themes (naive flag {out['naive_flag']:.3f})")
+def previous_flag(d: np.ndarray, r: np.ndarray) -> bool:
+    """The flag before this change: Kleinberg burst now or Poisson z >= 1.645, with positive growth."""
+    return bool(growth(d, r) > 0 and (kleinberg_bursts(d, r)[-1] == 1 or poisson_z(d, r) >= Z_RISING))
+
+
+def _flags(d: np.ndarray, r: np.ndarray) -> dict[str, bool]:
+    shipped, figs = is_rising(d, r)
+    p, base = figs["p"], figs["base"]
+    prev = previous_flag(d, r)
+    return {"shipped: rate-ratio p<0.05, base>=5": shipped, "previous: burst or z>=1.645, growth>0": prev,
+            "previous, base>=5": prev and base >= 5, "rate-ratio p<0.05, base>=10": p < 0.05 and base >= 10,
+            "rate-ratio p<0.05, base>=20": p < 0.05 and base >= 20,
+            "rate-ratio p<0.01, base>=10": p < 0.01 and base >= 10,
+            "naive: last year up": bool(d[-1] > d[-2])}
+
+
+def _trend_rows(series: dict[str, np.ndarray], total: np.ndarray, years: list[int], t: int, min_total: int
+                ) -> list[tuple[dict[str, bool], float]]:
+    i = years.index(t)
+    upto = complete_years(total[: i + 1])  # as the product does: a year still being filled is not tested
+    rows = []
+    for d in series.values():
+        if d[: i + 1].sum() < min_total:
+            continue
+        before = d[max(i - 2, 0): i + 1].sum() / total[max(i - 2, 0): i + 1].sum()
+        after = d[i + 1: i + 3].sum() / total[i + 1: i + 3].sum()
+        rows.append((_flags(d[:upto], total[:upto]), float(np.log((after + 1e-6) / (before + 1e-6)))))
+    return rows
+
+
+def _rates(rows: list[tuple[dict[str, bool], float]]) -> dict[str, tuple[int, int, int, int]]:
+    """flag -> (flagged that grew more than the median, flagged, unflagged that did, unflagged)."""
+    med = float(np.median([g for _, g in rows])) if rows else 0.0
+    out = {}
+    for name in rows[0][0] if rows else ():
+        f = [g > med for fl, g in rows if fl[name]]
+        o = [g > med for fl, g in rows if not fl[name]]
+        out[name] = (sum(f), len(f), sum(o), len(o))
     return out
+
+
+def eval_trends(acts: Activities, ts: tuple[int, ...] = (2016, 2017, 2018), min_total: int = 10
+                ) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    years, series, total = theme_series(acts)
+    shipped, prev = "shipped: rate-ratio p<0.05, base>=5", "previous: burst or z>=1.645, growth>0"
+    log("(c) flags compared on t = 2015 only (outcome 2016-2017, before the test's outcome years); share of "
+        "flagged / unflagged themes that grew more than the median theme:")
+    pooled: dict[str, list[int]] = {}
+    validation = {}
+    for kind, s in series.items():
+        rates = _rates(_trend_rows(s, total, years, 2015, min_total))
+        validation[kind] = {n: {"rate": round(v[0] / max(v[1], 1), 4), "flagged": v[1],
+                                "baseline": round(v[2] / max(v[3], 1), 4)} for n, v in rates.items()}
+        for n, v in rates.items():
+            acc = pooled.setdefault(n, [0, 0, 0, 0])
+            for j in range(4):
+                acc[j] += v[j]
+            log(f"    {kind:15s} {n:40s} flagged {v[0] / max(v[1], 1):.3f} (n={v[1]:3d}) "
+                f"unflagged {v[2] / max(v[3], 1):.3f}")
+    for n, v in pooled.items():
+        log(f"    {'pooled':15s} {n:40s} flagged {v[0] / max(v[1], 1):.3f} (n={v[1]:3d}) "
+            f"unflagged {v[2] / max(v[3], 1):.3f}  difference {v[0] / max(v[1], 1) - v[2] / max(v[3], 1):+.3f}")
+    test: dict[str, Any] = {}
+    for kind, s in series.items():
+        acc: dict[str, list[int]] = {}
+        per_t = []
+        for t in ts:
+            rates = _rates(_trend_rows(s, total, years, t, min_total))
+            per_t.append({"t": t, **{n: {"rate": round(rates[n][0] / max(rates[n][1], 1), 4), "flagged": rates[n][1],
+                                         "baseline": round(rates[n][2] / max(rates[n][3], 1), 4)}
+                                     for n in (shipped, prev)}})
+            for n, v in rates.items():
+                a = acc.setdefault(n, [0, 0, 0, 0])
+                for j in range(4):
+                    a[j] += v[j]
+        test[kind] = {n: {"rate": v[0] / max(v[1], 1), "flagged": v[1], "baseline": v[2] / max(v[3], 1)}
+                      for n, v in acc.items()} | {"per_t": per_t}
+        for n in (shipped, prev, "naive: last year up"):
+            v = test[kind][n]
+            log(f"(c) test, {kind}, pooled t={list(ts)}: {n:40s} flagged {v['rate']:.3f} (n={v['flagged']}) vs "
+                f"unflagged {v['baseline']:.3f}")
+        for row in per_t:
+            log(f"    t={row['t']}: shipped {row[shipped]['rate']:.3f} (n={row[shipped]['flagged']}) vs "
+                f"{row[shipped]['baseline']:.3f}; previous {row[prev]['rate']:.3f} (n={row[prev]['flagged']}) "
+                f"vs {row[prev]['baseline']:.3f}")
+    head = test["part x country"][shipped]
+    return {"rate": head["rate"], "baseline": head["baseline"], "flagged": head["flagged"], "theme": "part x country",
+            "validation_t2015": validation, "test": test, "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from citybridge.analyze.activity import activities_from_cordis, activities_from_store
 from citybridge.analyze.cache import FORMAT, VERSION
 from citybridge.analyze.graph import betweenness, build_graph, mix_diversity, pagerank, percentile
-from citybridge.analyze.trends import growth, is_rising, kleinberg_bursts, poisson_z
+from citybridge.analyze.trends import complete_years, growth, is_rising, kleinberg_bursts, poisson_z, rate_ratio_p
 from citybridge.errors import Invalid
 from citybridge.hub import Hub
 from citybridge.model.access import ANONYMOUS, CURATOR, Caller
@@ -112,8 +113,18 @@ def test_kleinberg_bursts_by_hand() -> None:
     assert growth(np.array([2, 4, 8]), np.array([100, 100, 100])) > 0.5
     assert poisson_z(np.array([10, 10, 10, 30]), np.array([100, 100, 100, 100])) > 5
     rising, figs = is_rising(np.array([2, 2, 2, 20]), np.array([100, 100, 100, 100]))
-    assert rising and figs["burst_now"]
+    # 20 of the 26 records in the last of four equal years: P(X >= 20 | Bin(26, 1/4)) ~ 4e-8
+    assert rising and figs["burst_now"] and figs["base"] == 6 and figs["p"] < 1e-6
+    assert rate_ratio_p(np.array([2, 2, 2, 20]), np.array([100, 100, 100, 100])) == pytest.approx(
+        sum(math.comb(26, k) * 0.25**k * 0.75 ** (26 - k) for k in range(20, 27)))
     assert not is_rising(np.array([20, 20, 20, 2]), np.array([100, 100, 100, 100]))[0]
+    # too thin a base: 0 -> 1 -> 3 is not evidence, however steep
+    assert not is_rising(np.array([0, 0, 1, 3]), np.array([100, 100, 100, 100]))[0]
+    # not significant: 6, 6, 6 -> 9 (p ~ 0.2)
+    assert not is_rising(np.array([6, 6, 6, 9]), np.array([100, 100, 100, 100]))[0]
+    # a final year still being filled is left out of the flags
+    assert complete_years(np.array([100, 110, 90, 30])) == 3 and complete_years(np.array([100, 110, 90, 60])) == 4
+    assert complete_years(np.array([100, 10])) == 2
 
 
 def test_trend_counts_and_evidence(small: Hub) -> None:

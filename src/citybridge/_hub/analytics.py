@@ -72,6 +72,8 @@ class TrendSide(TypedDict):
     bursts: list[int]  # Kleinberg burst years
     growth: float  # slope of the log share over the last 3 years
     z: float  # Poisson z of the last year against the 3 before
+    p: float  # one-sided exact Poisson rate-ratio p of the last (complete) year against the 3 before
+    base: int  # the theme's records in those 3 years (rising needs >= 5 and p < 0.05)
     burst_now: bool
 
 
