@@ -7,14 +7,17 @@ projects; CC BY 4.0, European Commission / CORDIS, via zambujo/eunets).
     without a tie (only single-partner grants) are left out of both: each would be a community of its own.
 (b) **excellence / pioneers back-test**: per programme part, organisations ranked on its 2014-2017 projects
     only; a hit = takes part (coordinates or joins) in >= 2 projects of that part starting 2018-2020.
-    precision@20 macro-averaged over the parts with >= 20 organisations, against ranking by degree in the
-    same 2014-2017 graph. The recency half-life of the excellence score is chosen on an earlier split
-    (rank on 2014-2015, hits in 2016-2017), never on the 2018-2020 outcome; the table of that choice is printed.
+    precision@20 (its expectation under random tie-breaking) macro-averaged over the parts with >= 20
+    organisations, against ranking by degree in the same 2014-2017 graph. The excellence variants were
+    compared only on earlier splits (rank 2014-2015 -> hits 2016-2017; rank 2014 -> hits 2015-2016), never on
+    the 2018-2020 outcome; that table is printed first, then the test runs the shipped score only.
 (c) **trend back-test**: a theme is a programme part in a country (projects with a partner from it), as the
-    gap map counts them. For t = 2016, 2017, 2018 the rising flag of :mod:`citybridge.analyze.trends` is
-    computed on the years <= t; the outcome is the growth of the theme's share of all projects from t-2..t to
-    t+1..t+2. rate = share of flagged themes growing more than the median theme; baseline = the same share
-    among unflagged themes (and, printed, a naive flag: last year's count above the year before).
+    gap map counts them (headline); programme part alone and country alone are printed too. For t = 2016,
+    2017, 2018 the rising flag of :mod:`citybridge.analyze.trends` is computed on the years <= t; the outcome
+    is the growth of the theme's share of all projects from t-2..t to t+1..t+2. rate = share of flagged themes
+    growing more than the median theme; baseline = the same share among unflagged themes (printed beside: the
+    previous flag and a naive one, last year's count above the year before). The flag was chosen at t = 2015
+    (outcome 2016-2017) only; that table is printed first.
 
     .venv/bin/python benchmarks/eval_analytics.py [--data ../shared/data/cordis] [--json]
 """
