@@ -122,18 +122,24 @@ async def warm(base: str, workers: int) -> dict[str, Any]:
 
         await asyncio.gather(*(one(i) for i in range(max(1, workers) * 4)))
         has_link = "/api/v1/link" in (await c.get("/api/v1/openapi.json")).json().get("paths", {})
+        cities: set[str] = set()
         if has_link:  # the first link builds the profile, city and partner indexes
             for _ in range(max(1, workers)):
                 (await c.get("/api/v1/link", params={"text": "urban heat"})).raise_for_status()
-    return {"ids": ids, "seconds": round(time.perf_counter() - t0, 1), "link": has_link}
+            for city in sorted({city for _t, city in link_texts() if city}):  # the cities this store knows
+                r = await c.get("/api/v1/link", params={"text": "urban heat", "place": city, "want": "peer_cities",
+                                                        "limit": 1})
+                if r.status_code == 200:
+                    cities.add(city)
+    return {"ids": ids, "seconds": round(time.perf_counter() - t0, 1), "link": has_link, "cities": cities}
 
 
 #: a reader's mix: (route, share)
 MIX = (("search_page", 0.40), ("entity_page", 0.20), ("api_search", 0.15), ("api_link", 0.15), ("map", 0.10))
 
 
-def pick(rng: random.Random, ids: dict[str, list[str]], has_link: bool,
-         texts: list[tuple[str, str | None]]) -> tuple[str, str, dict[str, Any]]:
+def pick(rng: random.Random, ids: dict[str, list[str]], has_link: bool, texts: list[tuple[str, str | None]],
+         cities: set[str]) -> tuple[str, str, dict[str, Any]]:
     roll = rng.random()
     route = MIX[-1][0]
     for name, share in MIX:
@@ -157,7 +163,7 @@ def pick(rng: random.Random, ids: dict[str, list[str]], has_link: bool,
             extra = rng.choice(QUERIES).strip('*"')
             text = f"{text} {extra} {rng.randrange(10**6)}"
         params = {"text": text}
-        if city and rng.random() < 0.5:
+        if city in cities and rng.random() < 0.5:
             params["place"] = city
         return route, "/api/v1/link", params
     if route == "map":
@@ -180,12 +186,12 @@ class Budget:
         return True
 
 
-async def user(n: int, think: float, ids: dict[str, list[str]], has_link: bool, texts: list[tuple[str, str | None]],
+async def user(n: int, think: float, warmed: dict[str, Any], texts: list[tuple[str, str | None]],
                client: httpx.AsyncClient, budget: Budget, out: dict[str, list[float]], errors: list[str]) -> None:
     rng = random.Random(n)
     await asyncio.sleep(rng.uniform(0, max(think, 0.05)))  # users arrive spread out, not in one burst
     while budget.take():
-        route, path, params = pick(rng, ids, has_link, texts)
+        route, path, params = pick(rng, warmed["ids"], warmed["link"], texts, warmed["cities"])
         t0 = time.perf_counter()
         try:
             r = await client.get(path, params=params)
@@ -240,8 +246,7 @@ async def writer(n: int, every: float, ids: dict[str, list[str]], client: httpx.
             try:
                 got = await client.get(f"/api/v1/entities/{rid}")
                 rec = got.json()["record"]
-                change = {"kind": rec["kind"], "name": rec["name"],
-                          "description": f"{(rec.get('description') or '')[:2000]} [edited {k}]".strip()}
+                change = {**rec, "description": f"{(rec.get('description') or '')[:2000]} [edited {k}]".strip()}
                 r = await client.put(f"/api/v1/entities/{rid}", json=change,
                                      headers={"If-Match": got.headers.get("etag", "*")})
                 ms = (time.perf_counter() - t0) * 1000
@@ -289,7 +294,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             budget = Budget(args.seconds, args.max_requests)
             t1 = time.monotonic()
             await asyncio.gather(
-                *(user(i, args.think, warmed["ids"], warmed["link"], texts, client, budget, out, errors)
+                *(user(i, args.think, warmed, texts, client, budget, out, errors)
                   for i in range(args.users)),
                 *(writer(i, args.write_every, warmed["ids"], client, budget, out, errors, args.import_rows)
                   for i in range(args.writers)))
