@@ -87,7 +87,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+async def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=base, timeout=10) as c:
         while time.monotonic() < deadline:
@@ -99,7 +99,7 @@ async def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.3)
-    raise SystemExit("the server did not answer within 120 s")
+    raise SystemExit(f"the server did not answer within {timeout:g} s")
 
 
 async def warm(base: str, workers: int) -> dict[str, Any]:

@@ -83,6 +83,9 @@ def serve(
     uvicorn.run("citybridge.cli.serve:app_factory", factory=True, host=host, port=port, workers=workers,
                 reload=reload, log_level=log_level, proxy_headers=False, server_header=False,
                 timeout_keep_alive=5, timeout_graceful_shutdown=10, limit_concurrency=200, backlog=256,
-                h11_max_incomplete_event_size=64 * 1024)
+                h11_max_incomplete_event_size=64 * 1024,
+                # the supervisor kills a worker that does not answer its ping in time: a worker loading the
+                # indexes on a busy machine can miss uvicorn's default of 5 s and would be restarted in a loop
+                timeout_worker_healthcheck=60)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
