@@ -75,7 +75,7 @@ def test_sections_hold_the_expected_records_with_true_explanations(hub: Hub) -> 
     assert {"doc_heat", "doc_heat2"} <= set(ids(evidence))
     assert "doc_flood" not in ids(evidence) and "doc_water" not in ids(evidence)
     top = evidence[0]
-    assert set(top.components) == {"match", "themes", "phrase", "place", "recency"}
+    assert set(top.components) == {"match", "concepts", "themes", "phrase", "title", "place", "recency"}
     assert "key terms" in top.explanation and "heat" in top.explanation
     shared = top.evidence.get("shared_themes", [])
     challenge_labels = {lab["label"]: lab["name"] for lab in res.challenge["labels"]}
