@@ -50,12 +50,11 @@ def test_bad_artifact_is_a_domain_error(tmp_path: Path) -> None:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
     h = Hub(Settings(data_dir=Path(tmp_path_factory.mktemp("expertise")) / "data", _env_file=None))
     h.init()
-    docs = [Document(id=f"doc_{i}", name=name, description=text, doc_type="paper", year=year) for i, (name, text, year)
-            in enumerate([
-                ("Green roofs cool dense districts", "Green roofs and street trees lower surface heat in summer.", 2015),
-                ("Heat early warning for older residents", "A heatwave warning system protects older people.", 2019),
-                ("Stormwater squares", "Water squares store stormwater and reduce urban flooding.", 2024),
-            ])]
+    works = [("Green roofs cool dense districts", "Green roofs and street trees lower surface heat in summer.", 2015),
+             ("Heat early warning for older residents", "A heatwave warning system protects older people.", 2019),
+             ("Stormwater squares", "Water squares store stormwater and reduce urban flooding.", 2024)]
+    docs = [Document(id=f"doc_{i}", name=name, description=text, doc_type="paper", year=year)
+            for i, (name, text, year) in enumerate(works)]
     assert h.upsert([*docs, Person(id="per_a", name="A")]).rejected == 0
     assert h.relate([Relation(type="authored", source="per_a", target=d.id) for d in docs]).rejected == 0
     h.enrich(workers=1)
