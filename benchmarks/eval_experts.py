@@ -1,7 +1,8 @@
 """Expert finding on a reviewer-paper gold standard: how well does a researcher's own work predict their expertise?
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/eval_experts.py [--data DIR] [--draws 10]
-        [--methods tfidf,bm25,vector,e5,citybridge] [--folds 5] [--json]
+        [--methods tfidf,bm25,vector,e5,citybridge] [--folds 5] [--no-e5] [--cache FILE]
+        [--write-weights FILE] [--json]
 
 DIR: the expert-finding data (default ../shared/data/experts; EVALUATION ONLY, nothing of it is copied into the
 project): ``evaluations.csv``, ``participants/<id>.json``, ``papers/<id>.json`` (Stelmakh, Wieting, Neubig, Shah,
@@ -23,9 +24,15 @@ Methods, each scoring (profile, paper) as the highest similarity between the pap
 - ``vector``: wordllama cosine (citybridge's default embedder), title + abstract;
 - ``e5``: multilingual-e5-small cosine of title + first sentences (citybridge's cross-lingual channel, the
   short-text budget);
-- ``citybridge``: the weighted combination of the component scores above that ``Hub.fit`` uses for people, with
-  weights chosen by cross-validation over researchers: per fold the weights minimising the loss on the other
-  folds (dev) are applied to the held-out fold (CV). Dev = weights chosen on all 30 and scored on them.
+- ``citybridge``: ``Hub.fit_many`` itself. A temp-dir Hub gets every profile paper as a document and one
+  person per (researcher, draw) who authored that draw's 20 papers; it is enriched with the product's steps (and
+  the e5 channel unless ``--no-e5``) and asked how each person fits each paper they rated. "Hub.fit as shipped"
+  is the score users see (weights of ``src/citybridge/link/data/expert_model.json``). The same components are
+  used to choose the weights (:func:`choose`: a component earns a place only if the subset holding it has the
+  lowest held-out loss in 5-fold CV over researchers; weights on a 0.1 grid): **CV** = chosen on the other
+  folds, scored on the held-out fold (the whole choice, subsets included, is redone per fold); **dev** = chosen
+  on all 30 and scored on them (what ``--write-weights FILE`` writes). ``--cache FILE`` keeps the Hub's
+  components for re-runs on the same draws.
 
 Published on the whole set (loss / easy / hard): TPMS 0.28 / 0.80 / 0.62, SPECTER2 0.22 / 0.89 / 0.61, SciNCL
 0.22 / 0.90 / 0.65, TF-IDF max-cosine about 0.29 / 0.79 / 0.61. Targets (issue 17, on the held-out half):
@@ -350,30 +357,70 @@ def items_of(ratings: list[list[float]], draws: int, who: list[int]) -> np.ndarr
     return np.asarray(rows, np.int64)
 
 
-def weight_grid(k: int, step: int = 10) -> np.ndarray:
+GRID_STEPS = 10  # weights on a 0.1 grid
+
+
+def weight_grid(k: int, step: int = GRID_STEPS) -> np.ndarray:
     """Non-negative weights on a 1/step grid summing to 1 (a component may get 0: it must earn its place)."""
     out = [c for c in itertools.product(range(step + 1), repeat=k) if sum(c) == step]
     return np.asarray(out, np.float64) / step
 
 
-def choose(x: np.ndarray, ratings: list[list[float]], draws: int, who: list[int], names: list[str]
-           ) -> dict[str, Any]:
-    """The weights minimising the pooled loss of researchers ``who`` over standardised components; ties go to
-    the set with more zero weights. Centre and scale come from the same researchers' items."""
-    rows = items_of(ratings, draws, who)
+def _standardise(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     center = x[rows].mean(axis=0)
     scale = x[rows].std(axis=0)
     scale[scale == 0] = 1.0
-    z = (x - center) / scale
-    grid = weight_grid(len(names))
-    pairs = Pairs(ratings, draws, who)
+    return center, scale
+
+
+def _grid_choice(z: np.ndarray, pairs: Pairs, k: int) -> np.ndarray:
+    """Weights on the grid minimising the pooled loss of ``pairs``; ties go to more zero weights."""
+    grid = weight_grid(k, GRID_STEPS)
     losses = pairs.loss(z @ grid.T)
     zeros = (grid == 0).sum(axis=1)
-    best = int(np.lexsort((-zeros, np.round(losses, 9)))[0])
-    return {"weights": {**{n: round(float(w), 3) for n, w in zip(names, grid[best], strict=True)},
-                        "recency": 0.0, "volume": 0.0},
-            "center": {n: round(float(c), 6) for n, c in zip(names, center, strict=True)},
-            "scale": {n: round(float(s), 6) for n, s in zip(names, scale, strict=True)}}
+    return grid[int(np.lexsort((-zeros, np.round(losses, 9)))[0])]
+
+
+def choose(x: np.ndarray, ratings: list[list[float]], draws: int, who: list[int], names: list[str],
+           folds: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Which components earn a place and their weights, from researchers ``who`` only.
+
+    Every subset of components is scored by cross-validation over ``who`` (weights on a 1/GRID_STEPS grid
+    minimising the pooled pair loss of the other folds, standardised with their mean and sd, scored on the
+    held-out fold); the subset with the lowest held-out loss wins (ties: fewer components), and its weights are
+    then chosen on all of ``who``. A component that does not lower the held-out loss gets weight 0."""
+    order = list(who)
+    random.Random(seed + 2000).shuffle(order)
+    inner = [(order[f::folds], [i for i in order if i not in order[f::folds]]) for f in range(folds)]
+    inner_pairs = [(Pairs(ratings, draws, test), Pairs(ratings, draws, train), items_of(ratings, draws, train))
+                   for test, train in inner]
+    best: tuple[float, int, tuple[int, ...]] | None = None
+    for size in range(1, len(names) + 1):
+        for subset in itertools.combinations(range(len(names)), size):
+            cols = list(subset)
+            num = den = 0.0
+            for test_pairs, train_pairs, train_rows in inner_pairs:
+                center, scale = _standardise(x[:, cols], train_rows)
+                z = (x[:, cols] - center) / scale
+                w = _grid_choice(z, train_pairs, len(cols))
+                num += float(test_pairs.loss((z @ w)[:, None])[0]) * float(test_pairs.diff.sum())
+                den += float(test_pairs.diff.sum())
+            loss = round(num / den, 9) if den else 1.0
+            if best is None or (loss, size) < (best[0], best[1]):
+                best = (loss, size, subset)
+    assert best is not None
+    cols = list(best[2])
+    rows = items_of(ratings, draws, who)
+    center, scale = _standardise(x[:, cols], rows)
+    w = _grid_choice((x[:, cols] - center) / scale, Pairs(ratings, draws, who), len(cols))
+    weights = dict.fromkeys(names, 0.0)
+    for c, v in zip(cols, w, strict=True):
+        weights[names[c]] = round(float(v), 3)
+    full_c, full_s = _standardise(x, rows)
+    return {"weights": {**weights, "recency": 0.0, "volume": 0.0},
+            "center": {n: round(float(c), 6) for n, c in zip(names, full_c, strict=True)},
+            "scale": {n: round(float(v), 6) for n, v in zip(names, full_s, strict=True)},
+            "inner_cv_loss": best[0]}
 
 
 def per_draw_metrics(scores: list[list[list[float]]], ratings: list[list[float]], who: list[int]
@@ -383,7 +430,7 @@ def per_draw_metrics(scores: list[list[list[float]]], ratings: list[list[float]]
 
 # ---------------------------------------------------------------------------- run
 def run(data: Path, methods: list[str], draws: int, folds: int, seed: int, e5: bool = True,
-        write: Path | None = None) -> dict[str, Any]:
+        write: Path | None = None, cache: Path | None = None) -> dict[str, Any]:
     researchers, papers = load(data)
     researchers = [r for r in researchers if r.own and len(r.rated) >= 2]
     lex = Lexical(papers)
@@ -431,9 +478,19 @@ def run(data: Path, methods: list[str], draws: int, folds: int, seed: int, e5: b
         return out
     from citybridge.link import expertise
 
-    fit_comps, fit_scores, timings = hub_fits(researchers, papers, profiles, e5)
-    out["citybridge"] = cb = {"timings": timings, "folds": folds, "model": str(expertise.MODEL_PATH)}
     shipped = expertise.load_model()
+    key = {"draws": draws, "seed": seed, "e5": e5, "researchers": [r.rid for r in researchers]}
+    if cache is not None and cache.exists() and json.loads(cache.read_text("utf-8")).get("key") == key:
+        # components of an earlier run on the same draws: the shipped score is recomputed from them with the
+        # function Hub.fit applies to them (tests/link/test_expertise.py checks they agree)
+        cached = json.loads(cache.read_text("utf-8"))
+        fit_comps, timings = cached["components"], {**cached["timings"], "from_cache": str(cache)}
+        fit_scores = [[[expertise.score(c, shipped) for c in per_i] for per_i in per_d] for per_d in fit_comps]
+    else:
+        fit_comps, fit_scores, timings = hub_fits(researchers, papers, profiles, e5)
+        if cache is not None:
+            cache.write_text(json.dumps({"key": key, "components": fit_comps, "timings": timings}), "utf-8")
+    out["citybridge"] = cb = {"timings": timings, "folds": folds, "model": str(expertise.MODEL_PATH)}
     # the score users see: Hub.fit's own output, with the shipped weights as loaded by the Hub
     cb["shipped"] = {"version": shipped.version,
                      **mean_metrics([per_draw_metrics(fit_scores[d], ratings, everyone) for d in range(draws)])}
@@ -453,7 +510,8 @@ def run(data: Path, methods: list[str], draws: int, folds: int, seed: int, e5: b
         for f in range(folds):
             test = order[f::folds]
             train = [i for i in order if i not in test]
-            ws = choose(x, ratings, draws, train, names)
+            ws = choose(x, ratings, draws, train, names, folds, seed + f)
+            ws.pop("inner_cv_loss")
             fold_weights.append(ws["weights"])
             model = expertise.ExpertModel("cv", {"default": expertise.WeightSet(**ws), "e5": expertise.WeightSet(**ws)})
             for d in range(draws):
@@ -461,7 +519,8 @@ def run(data: Path, methods: list[str], draws: int, folds: int, seed: int, e5: b
                     for k in range(len(ratings[i])):
                         cv_scores[d][i][k] = expertise.score(
                             {n: fit_comps[d][i][k].get(n, 0.0) for n in names}, model)
-        ws_all = choose(x, ratings, draws, everyone, names)
+        ws_all = choose(x, ratings, draws, everyone, names, folds, seed)
+        inner_loss = ws_all.pop("inner_cv_loss")
         chosen[name] = ws_all
         model = expertise.ExpertModel("dev", {"default": expertise.WeightSet(**ws_all),
                                               "e5": expertise.WeightSet(**ws_all)})
@@ -471,7 +530,7 @@ def run(data: Path, methods: list[str], draws: int, folds: int, seed: int, e5: b
             "components": names,
             "cv": mean_metrics([per_draw_metrics(cv_scores[d], ratings, everyone) for d in range(draws)]),
             "dev": mean_metrics([per_draw_metrics(dev_scores[d], ratings, everyone) for d in range(draws)]),
-            "dev_weights": ws_all["weights"],
+            "dev_weights": ws_all["weights"], "dev_inner_cv_loss": inner_loss,
             "cv_weights_mean": {n: round(float(np.mean([w[n] for w in fold_weights])), 3) for n in names},
         }
         for n in names:  # each component alone, through the Hub (its own ranking)
@@ -482,8 +541,9 @@ def run(data: Path, methods: list[str], draws: int, folds: int, seed: int, e5: b
         model = expertise.ExpertModel(
             version=time.strftime("%Y-%m-%d") + f"-{len(researchers)}r-{draws}d-{folds}f",
             sets={k: expertise.WeightSet(**v) for k, v in chosen.items()},
-            chosen_by=("benchmarks/eval_experts.py --write-weights: weights on a 0.1 grid minimising the pooled "
-                       "pair loss over the dev half of the reviewer-paper gold standard "
+            chosen_by=("benchmarks/eval_experts.py --write-weights: the components whose subset has the lowest "
+                       "5-fold CV pair loss, weights on a 0.1 grid minimising the pooled pair loss over the dev "
+                       "half of the reviewer-paper gold standard "
                        f"({len(researchers)} researchers, {draws} profile draws); centre/scale = mean/sd of each "
                        "component over the rated papers; chosen by the same procedure that gives the CV figure"))
         model.save(write)
@@ -502,6 +562,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-weights", type=Path, default=None, metavar="FILE",
                     help="write the weights chosen on all researchers (dev) to FILE (the shipped artifact is "
                          "src/citybridge/link/data/expert_model.json)")
+    ap.add_argument("--grid", type=int, default=GRID_STEPS, help="weights on a 1/GRID grid (default 10: 0.1)")
+    ap.add_argument("--cache", type=Path, default=None, metavar="FILE",
+                    help="keep the Hub's components of each (researcher, draw, paper) in FILE and reuse them on "
+                         "the next run with the same draws (the Hub build and enrichment take minutes)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
@@ -510,8 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown method(s) {', '.join(bad)} (choose from {', '.join(METHODS)})")
     if not args.data.is_dir():
         ap.error(f"{args.data}: no such folder (pass --data DIR)")
+    globals()["GRID_STEPS"] = max(1, args.grid)
     out = run(args.data, methods, max(1, args.draws), max(2, args.folds), args.seed, not args.no_e5,
-              args.write_weights)
+              args.write_weights, args.cache)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

@@ -27,13 +27,14 @@ def test_shipped_model_is_versioned_and_non_negative() -> None:
 
 def test_score_rises_with_each_weighted_component() -> None:
     model = expertise.load_model()
-    base = dict.fromkeys(expertise.COMPONENTS, 0.3)
     for name, ws in model.sets.items():
-        comps = dict(base) if name == "e5" else {k: v for k, v in base.items() if k != "e5"}
+        comps = {c: ws.center.get(c, 0.3) for c in expertise.COMPONENTS if c != "e5" or name == "e5"}
+        assert expertise.score(comps, model) == 0.5  # the typical rated paper of the gold standard
         for c, w in ws.weights.items():
             if w > 0:
-                assert expertise.score({**comps, c: 0.9}, model) > expertise.score(comps, model)
-        assert 0 < expertise.score(comps, model) < 1
+                up = expertise.score({**comps, c: comps[c] + ws.scale[c]}, model)
+                assert 0.5 < up < 1
+                assert expertise.score({**comps, c: comps[c] - ws.scale[c]}, model) < 0.5
 
 
 def test_bad_artifact_is_a_domain_error(tmp_path: Path) -> None:

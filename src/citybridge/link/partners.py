@@ -136,7 +136,7 @@ def suggest_partners(graph: PartnerGraph, query: PartnerQuery,
         half_life: years after which a shared project counts half in ``collab``.
         label_names: display names of expertise labels (``sdg:11`` -> "SDG 11 ...") for explanations.
         ranker: "shipped" (the learned ranker of :mod:`citybridge.link.partner_rank` orders the candidates
-            when a consortium is given), None (the weighted signals alone) or a ranker.
+            when a consortium is given and no ``weights``), None (the weighted signals alone) or a ranker.
 
     Returns:
         Up to ``constraints.max_results`` suggestions; organisations with a zero score are left out.
@@ -150,7 +150,8 @@ def suggest_partners(graph: PartnerGraph, query: PartnerQuery,
         if not value >= 0:
             raise Invalid(f"weight of '{name}' must be >= 0", field="weights")
         w[name] = float(value)
-    sig, score, learned = partner_scores(graph, query, cons, w, half_life, ranker=ranker)
+    # weights given by the caller ask for that weighting: the learned ranker then stays out
+    sig, score, learned = partner_scores(graph, query, cons, w, half_life, ranker=None if weights else ranker)
     k = min(cons.max_results, int(np.isfinite(score).sum()))
     if k == 0:
         return []
