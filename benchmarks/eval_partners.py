@@ -1,6 +1,7 @@
 """Evaluate the consortium builder on the CORDIS Horizon 2020 participation graph (hidden-partner task).
 
-    PYTHONPATH=src python benchmarks/eval_partners.py [--data DIR] [--sample N] [--seed 7] [--tune] [--json]
+    PYTHONPATH=src python benchmarks/eval_partners.py [--data DIR] [--sample N] [--seed 7] [--tune]
+        [--fit-ranker [--train-sample 800] [--ranker-out FILE]] [--no-ranker] [--json]
 
 Protocol (no future information):
 
@@ -19,6 +20,11 @@ Every run also scores the *development* split inside the training years (graph f
 training year, queries from the last training year) and prints it beside the test split. ``--tune`` first
 picks the signal weights by coordinate ascent on that development split; the shipped ``DEFAULT_WEIGHTS`` in
 ``citybridge/link/partners.py`` were chosen this way, never on the evaluation years.
+``--fit-ranker`` fits the learned ranker of ``citybridge/link/partner_rank.py`` on the two years before the
+evaluation years (graph up to the year before each), scores the development year with a ranker fit on the year
+before it only, and writes the one fit on both (``--ranker-out``, default the shipped artifact path). Rows:
+``citybridge`` = ``partner_scores`` (what ``suggest_partners`` shows: the ranker when one is shipped or fit in
+this run), ``citybridge signals`` = the hand-weighted signals alone.
 CORDIS data: (c) European Union, CC BY 4.0.
 """
 
