@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from citybridge._hub.accounts import AccountsMixin
+from citybridge._hub.analytics import AnalyticsMixin
 from citybridge._hub.bulk import BulkMixin
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
@@ -34,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Hub(AccountsMixin, ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin,
-          NotifyMixin, InteropMixin, ReliabilityMixin, BulkMixin):
+          NotifyMixin, InteropMixin, ReliabilityMixin, AnalyticsMixin, BulkMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP
