@@ -114,6 +114,12 @@ class Mapping:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise Invalid("mapping file not found", where=str(p)) from None
+        except UnicodeDecodeError as exc:
+            line = p.read_bytes()[: exc.start].count(b"\n") + 1
+            raise Invalid(f"mapping file is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                          where=f"{p}:{line}") from None
+        except OSError as exc:
+            raise Invalid(f"mapping file cannot be read: {exc.strerror or exc}", where=str(p)) from None
         try:
             if p.suffix == ".json":
                 data = json.loads(text)
