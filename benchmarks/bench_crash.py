@@ -3,6 +3,7 @@ resolve, reindex and digest send, then check what is left and that a re-run conv
 result.
 
     .venv/bin/python benchmarks/bench_crash.py [--kills 50] [--ops import,enrich,resolve,reindex,digest]
+                                               [--backends sqlite,postgresql]
                                                [--postgres URL] [--records 1500] [--seed 7] [--json]
 
 Data: a slice of the shipped demo pack (``data/demo``): the first projects, their partner organisations, the
@@ -486,7 +487,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         dataset = build_dataset(data, args.records, args.seed)
         log(f"slice: {len(dataset['records'])} records, {len(dataset['relations'])} relations")
         ops = [o.strip() for o in args.ops.split(",") if o.strip()]
-        backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        wanted = {b.strip() for b in args.backends.split(",")}
+        backends = ([("sqlite", None)] if "sqlite" in wanted else []) + \
+            ([("postgresql", args.postgres)] if args.postgres and "postgresql" in wanted else [])
         with pg_databases(args.postgres, ["empty", "imported", "run", "ref"]) as pg:
             for backend, server in backends:
                 if server:
@@ -591,6 +594,8 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1500, help="records in the slice (about)")
     ap.add_argument("--postgres", default=os.environ.get("CITYBRIDGE_TEST_POSTGRES_URL"),
                     help="PostgreSQL server URL for the import runs (default: $CITYBRIDGE_TEST_POSTGRES_URL)")
+    ap.add_argument("--backends", default="sqlite,postgresql",
+                    help="sqlite, postgresql or both (PostgreSQL runs the import operation only)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

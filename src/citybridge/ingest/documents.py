@@ -131,6 +131,11 @@ def extract_docx(data: Path | bytes) -> Extracted:
         import docx
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise Unavailable("reading DOCX needs python-docx: pip install 'citybridge[docs]'") from exc
+    from citybridge.ingest.limits import zip_bomb_problem
+
+    problem = zip_bomb_problem(io.BytesIO(data) if isinstance(data, bytes) else data)
+    if problem:
+        raise Unreadable(problem)
     try:
         d = docx.Document(io.BytesIO(data) if isinstance(data, bytes) else str(data))
     except Exception as exc:

@@ -95,6 +95,10 @@ class _FileSource:
         return {"file": self.name, "format": fmt + (" (gzip)" if name.endswith(".gz") else "")}
 
 
+#: columns a table may have (Excel's limit is 16,384); a wider line is reported, not inferred over
+MAX_COLUMNS = 16_384
+
+
 class CsvSource(_FileSource):
     """A delimited text file; its header is found below title rows (or named with ``header_row``)."""
 
@@ -147,10 +151,17 @@ class CsvSource(_FileSource):
                 for rec in CsvRecords(text, self.delimiter):
                     if rec.problem:
                         problems[len(head)] = rec.problem
+                    if rec.cells is not None and len(rec.cells) > MAX_COLUMNS:
+                        problems[len(head)] = (f"line {rec.line} has {len(rec.cells):,} columns, more than the "
+                                               f"{MAX_COLUMNS:,} a table may have")
+                        rec.cells = rec.cells[:MAX_COLUMNS]  # the layout's work stays bounded
                     head.append(rec.cells or [])
                     if len(head) >= wanted:
                         break
             layout = table_layout(head, header_row=self.header_row)
+            too_wide = next((p for p in problems.values() if "columns, more than" in p), None)
+            if too_wide:
+                layout.problem = too_wide
             if layout.problem is None:
                 bad = problems.get(layout.header_index)
                 layout.problem = (f"unreadable header: {bad}" if bad
@@ -234,6 +245,9 @@ class JsonLinesSource(_FileSource):
             at = where if count == 1 else f"{where} (object {count})"
             try:
                 obj, pos = decoder.raw_decode(text, pos)
+            except RecursionError:
+                yield SourceItem(at, rejection=Rejection(at, "JSON nested too deeply"))
+                return
             except json.JSONDecodeError as exc:
                 yield SourceItem(at, rejection=Rejection(at, f"malformed JSON at column {exc.colno}: {exc.msg}"))
                 return  # the rest of the line cannot be resynchronised
@@ -251,6 +265,9 @@ class JsonSource(_FileSource):
             data = fh.read()
         try:
             doc = json.loads(data)
+        except RecursionError:
+            yield SourceItem(self._where(1), rejection=Rejection(self._where(1), "JSON nested too deeply"))
+            return
         except UnicodeDecodeError:
             yield SourceItem(self._where(1), rejection=Rejection(self._where(1), "file is not valid UTF-8"))
             return
@@ -291,6 +308,11 @@ class XlsxSource(_FileSource):
     def _workbook(self) -> Any:
         from openpyxl import load_workbook
 
+        from citybridge.ingest.limits import zip_bomb_problem
+
+        problem = zip_bomb_problem(self.path)
+        if problem:
+            raise Invalid(problem, where=self.name, field="file")
         return load_workbook(self.path, read_only=True, data_only=True)
 
     def layouts(self) -> dict[str, TableLayout]:
@@ -333,6 +355,10 @@ class XlsxSource(_FileSource):
     def items(self) -> Iterator[SourceItem]:
         try:
             wb = self._workbook()
+        except Invalid as exc:  # a ZIP bomb
+            where = self._where(1)
+            yield SourceItem(where, rejection=Rejection(where, exc.message, field=exc.field))
+            return
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
             where = self._where(1)
             yield SourceItem(where, rejection=Rejection(where, f"not a readable XLSX workbook ({type(exc).__name__})"))
