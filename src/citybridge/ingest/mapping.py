@@ -402,6 +402,9 @@ def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None =
             ext[key.lower()] = value
         else:
             attrs[key] = value
+    for key in ("external_ids", "labels", "attributes"):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            raise RowError(f"'{key}' must be an object (key: value pairs), not {type(body[key]).__name__}", key)
     if ext:
         body["external_ids"] = {**(body.get("external_ids") or {}), **ext}
     if "name" not in body and model.kind == Kind.person:  # a staff list has first and last names
