@@ -60,8 +60,9 @@ QUERIES = ["urban heat", "energy", "water", "climate adaptation", "mobility", "u
 VOLATILE = {"created_at", "updated_at", "changed_at", "done_at", "processed_at", "first_seen", "started_at",
             "finished_at", "last_polled", "decided_at", "undone_at", "seq", "changed_by", "created_by",
             "decided_by", "undone_by"}
-#: random identifiers of rows whose content is compared (a merge's id is drawn when it is proposed)
-VOLATILE_IN = {"merges": {"id"}, "redirects": {"merge_id"},
+#: random identifiers of rows whose content is compared (a merge's id, drawn when it is proposed, is compared as
+#: the pair it merges wherever it appears: merges, redirects, a merged record's ``merged_records``)
+VOLATILE_IN = {
                # a digest's id is drawn when it is built; its message embeds the id and the sending clock
                "digests": {"id", "message_id", "message", "sent_at"}, "digest_items": {"digest_id"}}
 #: the digest run's clock (after every record of the slice) and its members
@@ -184,13 +185,17 @@ def content(url: str) -> dict[str, str]:
     try:
         with eng.connect() as conn:
             insp = inspect(conn)
+            pairs = {}
+            if "merges" in insp.get_table_names():
+                pairs = {r[0]: f"merge:{r[1]}>{r[2]}" for r in
+                         conn.execute(text("SELECT id, survivor_id, merged_id FROM merges"))}
             for name in sorted(insp.get_table_names()):
                 if name in LOG_TABLES or name.startswith("sqlite_"):
                     continue
                 skip = VOLATILE | VOLATILE_IN.get(name, set())
                 cols = sorted(c["name"] for c in insp.get_columns(name) if c["name"] not in skip)
                 q = conn.dialect.identifier_preparer.quote
-                rows = sorted(json.dumps([_strip(_norm(v)) for v in row], default=str, sort_keys=True)
+                rows = sorted(json.dumps([_strip(_norm(v), pairs) for v in row], default=str, sort_keys=True)
                               for row in conn.execute(text(f"SELECT {', '.join(q(c) for c in cols)} FROM {q(name)}")))
                 out[name] = f"{len(rows)}:" + hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
     finally:
@@ -198,18 +203,20 @@ def content(url: str) -> dict[str, str]:
     return out
 
 
-def _strip(value: Any) -> Any:
-    """JSON text (record bodies, merge snapshots) without the clocks it embeds."""
+def _strip(value: Any, pairs: dict[str, str]) -> Any:
+    """JSON text (record bodies, merge snapshots) without the clocks it embeds, merge ids as their pairs."""
+    if isinstance(value, str) and value in pairs:
+        return pairs[value]
     if isinstance(value, str) and value[:1] in "{[":
         try:
             value = json.loads(value)
         except ValueError:
             return value
-        return _strip(value)
+        return _strip(value, pairs)
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
+        return {k: _strip(v, pairs) for k, v in value.items() if k not in VOLATILE}
     if isinstance(value, list):
-        return [_strip(v) for v in value]
+        return [_strip(v, pairs) for v in value]
     return value
 
 
@@ -521,6 +528,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         copy_base(imported, base)
                         seed_members(base, dataset)
                     argv = [a.replace("{data}", str(data)) for a in OPS[op]]
+                    if op == "enrich" and args.enrich_steps:
+                        argv = ["enrich", *(x for st in args.enrich_steps.split(",") for x in ("--step", st)),
+                                "--workers", "1"]
                     ref = Target(work / "ref" / "data", pg.get("ref") if server else None)
                     copy_base(base, ref)
                     box = Mailbox() if op == "digest" else None
@@ -565,7 +575,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         if problems and len(stats["examples"]) < 5:
                             stats["examples"].append({"kill": i, "delay_s": round(delay, 3), "problems": problems})
                         log(f"{key} kill {i + 1}/{args.kills} at {delay:.2f}s: "
-                            f"{'killed' if killed else 'finished first'}, {len(problems)} problem(s)")
+                            f"{'killed' if killed else 'finished first'}, {len(problems)} problem(s)"
+                            + "".join(f"\n    {p}" for p in problems))
                     if box:
                         stats["reference_digests_sent"] = reference_sent
                         box.close()
@@ -596,6 +607,8 @@ def main() -> None:
                     help="PostgreSQL server URL for the import runs (default: $CITYBRIDGE_TEST_POSTGRES_URL)")
     ap.add_argument("--backends", default="sqlite,postgresql",
                     help="sqlite, postgresql or both (PostgreSQL runs the import operation only)")
+    ap.add_argument("--enrich-steps", default="",
+                    help="steps of the enrich operation (default: language,keywords)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
