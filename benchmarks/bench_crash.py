@@ -59,7 +59,10 @@ QUERIES = ["urban heat", "energy", "water", "climate adaptation", "mobility", "u
 #: columns whose values differ between two runs that stored the same content (clocks, sequence numbers)
 VOLATILE = {"created_at", "updated_at", "changed_at", "done_at", "processed_at", "first_seen", "started_at",
             "finished_at", "last_polled", "decided_at", "undone_at", "seq", "changed_by", "created_by",
-            "decided_by", "undone_by"}
+            "decided_by", "undone_by",
+            # a record's digest of its body, which names the merges it absorbed by their drawn ids (the body
+            # itself is compared, with those ids as the pairs they merged)
+            "hash", "survivor_after_hash"}
 #: random identifiers of rows whose content is compared (a merge's id, drawn when it is proposed, is compared as
 #: the pair it merges wherever it appears: merges, redirects, a merged record's ``merged_records``)
 VOLATILE_IN = {

@@ -873,6 +873,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if label.startswith("hostile"):
                     stats["hostile"][label.removeprefix("hostile: ")] = {
                         "outcome": o, "seconds": round(out["seconds"], 2), "detail": out.get("detail", "")[:200]}
+                if o not in ("ok", "domain") or changed:
+                    log(f"{parser} #{i} ({label}): {o}{' (stored data changed)' if changed else ''}: "
+                        f"{out.get('detail', '')[:300]}")
                 if (o not in ("ok", "domain") or changed) and len(examples) < 60:
                     keep = cases_dir.parent / "failed" / f"{parser}-{i}-{name}"
                     if args.keep_failures:
