@@ -28,6 +28,8 @@ ByQ = Annotated[Literal["region", "country"], Query()]
 #: the theme a newcomer lands on: SDG 11, sustainable cities and communities
 DEFAULT_THEME = "sdg:11"
 RECORDS_SHOWN = 500
+#: agents per ranking (excellence, brokers, pioneers): the ten of each are marked in the picture
+RANKED = 10
 
 
 def _cached(request: Request, key: Any, compute: Any) -> Any:
@@ -60,7 +62,7 @@ def figures(request: Request, theme: str, by: str = "region") -> dict[str, Any]:
         if theme not in {s["theme"] for s in trends["series"]}:  # a quiet theme: its own series too
             own = hub.trends(themes=[theme], caller=caller)["series"]
             trends = {**trends, "series": [*trends["series"], *own]}
-        return {"network": hub.network_metrics(theme=theme, caller=caller), "trends": trends,
+        return {"network": hub.network_metrics(theme=theme, top=RANKED, caller=caller), "trends": trends,
                 "gaps": hub.gaps(by=by, scheme=scheme, caller=caller)}
 
     return _cached(request, ("analytics", caller, theme, by), compute)

@@ -100,7 +100,8 @@ def network_view(net: dict[str, Any], label: str, _: Callable[..., str], links: 
                       "community": c, "community_label": comm.get(c, "") if c is not None else "",
                       "excellence": p["excellence"], "degree": p.get("degree", 0), "records": p.get("n_records", 0),
                       "records_href": links["records"]("network", node=p["id"]), "first_year": p.get("first_year")})
-    return {"nodes": nodes, "edges": net.get("edges", 0), "communities": net.get("n_communities", 0),
+    return {"nodes": nodes, "agents": net.get("nodes", 0), "edges": net.get("edges", 0),
+            "communities": net.get("n_communities", 0),
             "table": table, "csv": links["csv"]("network"),
             "chart": {"nodes": nodes, "edges": [{"source": e["source"], "target": e["target"],
                                                  "weight": e.get("shared") or 1} for e in graph["edges"]]}}
@@ -117,30 +118,28 @@ def _pick_series(tr: dict[str, Any], label: str) -> list[dict[str, Any]]:
 def trends_view(tr: dict[str, Any], label: str, _: Callable[..., str], links: dict[str, Any]) -> dict[str, Any]:
     years = [int(y) for y in tr.get("years") or []]
     emerging = set(tr.get("emerging") or [])
-    sides = [{"key": "demand", "label": _("analytics.side.demand")}, {"key": "supply", "label": _("analytics.side.supply")}]
+    sides = [{"key": k, "label": _("analytics.side." + k)} for k in ("demand", "supply")]
     rows, table = [], []
     for s in _pick_series(tr, label):
         name = theme_name(s["theme"])
-        per_year = {y: {"year": y, "label": name} for y in years}
         for side in sides:
             data = s.get(side["key"]) or {}
             href = links["records"]("trends", row=s["theme"], side=side["key"])
-            for y in years:
-                n = int((data.get("counts") or {}).get(str(y), 0))
+            counts = [int((data.get("counts") or {}).get(str(y), 0)) for y in years]
+            for y, n in zip(years, counts, strict=True):
                 rows.append({"theme": s["theme"], "label": name, "year": y, "side": side["key"],
                              "side_label": side["label"], "n": n, "href": href,
                              "title": f"{name}, {y}: {n} {side['label'].lower()}"})
-                per_year[y][side["key"]] = n
-                per_year[y][side["key"] + "_href"] = href
-        for y in years:
-            table.append({**per_year[y], "emerging": s["theme"] in emerging})
+            table.append({"label": name, "side": side["label"], "counts": counts, "total": sum(counts),
+                          "href": href, "emerging": s["theme"] in emerging, "selected": s["theme"] == label})
     shown_emerging = [{"label": theme_name(s["theme"]), "href": links["theme_page"](s["theme"]),
                        "reason": s.get("reason"),
                        "records_href": links["records"]("trends", row=s["theme"], side="demand")}
                       for s in tr.get("series") or [] if s["theme"] in emerging]
-    return {"table": table, "emerging": shown_emerging, "csv": links["csv"]("trends"),
+    return {"table": table, "years": years, "emerging": shown_emerging, "csv": links["csv"]("trends"),
             "chart": {"rows": rows, "emerging": sorted(emerging), "selected": label, "sides": sides,
-                      "axis": {"year": _("analytics.axis.year"), "records": _("analytics.axis.records")}}}
+                      "axis": {"year": _("analytics.axis.year"), "records": _("analytics.axis.records"),
+                               "emerging": _("analytics.axis.emerging")}}}
 
 
 def _gap_text(gap: float) -> str:
@@ -234,8 +233,8 @@ def records_behind(part: str, raw: dict[str, Any], label: str, _: Callable[..., 
     in the trends, or a cell of the gap map; no ids when the mark is not in the figures."""
     if part == "network":
         p = _people(raw).get(node or "")
-        if p is None:
-            return _("analytics.records.node", name=node or "?", theme=theme_name(label)), []
+        if p is None:  # not ranked, or not visible to this caller: the id asked for is not echoed back
+            return _("analytics.records.unknown", theme=theme_name(label)), []
         return _("analytics.records.node", name=p["name"], theme=theme_name(label)), list(p.get("records") or [])
     if part == "trends":
         for s in raw.get("series") or []:
@@ -245,9 +244,9 @@ def records_behind(part: str, raw: dict[str, Any], label: str, _: Callable[..., 
                 what = _("analytics.records.trend", theme=theme_name(s["theme"]),
                          side=_("analytics.side." + side).lower() if side else "")
                 return what, ids
-        return theme_name(row or label), []
+        return _("analytics.records.unknown", theme=theme_name(label)), []
     for c in raw.get("cells") or []:
         if c["theme"] == row and c["area"] == region:
             return (_("analytics.records.cell", theme=theme_name(c["theme"]), area=c["area"]),
                     [*c["records"]["demand"], *c["records"]["supply"], *(c.get("expert_ids") or [])])
-    return _("analytics.records.cell", theme=theme_name(row or label), area=region or "?"), []
+    return _("analytics.records.unknown", theme=theme_name(label)), []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from functools import lru_cache
 from importlib import resources
@@ -20,8 +21,8 @@ ATLAS_NAMES = {"W. Sahara": "EH", "Dem. Rep. Congo": "CD", "Dominican Rep.": "DO
                "Fr. S. Antarctic Lands": "TF", "Central African Rep.": "CF", "Eq. Guinea": "GQ",
                "Solomon Is.": "SB", "Bosnia and Herz.": "BA", "S. Sudan": "SS"}
 #: gap colours, from "supply covers demand" (blue) through balance (grey) to "demand outruns supply" (red)
-RAMP = ("#2166ac", "#67a9cf", "#d1e5f0", "#f0f0f0", "#fddbc7", "#ef8a62", "#b2182b")
-NO_DATA = "#e3e6e8"
+RAMP = ("#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b")
+NO_DATA = "#cfd3c6"
 
 
 @lru_cache(maxsize=1)
@@ -40,11 +41,37 @@ def _gazetteer() -> tuple[dict[str, str], dict[str, tuple[str, str, str]]]:
     return by_name, info
 
 
+def _unwrapped_path(rings: list[list[tuple[float, float]]]) -> str:
+    """SVG path data of rings whose longitudes are made continuous across the antimeridian (Russia, Fiji), so
+    a filled shape never streaks across the map; the page clips what then lies beyond the sphere."""
+    parts = []
+    for ring in rings:
+        if len(ring) < 3:
+            continue
+        lons = [ring[0][0]]
+        for lon, _lat in ring[1:]:
+            prev = lons[-1]
+            lons.append(lon + 360 * round((prev - lon) / 360))
+        pts = [basemap.project(lon, lat) for lon, (_l, lat) in zip(lons, ring, strict=True)]
+        parts.append("M" + "L".join(f"{x:g},{y:g}" for x, y in pts) + "Z")
+    return "".join(parts)
+
+
 @lru_cache(maxsize=1)
 def country_shapes() -> tuple[tuple[str | None, str, str], ...]:
     """(ISO alpha-2 or None, atlas name, SVG path data) of every country on the basemap."""
     by_name, _info = _gazetteer()
-    return tuple((ATLAS_NAMES.get(name) or by_name.get(name.lower()), name, d) for name, d in basemap.countries())
+    raw = resources.files("citybridge.web").joinpath(basemap.TOPOJSON).read_text(encoding="utf-8")
+    topo = json.loads(raw)
+    arcs = basemap._arcs(topo)
+    out = []
+    for geom in topo["objects"]["countries"]["geometries"]:
+        polys = [geom["arcs"]] if geom.get("type") == "Polygon" else geom.get("arcs", [])
+        d = _unwrapped_path([basemap._ring(arcs, ring) for poly in polys for ring in poly])
+        name = geom.get("properties", {}).get("name", "")
+        if d:
+            out.append((ATLAS_NAMES.get(name) or by_name.get(name.lower()), name, d))
+    return tuple(out)
 
 
 def regions_of(iso2: str) -> tuple[str, ...]:
@@ -77,7 +104,8 @@ def gap_map(values: dict[str, float], hrefs: dict[str, str], titles: dict[str, s
     """The map's drawing: ``values`` keyed by a region name, a UN subregion or an ISO2 code (the most specific
     wins for each country), ``hrefs``/``titles`` keyed the same way.
 
-    Returns ``{width, height, outline, countries: [{d, fill, title, href}], legend: [(colour, text)]}``."""
+    Returns ``{width, height, outline, countries: [{d, fill, title, href}], legend: [(colour, text)], no_data}``.
+    """
     extent = max((abs(v) for v in values.values() if not math.isnan(v)), default=0.0)
     countries = []
     for iso2, name, d in country_shapes():
@@ -88,4 +116,4 @@ def gap_map(values: dict[str, float], hrefs: dict[str, str], titles: dict[str, s
         countries.append({"d": d, "fill": colour(values[key], extent), "href": hrefs.get(key),
                           "title": f"{name}: {titles.get(key, key)}"})
     return {"width": basemap.WIDTH, "height": basemap.HEIGHT, "outline": basemap.outline(), "countries": countries,
-            "legend": legend(extent)}
+            "legend": legend(extent), "no_data": NO_DATA}
