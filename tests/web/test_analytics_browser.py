@@ -14,8 +14,10 @@ import pytest
 
 from citybridge.api import create_app
 from citybridge.hub import Hub
+from citybridge.model.access import ANONYMOUS
 from citybridge.model.taxonomy import theme_id
 from citybridge.settings import Settings
+from citybridge.web.analytics_pages import RANKED
 from web.conftest import ARTIFACTS, axe_violations, open_page, serve, shot
 from web.test_knowledge_pack import DAY, pack_slice
 
@@ -56,7 +58,7 @@ def test_sdg11_page_draws_network_trends_and_gaps(pack_page, pack_hub):
     assert page.locator("h1").inner_text().startswith("SDG 11")
     # the network: an SVG with a node per agent of the drawable subgraph, coloured by community, marked roles
     page.wait_for_selector("#network-chart[data-drawn] svg .node path")
-    net = pack_hub.network_metrics(theme="sdg:11", caller=None)
+    net = pack_hub.network_metrics(theme="sdg:11", top=RANKED, caller=ANONYMOUS)
     drawn = page.locator("#network-chart svg a.node").count()
     assert drawn == len(net["graph"]["nodes"]) >= 5
     assert page.locator("#network-chart svg .edges line").count() == len(net["graph"]["edges"]) > 0
@@ -113,7 +115,7 @@ def test_marks_link_to_the_records_behind_them(pack_page, pack_hub):
 def test_keyword_page_and_csv_download(pack_page):
     page = pack_page
     page.goto("/analytics")
-    page.get_by_label("Theme").select_option("")
+    page.get_by_label("Theme", exact=True).select_option("")
     page.get_by_label("or a keyword").fill("district heating")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**/analytics?*keyword=district+heating*")
