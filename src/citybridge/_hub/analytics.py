@@ -291,7 +291,8 @@ class AnalyticsMixin:
                   "top": top}
 
         def compute(acts: Activities) -> dict[str, Any]:
-            out = gap_map(acts, by=by, scheme=scheme, themes=themes, years=(year_from, year_to), top=top)
+            out = gap_map(acts, by=by, scheme=scheme, themes=themes, years=(year_from, year_to), top=top,
+                          namer=theme_name)
             for c in out["cells"]:
                 c["theme_name"] = theme_name(c["theme"])
             for c in out["ranked"]:

@@ -177,7 +177,7 @@ def activities_from_store(store: Store, caller: Caller, *, level: str = "organiz
         for row in conn.execute(q):
             act_rows[row.id] = {"kind": row.kind, "subtype": row.subtype, "name": row.name, "year": row.year,
                                 "countries": {row.country} if row.country else set(), "themes": set(),
-                                "data": row.data if row.kind in ("project", "opportunity", "document") else None}
+                                "data": row.data}
         q = select(a.record_id, a.label).where(a.label.like("sdg:%") | a.label.like("pathway:%")
                                                | (a.label.like("kw:%") if keywords else a.label.like("sdg:%")))
         for rid, label in conn.execute(q):
@@ -215,13 +215,18 @@ def activities_from_store(store: Store, caller: Caller, *, level: str = "organiz
         if act is not None and act["kind"] == "project" and row.country:
             act["countries"].add(row.country)
     for aid, row in act_rows.items():
-        if row["kind"] == "project" and row["data"]:
-            for part in (json.loads(row["data"]).get("attributes") or {}).get("programme_parts") or []:
+        side = side_of(row["kind"], row["subtype"])
+        data = row["data"] or ""
+        if row["kind"] == "project" and '"programme_parts"' in data:
+            for part in (json.loads(data).get("attributes") or {}).get("programme_parts") or []:
                 if isinstance(part, dict) and part.get("code"):
                     row["themes"].add(f"programme:{part['code']}")
-        side = side_of(row["kind"], row["subtype"])
-        if row["kind"] == "document" and row["data"] and '"challenge"' in row["data"]:
-            side = "demand" if (json.loads(row["data"]).get("attributes") or {}).get("challenge") else side
+        elif row["kind"] == "opportunity" and '"countries"' in data:
+            # eligible countries of a call or programme (Climate-ADAPT lists them)
+            countries = (json.loads(data).get("attributes") or {}).get("countries") or []
+            row["countries"].update(c for c in countries if isinstance(c, str) and len(c) == 2)
+        elif row["kind"] == "document" and '"challenge"' in data:
+            side = "demand" if (json.loads(data).get("attributes") or {}).get("challenge") else side
         b.act(aid, row["name"], row["kind"], side, row["year"], row["themes"], row["countries"])
     for row in links:
         ai = b.acts.get(row.target_id)

@@ -9,7 +9,7 @@
   countries; a research institute tying cities to companies in several countries scores high.
 * **pioneers**: active in the theme's first years (first activity within the first quarter of its span, at
   least the first two years) and central since: earliness x mean PageRank percentile in the theme's yearly
-  graphs from the first activity on (a year without activity counts 0).
+  graphs from the first activity on (a year the theme is active and the agent is not counts 0).
 """
 
 from __future__ import annotations
@@ -110,17 +110,18 @@ def pioneer_scores(acts: Activities, mask: np.ndarray, agents: np.ndarray) -> di
     earliness = np.where(first <= early_until, 1.0 - (first - start) / span, 0.0)
     # mean PageRank percentile in each yearly theme graph from the first year on
     since = np.zeros(len(agents))
-    count = np.maximum(end - first + 1, 1)
+    count = np.zeros(len(agents))  # years with theme activity from the agent's first year on
     for y in range(start, end + 1):
         ymask = mask & (years == y)
         if not ymask.any():
             continue
+        count += first <= y
         yg = build_graph(acts, ymask)
         pct = percentile(pagerank(yg))
         pos = np.searchsorted(agents, yg.agents)
         ok = (pos < len(agents)) & (agents[np.minimum(pos, len(agents) - 1)] == yg.agents)
         since[pos[ok]] += pct[ok]
-    since = np.where(first <= end, since / count, 0.0)
+    since = np.where(count > 0, since / np.maximum(count, 1), 0.0)
     return {"first_year": first, "earliness": earliness, "since": since, "pioneer": earliness * since,
             "start": start, "early_until": early_until}
 

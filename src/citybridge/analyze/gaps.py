@@ -42,7 +42,8 @@ def area_of(country: str, by: str) -> str | None:
 
 
 def gap_map(acts: Activities, *, by: str = "region", scheme: str | None = None, themes: list[str] | None = None,
-            years: tuple[int | None, int | None] = (None, None), top: int = 20) -> dict[str, Any]:
+            years: tuple[int | None, int | None] = (None, None), top: int = 20,
+            namer: Any = None) -> dict[str, Any]:
     """Cells, ranked gaps and the theme/area axes (shape: see ``Hub.gaps``)."""
     if by not in ("region", "country"):
         from citybridge.errors import Invalid
@@ -90,7 +91,14 @@ def gap_map(acts: Activities, *, by: str = "region", scheme: str | None = None, 
         out_cells.append(cell)
     out_cells.sort(key=lambda c: (c["theme"], c["area"]))
     ranked = sorted((c for c in out_cells if c["gap"] > 0), key=lambda c: (-c["gap"], c["theme"], c["area"]))[:top]
-    ranked = [{**c, "reason": _reason(acts, c, by)} for c in ranked]
+    kinds = {}
+    for c in ranked:
+        for rid in c["records"]["demand"]:
+            kinds[rid] = None
+    if kinds:
+        index = {aid: i for i, aid in enumerate(acts.act_ids)}
+        kinds = {rid: acts.act_kind[index[rid]] for rid in kinds}
+    ranked = [{**c, "reason": _reason(kinds, c, (namer or (lambda th: th))(c["theme"]))} for c in ranked]
     return {"by": by, "themes": sorted({c["theme"] for c in out_cells}),
             "areas": sorted({c["area"] for c in out_cells}), "cells": out_cells, "ranked": ranked,
             "balance": round(balance, 4), "totals": {"supply": total_s, "demand": total_d},
@@ -98,22 +106,22 @@ def gap_map(acts: Activities, *, by: str = "region", scheme: str | None = None, 
                        "areas": "UN M49 sub-regions" if by == "region" else "ISO 3166-1 countries"}}
 
 
-def _reason(acts: Activities, cell: dict[str, Any], by: str) -> str:
-    index = {aid: i for i, aid in enumerate(acts.act_ids)} if len(cell["records"]["demand"]) else {}
+def _reason(kinds_of: dict[str, str], cell: dict[str, Any], name: str) -> str:
+    """"3 calls and 1 document name <theme> in <area>; 1 research or project record and 2 experts in the
+    network address it there" (demand kinds estimated from the listed records when there are more)."""
     kinds: dict[str, int] = {}
     for rid in cell["records"]["demand"]:
-        k = acts.act_kind[index[rid]]
-        kinds[k] = kinds.get(k, 0) + 1
+        kinds[kinds_of[rid]] = kinds.get(kinds_of[rid], 0) + 1
     shown = sum(kinds.values()) or 1
     parts = []
-    for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
+    for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         est = round(n * cell["demand"] / shown)
         one, many = KIND_WORDS.get(k, ("record", "records"))
         parts.append(f"{est} {one if est == 1 else many}")
-    where = f"in {cell['area']}" if by == "region" else f"in {cell['area']}"
     demand = " and ".join(parts) if parts else f"{cell['demand']} records"
-    return (f"{demand} name {cell['theme']} {where}; {cell['supply']} research or project records and "
-            f"{cell['experts'] or 'no'} expert{'s' if cell['experts'] != 1 else ''} in the network address it there")
+    s, e = cell["supply"], cell["experts"]
+    return (f"{demand} name {name} in {cell['area']}; {s} research or project record{'' if s == 1 else 's'} "
+            f"and {e or 'no'} expert{'' if e == 1 else 's'} in the network address it there")
 
 
 __all__ = ["area_of", "gap_map", "subregions"]
