@@ -27,7 +27,7 @@
 
   // ------------------------------------------------------------------ network
   function network(g, boxId) {
-    var W = 960, H = 600, PAD = 24, LABEL_ROOM = 170;
+    var W = 960, H = g.nodes.length < 12 ? 280 : 600, PAD = 24, LABEL_ROOM = 170;
     var nodes = g.nodes.map(function (n) { return Object.assign({}, n); });
     var byId = {};
     nodes.forEach(function (n) { byId[n.id] = n; });
