@@ -30,6 +30,7 @@ DEFAULT_THEME = "sdg:11"
 RECORDS_SHOWN = 500
 #: agents per ranking (excellence, brokers, pioneers): the ten of each are marked in the picture
 RANKED = 10
+GOALS = [f"sdg:{n.code}" for n in sdg_nodes() if n.level == "goal"]
 
 
 def _cached(request: Request, key: Any, compute: Any) -> Any:
@@ -58,12 +59,16 @@ def figures(request: Request, theme: str, by: str = "region") -> dict[str, Any]:
 
     def compute() -> dict[str, Any]:
         scheme = theme.partition(":")[0]
-        trends = hub.trends(scheme=scheme, caller=caller)
+        if scheme == "kw":  # a keyword is seen beside the 17 goals (other keywords are too noisy to compare)
+            context: dict[str, Any] = {"themes": [theme, *GOALS]}
+        else:
+            context = {"scheme": scheme}
+        trends = hub.trends(**context, caller=caller)
         if theme not in {s["theme"] for s in trends["series"]}:  # a quiet theme: its own series too
             own = hub.trends(themes=[theme], caller=caller)["series"]
             trends = {**trends, "series": [*trends["series"], *own]}
         return {"network": hub.network_metrics(theme=theme, top=RANKED, caller=caller), "trends": trends,
-                "gaps": hub.gaps(by=by, scheme=scheme, caller=caller)}
+                "gaps": hub.gaps(by=by, **context, caller=caller)}
 
     return _cached(request, ("analytics", caller, theme, by), compute)
 
