@@ -81,7 +81,7 @@ def test_sdg11_page_draws_network_trends_and_gaps(pack_page, pack_hub):
     assert page.locator("#gap-map .gap-land path").count() > 150
     assert page.locator("#gap-map .gap-land a").count() > 0
     # the tables beside the charts
-    for cap in ("Who is central in this theme", "Records per theme and year", "The largest gaps"):
+    for cap in ("Who is central in this theme", "Records per theme and year", "Gaps of this theme by region"):
         table = page.locator("table", has=page.locator("caption", has_text=cap))
         assert table.locator("tbody tr").count() > 0, cap
     assert page.get_by_role("link", name="Download as CSV").count() == 3

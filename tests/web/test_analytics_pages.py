@@ -50,8 +50,11 @@ def test_sdg11_page_carries_the_figures_of_the_hub(web, web_hub):
     # the map of gaps colours the countries of those regions and links them to the records behind the cell
     assert re.search(r'<a href="/analytics/records\?theme=sdg%3A11&amp;part=gaps&amp;row=sdg%3A11&amp;'
                      r'region=Southern\+Europe" tabindex="-1"><path d="M', html)
-    for caption in ("Who is central in this theme", "The largest gaps"):
+    for caption in ("Who is central in this theme", "Gaps of this theme by region"):
         assert caption in html
+    gap_rows = re.findall(r'<tr class="selected-row"><td>([^<]+)</td><td>([^<]+)</td>', html)
+    assert gap_rows == [("SDG 11 Sustainable cities and communities", "Southern Europe"),
+                        ("SDG 11 Sustainable cities and communities", "Sub-Saharan Africa")]
     assert html.count("Download as CSV") == 2  # network and gaps (no trend to download)
     for asset in ("vendor/d3/d3.min.js", "vendor/plot/plot.umd.min.js", "js/charts.js"):
         assert f'src="/static/{asset}"' in html

@@ -173,12 +173,13 @@ def gaps_view(gp: dict[str, Any], label: str, _: Callable[..., str], links: dict
     chart_cells = [{"theme": c["theme"], "label": theme_name(c["theme"]), "region": c["area"],
                     "supply": c["supply"], "demand": c["demand"], "gap": round(float(c["gap"]), 1),
                     "href": href(c), "title": title(c), "selected": c["theme"] == label} for c in shown]
-    ranked = list(gp.get("ranked") or [])
-    in_ranked = {(c["theme"], c["area"]) for c in ranked}
-    mine = [c for c in cells if c["theme"] == label and (c["theme"], c["area"]) not in in_ranked]
+    # the chosen theme's cells first (largest gap first), then the network's largest gaps on other themes
+    reasons = {(c["theme"], c["area"]): c.get("reason") for c in gp.get("ranked") or []}
+    mine = sorted((c for c in cells if c["theme"] == label), key=lambda c: (-c["gap"], c["area"]))
+    others = [c for c in gp.get("ranked") or [] if c["theme"] != label]
     table = [{"label": theme_name(c["theme"]), "region": c["area"], "demand": c["demand"], "supply": c["supply"],
-              "gap_text": _gap_text(c["gap"]), "href": href(c), "reason": c.get("reason")}
-             for c in ranked + sorted(mine, key=lambda c: -c["gap"])]
+              "gap_text": _gap_text(c["gap"]), "href": href(c), "reason": reasons.get((c["theme"], c["area"])),
+              "selected": c["theme"] == label} for c in mine + others]
     own = {c["area"]: c for c in cells if c["theme"] == label}
     the_map = None
     if own:
