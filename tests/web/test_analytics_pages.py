@@ -29,6 +29,10 @@ def test_navigation_and_theme_page_link_here(web):
     assert '<a href="/analytics">Analytics</a>' in home
     theme = web.get(f"/entity/{theme_id('sdg', '11')}").text
     assert 'href="/analytics?theme=sdg%3A11">Network, trends and gaps of this theme</a>' in theme
+    target = web.get(f"/entity/{theme_id('sdg', '11.6')}").text  # a target's figures are its goal's
+    assert 'href="/analytics?theme=sdg%3A11">Network, trends and gaps of this theme</a>' in target
+    pathway = web.get(f"/entity/{theme_id('pathway', 'resilient')}").text
+    assert 'href="/analytics?theme=pathway%3Aresilient">' in pathway
 
 
 def test_sdg11_page_carries_the_figures_of_the_hub(web, web_hub):
@@ -116,6 +120,7 @@ def test_keyword_and_country_views(web):
 
 @pytest.mark.parametrize("url,field", [
     ("/analytics?theme=sdg:<script>", "theme"), ("/analytics?theme=nope:1", "theme"),
+    ("/analytics?theme=sdg:99", "theme"),
     ("/analytics?keyword=x", "keyword"), ("/analytics/other.csv", "part"), ("/analytics?by=planet", "by"),
     ("/analytics/records?part=maps", "part"),
 ])

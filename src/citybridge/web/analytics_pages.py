@@ -49,7 +49,11 @@ def chosen_theme(theme: str | None, keyword: str | None) -> str:
         if len(keyword) < 2:
             raise Invalid("type a keyword of at least two letters", field="keyword")
         return f"kw:{keyword.lower()}"
-    return theme or DEFAULT_THEME
+    theme = theme or DEFAULT_THEME
+    if theme.partition(":")[0] in ("sdg", "pathway") and chart_data.theme_record(theme) is None:
+        raise Invalid(f"unknown theme '{theme}': an SDG goal (sdg:1 to sdg:17), target (sdg:11.6) or pathway",
+                      field="theme")
+    return theme
 
 
 def figures(request: Request, theme: str, by: str = "region") -> dict[str, Any]:
