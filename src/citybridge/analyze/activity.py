@@ -80,8 +80,12 @@ class Activities:
         return len(self.act_ids)
 
     def years(self) -> np.ndarray:
-        """Activity years as an int array (0 where unknown)."""
-        return np.array([y or 0 for y in self.act_year], dtype=np.int32)
+        """Activity years as an int array (0 where unknown); computed once (the table is not changed after
+        it is built)."""
+        cached = self.__dict__.get("_years")
+        if cached is None or len(cached) != len(self.act_year):
+            cached = self.__dict__["_years"] = np.array([y or 0 for y in self.act_year], dtype=np.int32)
+        return cached
 
     def theme_index(self) -> dict[str, np.ndarray]:
         """Theme -> the sorted indices of its activities."""
@@ -173,7 +177,8 @@ def activities_from_store(store: Store, caller: Caller, *, level: str = "organiz
     act_rows: dict[str, dict[str, Any]] = {}
     with store.engine.connect() as conn:
         q = (select(r.id, r.kind, r.subtype, r.name, r.country, r.year, r.data)
-             .where(r.kind.in_(("project", "document", "opportunity"))).where(visible_clause(t.records, caller)))
+             .where(r.kind.in_(("project", "document", "opportunity"))).where(visible_clause(t.records, caller))
+             .order_by(r.id))
         for row in conn.execute(q):
             act_rows[row.id] = {"kind": row.kind, "subtype": row.subtype, "name": row.name, "year": row.year,
                                 "countries": {row.country} if row.country else set(), "themes": set(),
@@ -199,7 +204,8 @@ def activities_from_store(store: Store, caller: Caller, *, level: str = "organiz
         q = (select(rel.source_id, rel.target_id, rel.type, rel.role, src.c.name, src.c.subtype, src.c.country)
              .select_from(t.relations.join(src, src.c.id == rel.source_id))
              .where(rel.type.in_(types)).where(src.c.kind.in_(agent_kinds))
-             .where(visible_clause(t.relations, caller)).where(visible_clause(src, caller)))
+             .where(visible_clause(t.relations, caller)).where(visible_clause(src, caller))
+             .order_by(rel.source_id, rel.target_id, rel.id))
         links = list(conn.execute(q))
         city_of: dict[str, tuple[str, str, str | None]] = {}
         if level == "city":

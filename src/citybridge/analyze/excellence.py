@@ -65,10 +65,10 @@ def participation_index(acts: Activities) -> dict[int, np.ndarray]:
     """Agent -> its activity indices."""
     order = np.argsort(acts.part_agent, kind="stable")
     agents = acts.part_agent[order]
-    bounds = np.flatnonzero(np.diff(agents)) + 1
-    return {int(grp[0]): acts.part_act[order][s:e]
-            for grp, s, e in zip(np.split(agents, bounds), np.r_[0, bounds], np.r_[bounds, len(agents)],
-                                 strict=True) if len(grp)}
+    acts_sorted = acts.part_act[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(agents)) + 1]
+    ends = np.r_[starts[1:], len(agents)]
+    return {int(agents[s]): acts_sorted[s:e] for s, e in zip(starts, ends, strict=True) if e > s}
 
 
 def theme_scores(acts: Activities, mask: np.ndarray, *, ref_year: int | None = None,
@@ -165,9 +165,13 @@ def analyse(acts: Activities, *, theme: str | None = None, years: tuple[int | No
                 "betweenness": round(float(btw[v]), 6), "community": int(comm[v]),
                 "n_records": int(scores["volume"][v]), "records": _records(acts, a, mask, part_idx), **extra}
 
+    ids = np.array([acts.agent_ids[int(a)] for a in ag.agents], dtype=object)
+
     def ranked(values: np.ndarray, n: int) -> list[int]:
-        order = np.lexsort((ag.agents, -values))
-        return [int(v) for v in order[:n] if values[v] > 0]
+        # ties (to 9 digits: the solvers' last bits vary) broken by record id, so every caller ranks alike
+        rounded = np.round(values, 9)
+        order = sorted(np.flatnonzero(rounded > 0), key=lambda v: (-rounded[v], ids[v]))
+        return [int(v) for v in order[:n]]
 
     excellence = [node(v, score=round(float(scores["excellence"][v]), 6),
                        centrality=round(float(scores["centrality"][v]), 4), volume=int(scores["volume"][v]),
@@ -187,7 +191,8 @@ def analyse(acts: Activities, *, theme: str | None = None, years: tuple[int | No
     comm_list = []
     for c in range(min(len(sizes), 12)):
         members = np.flatnonzero(comm == c)
-        best = members[np.argsort(-scores["pagerank"][members])][:5]
+        pr = np.round(scores["pagerank"][members], 9)
+        best = [members[i] for i in sorted(range(len(members)), key=lambda i: (-pr[i], ids[members[i]]))[:5]]
         ctry: dict[str, int] = {}
         for v in members:
             cc = acts.agent_country[int(ag.agents[v])]
@@ -205,7 +210,7 @@ def analyse(acts: Activities, *, theme: str | None = None, years: tuple[int | No
         "graph": _drawing(acts, ag, mask, scores, comm, excellence, broker_list, pioneer_list, graph_nodes),
         "by_year": _by_year(acts, mask),
         "method": {"weights": "Newman collaboration weight 1/(k-1)", "pagerank_damping": 0.85,
-                   "betweenness": method, "communities": "leiden modularity, seed 42",
+                   "betweenness": method, "communities": "leiden modularity (igraph), seed 42",
                    "half_life_years": half_life, "pioneer_start": pioneers["start"],
                    "pioneer_early_until": pioneers["early_until"]},
     }
@@ -229,11 +234,14 @@ def _drawing(acts: Activities, ag: AgentGraph, mask: np.ndarray, scores: dict[st
     marked = {e["id"] for e in excellence} | {e["id"] for e in brokers} | {e["id"] for e in pioneers}
     index = {acts.agent_ids[int(a)]: v for v, a in enumerate(ag.agents)}
     chosen = [index[i] for i in marked if i in index]
-    for v in np.argsort(-scores["pagerank"]):
+    pr = np.round(scores["pagerank"], 9)
+    taken = set(chosen)
+    for v in np.lexsort((ag.agents, -pr)):
         if len(chosen) >= limit:
             break
-        if int(v) not in chosen:
+        if int(v) not in taken:
             chosen.append(int(v))
+            taken.add(int(v))
     chosen = sorted(set(chosen[:max(limit, len(marked))]))
     sub = set(chosen)
     broker_ids, pioneer_ids, excellent_ids = ({e["id"] for e in lst} for lst in (brokers, pioneers, excellence))

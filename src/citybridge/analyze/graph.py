@@ -1,4 +1,4 @@
-"""Collaboration graphs and node metrics on igraph + leidenalg.
+"""Collaboration graphs and node metrics on igraph (C core).
 
 The agent graph is the one-mode projection of the participation table: two agents are tied when they share
 an activity, with Newman's collaboration weight (each activity with k participants adds 1/(k-1) to each of
@@ -7,7 +7,8 @@ its pairs, so a 100-partner consortium does not outweigh a close 3-partner proje
 Per node: degree (distinct partners), strength (summed weight), weighted PageRank (damping 0.85),
 betweenness (exact with distances 1/weight up to ``EXACT_BETWEENNESS`` nodes; above, estimated from
 ``PIVOTS`` random source nodes scaled by n/k, Brandes & Pich 2007, "Centrality estimation in large
-networks") and the Leiden community (modularity, fixed seed; Traag, Waltman & van Eck 2019).
+networks") and the Leiden community (modularity, fixed seed; Traag, Waltman & van Eck 2019, igraph's
+implementation).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from scipy import sparse
 
 from citybridge.analyze.activity import Activities
 
-EXACT_BETWEENNESS = 3000
-PIVOTS = 200
+EXACT_BETWEENNESS = 1000
+PIVOTS = 64
 SEED = 42
 
 
@@ -31,6 +32,7 @@ class AgentGraph:
     graph: object  # igraph.Graph (imported lazily)
     agents: np.ndarray
     weights: np.ndarray
+    edges: np.ndarray | None = None  # (m, 2) vertex pairs, in igraph's edge order
 
     @property
     def n(self) -> int:
@@ -53,17 +55,20 @@ def build_graph(acts: Activities, act_mask: np.ndarray | None = None) -> AgentGr
     a = sparse.csr_matrix((np.ones(int(multi.sum())), (local[multi], pt[multi])), shape=(len(agents), acts.n_acts))
     b = sparse.csr_matrix((w[multi], (local[multi], pt[multi])), shape=(len(agents), acts.n_acts))
     proj = sparse.triu(b @ a.T, k=1).tocoo()
-    g = ig.Graph(n=len(agents), edges=np.column_stack([proj.row, proj.col]).tolist(), directed=False)
+    edges = np.column_stack([proj.row, proj.col]).astype(np.int64)
+    g = ig.Graph(n=len(agents), edges=edges, directed=False)
     w = proj.data.astype(float)
-    g.es["weight"] = w.tolist()
-    g.es["dist"] = (1.0 / w).tolist()
-    return AgentGraph(g, agents, w)
+    g.es["weight"] = w
+    g.es["dist"] = 1.0 / w
+    return AgentGraph(g, agents, w, edges)
 
 
 def pagerank(ag: AgentGraph) -> np.ndarray:
     if ag.n == 0:
         return np.zeros(0)
-    return np.asarray(ag.graph.pagerank(weights="weight" if len(ag.weights) else None, damping=0.85))
+    # ARPACK: on weighted graphs igraph's default PRPACK is ~10x slower (0.38 s vs 0.03 s on a 70k-tie graph)
+    return np.asarray(ag.graph.pagerank(weights="weight" if len(ag.weights) else None, damping=0.85,
+                                        implementation="arpack"))
 
 
 def betweenness(ag: AgentGraph, *, exact_limit: int = EXACT_BETWEENNESS, pivots: int = PIVOTS,
@@ -90,31 +95,47 @@ def betweenness(ag: AgentGraph, *, exact_limit: int = EXACT_BETWEENNESS, pivots:
 
 
 def communities(ag: AgentGraph, *, seed: int = SEED, resolution: float = 1.0) -> np.ndarray:
-    """Leiden communities (modularity with ``resolution``, weighted), numbered by size (0 = largest)."""
-    import leidenalg
-
+    """Leiden communities (modularity with ``resolution``, weighted, 2 iterations), numbered by size
+    (0 = largest). igraph's C implementation of Leiden (the leidenalg authors' algorithm in the igraph core):
+    on the full H2020 graph it takes 0.6 s CPU where the leidenalg package takes 6.8 s."""
     if ag.n == 0:
         return np.zeros(0, dtype=np.int32)
-    if resolution == 1.0:
-        part = leidenalg.find_partition(ag.graph, leidenalg.ModularityVertexPartition,
-                                        weights="weight" if len(ag.weights) else None, seed=seed,
-                                        n_iterations=2)
-    else:
-        part = leidenalg.find_partition(ag.graph, leidenalg.RBConfigurationVertexPartition,
-                                        weights="weight" if len(ag.weights) else None, seed=seed,
-                                        n_iterations=2, resolution_parameter=resolution)
-    return np.asarray(part.membership, dtype=np.int32)  # leidenalg numbers communities by size already
+    with _seeded(seed):
+        part = ag.graph.community_leiden(objective_function="modularity", resolution=resolution,
+                                         weights="weight" if len(ag.weights) else None, n_iterations=2)
+    membership = np.asarray(part.membership, dtype=np.int64)
+    sizes = np.bincount(membership)
+    rank = np.empty(len(sizes), dtype=np.int64)
+    rank[np.lexsort((np.arange(len(sizes)), -sizes))] = np.arange(len(sizes))
+    return rank[membership].astype(np.int32)
+
+
+class _seeded:
+    """igraph's random numbers from a seeded generator for the duration of a block (deterministic runs)."""
+
+    def __init__(self, seed: int) -> None:
+        import random
+
+        self.rng = random.Random(seed)
+
+    def __enter__(self) -> None:
+        import random
+
+        import igraph as ig
+
+        ig.set_random_number_generator(self.rng)
+        self._default = random
+
+    def __exit__(self, *exc: object) -> None:
+        import igraph as ig
+
+        ig.set_random_number_generator(self._default)
 
 
 def label_propagation(ag: AgentGraph, *, seed: int = SEED) -> np.ndarray:
     """igraph's label propagation (Raghavan, Albert & Kumara 2007), weighted: the evaluation's baseline."""
-    import random
-
-    random.seed(seed)
-    import igraph as ig
-
-    ig.set_random_number_generator(random)
-    return np.asarray(ag.graph.community_label_propagation(weights="weight").membership, dtype=np.int32)
+    with _seeded(seed):
+        return np.asarray(ag.graph.community_label_propagation(weights="weight").membership, dtype=np.int32)
 
 
 def mix_diversity(ag: AgentGraph, labels: np.ndarray) -> np.ndarray:
@@ -123,7 +144,7 @@ def mix_diversity(ag: AgentGraph, labels: np.ndarray) -> np.ndarray:
     group)."""
     if ag.n == 0 or len(ag.weights) == 0:
         return np.zeros(ag.n)
-    edges = np.asarray(ag.graph.get_edgelist(), dtype=np.int64)
+    edges = ag.edges if ag.edges is not None else np.asarray(ag.graph.get_edgelist(), dtype=np.int64)
     src = np.concatenate([edges[:, 0], edges[:, 1]])
     dst = np.concatenate([edges[:, 1], edges[:, 0]])
     w = np.concatenate([ag.weights, ag.weights])
@@ -140,6 +161,7 @@ def percentile(values: np.ndarray) -> np.ndarray:
     """Rank percentile in (0, 1] (ties share the highest rank); 0 for zeros."""
     if len(values) == 0:
         return values.astype(float)
+    values = np.round(values, 9)  # equal up to the solvers' last bits counts as a tie
     order = np.argsort(values, kind="stable")
     ranks = np.empty(len(values))
     sorted_vals = values[order]
