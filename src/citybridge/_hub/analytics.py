@@ -83,6 +83,7 @@ class TrendSeries(TypedDict, total=False):
     emerging: bool
     reason: str  # plain-language evidence (emerging themes only)
     records: dict[str, list[str]]  # {"supply": ids, "demand": ids}, most recent first
+    records_by_year: dict[str, dict[str, list[str]]]  # {"supply": {year: ids}, "demand": {...}}
 
 
 class Trends(TypedDict):
@@ -154,6 +155,39 @@ def _check_theme(theme: str | None) -> None:
                       "(e.g. sdg:11, programme:SC5)", field="theme")
 
 
+def _norm_theme(theme: str | None) -> str | None:
+    """A keyword theme compared case-insensitively (``kw:Energy  Communities`` -> ``kw:energy communities``)."""
+    if theme is not None and theme.startswith("kw:"):
+        from citybridge.analyze.activity import keyword_theme
+
+        return keyword_theme(theme[3:])
+    return theme
+
+
+def _by_year(acts: Activities, series: list[dict[str, Any]], span: tuple[int, int] | None) -> None:
+    """Add ``records_by_year`` to each trend series: ``{side: {year: ids}}`` (at most EVIDENCE_BY_YEAR per
+    year, sorted), the records behind each point of the trend chart."""
+    if not series or span is None:
+        return
+    wanted = {s["theme"]: s for s in series}
+    years = acts.years()
+    out: dict[str, dict[str, dict[str, list[str]]]] = {th: {"supply": {}, "demand": {}} for th in wanted}
+    for i, ths in enumerate(acts.act_themes):
+        side, yr = acts.act_side[i], int(years[i])
+        if side not in ("supply", "demand") or not span[0] <= yr <= span[1]:
+            continue
+        for th in ths:
+            if th in wanted:
+                ids = out[th][side].setdefault(str(yr), [])
+                if len(ids) < EVIDENCE_BY_YEAR:
+                    ids.append(acts.act_ids[i])
+    for th, s in wanted.items():
+        s["records_by_year"] = out[th]
+
+
+EVIDENCE_BY_YEAR = 50
+
+
 def _check_scheme(scheme: str | None) -> None:
     if scheme is not None and scheme not in SCHEMES:
         raise Invalid(f"unknown theme scheme '{scheme}' (one of: {', '.join(SCHEMES)})", field="scheme")
@@ -180,8 +214,47 @@ class AnalyticsMixin:
         fp = store_fingerprint(self.store)
         key = {"fn": fn, "caller": caller_key(caller), **params}
         cache = AnalyticsCache(self.settings.data_dir / "analytics")
-        return cache.get(key, fp, lambda: compute(self._activities(caller, params.get("level", "organization"),
-                                                                    fp)))
+        phrases = [th for th in [params.get("theme"), *(params.get("themes") or [])] if th and th.startswith("kw:")]
+        return cache.get(key, fp, lambda: compute(self._with_phrases(
+            self._activities(caller, params.get("level", "organization"), fp), phrases, caller)))
+
+    def _with_phrases(self, acts: Activities, themes: list[str], caller: Caller) -> Activities:
+        """The table with each keyword theme ``kw:<phrase>`` also on the records that contain the phrase.
+
+        A keyword theme holds the records annotated with that keyword (compared case-insensitively, see
+        :func:`citybridge.analyze.activity.keyword_theme`) and the records whose title or text contains the
+        phrase as whole words (the search index's phrase query: case- and accent-insensitive, stemmed, on what
+        ``caller`` may see). The cached base table is not changed; a copy carries the added themes."""
+        import dataclasses
+
+        from citybridge.analyze.activity import keyword_theme
+
+        if not themes or acts.n_acts == 0:
+            return acts
+        index = {aid: i for i, aid in enumerate(acts.act_ids)}
+        added: dict[int, set[str]] = {}
+        for theme in dict.fromkeys(themes):
+            phrase = " ".join(theme[3:].replace('"', " ").split())
+            if not phrase:
+                continue
+            for rid in self._phrase_records(phrase, caller):
+                i = index.get(rid)
+                if i is not None:
+                    added.setdefault(i, set()).add(keyword_theme(phrase))
+        if not added:
+            return acts
+        act_themes = [tuple(sorted(set(ths) | added[i])) if i in added else ths
+                      for i, ths in enumerate(acts.act_themes)]
+        return dataclasses.replace(acts, act_themes=act_themes)
+
+    def _phrase_records(self, phrase: str, caller: Caller) -> list[str]:
+        """Ids of the records containing ``phrase`` that ``caller`` may see (search index phrase query)."""
+        from citybridge.errors import Unavailable
+
+        try:
+            return sorted(self.searcher.matching(f'"{phrase}"', caller=caller))  # type: ignore[attr-defined]
+        except Unavailable:  # no search index can be built here: the keyword annotations alone
+            return []
 
     def _activities(self, caller: Caller, level: str, fingerprint: str) -> Activities:
         from citybridge.analyze.activity import activities_from_store
@@ -217,6 +290,7 @@ class AnalyticsMixin:
         from citybridge.analyze.excellence import analyse
 
         _check_theme(theme)
+        theme = _norm_theme(theme)
         _check_years(year_from, year_to)
         if level not in LEVELS:
             raise Invalid(f"unknown network level '{level}' (one of: {', '.join(LEVELS)})", field="level")
@@ -252,6 +326,7 @@ class AnalyticsMixin:
         _check_scheme(scheme)
         for th in themes or []:
             _check_theme(th)
+        themes = [th for th in dict.fromkeys(_norm_theme(th) for th in themes) if th] if themes else themes
         _check_years(year_from, year_to)
         if not 1 <= top <= 500:
             raise Invalid("top must be between 1 and 500", field="top")
@@ -267,6 +342,7 @@ class AnalyticsMixin:
             out = trends(acts, themes=themes, scheme=scheme, years=span, top=top)
             for s in out["series"]:
                 s["theme_name"] = theme_name(s["theme"])
+            _by_year(acts, out["series"], span)
             return out
 
         return self._analytics("trends", caller, params, compute)  # type: ignore[return-value]
@@ -284,6 +360,7 @@ class AnalyticsMixin:
         _check_scheme(scheme)
         for th in themes or []:
             _check_theme(th)
+        themes = [th for th in dict.fromkeys(_norm_theme(th) for th in themes) if th] if themes else themes
         _check_years(year_from, year_to)
         if not 1 <= top <= 500:
             raise Invalid("top must be between 1 and 500", field="top")
