@@ -108,11 +108,12 @@ def analytics_records(
     row: Annotated[str | None, Query(max_length=120)] = None,
     side: Annotated[Literal["supply", "demand"] | None, Query()] = None,
     region: Annotated[str | None, Query(max_length=120)] = None, by: ByQ = "region",
+    year: Annotated[int | None, Query(ge=1000, le=2200)] = None,
 ) -> HTMLResponse:
     label = chosen_theme(theme, keyword)
     _ = _translator(request)
     what, ids = chart_data.records_behind(part, figures(request, label, by)[part], label, _, node=node, row=row,
-                                          side=side, region=region)
+                                          side=side, region=region, year=year)
     hub, caller = hub_of(request), caller_of(request)
     # the figures were computed for this caller already; the visibility check is repeated on the records shown
     found = hub.store.get_many(ids[:RECORDS_SHOWN]) if ids else {}

@@ -126,9 +126,11 @@ def trends_view(tr: dict[str, Any], label: str, _: Callable[..., str], links: di
             data = s.get(side["key"]) or {}
             href = links["records"]("trends", row=s["theme"], side=side["key"])
             counts = [int((data.get("counts") or {}).get(str(y), 0)) for y in years]
+            by_year = (s.get("records_by_year") or {}).get(side["key"])
             for y, n in zip(years, counts, strict=True):
+                point = links["records"]("trends", row=s["theme"], side=side["key"], year=y) if by_year else href
                 rows.append({"theme": s["theme"], "label": name, "year": y, "side": side["key"],
-                             "side_label": side["label"], "n": n, "href": href,
+                             "side_label": side["label"], "n": n, "href": point,
                              "title": f"{name}, {y}: {n} {side['label'].lower()}"})
             table.append({"label": name, "side": side["label"], "counts": counts, "total": sum(counts),
                           "href": href, "emerging": s["theme"] in emerging, "selected": s["theme"] == label})
@@ -229,7 +231,8 @@ def csv_of(part: str, raw: dict[str, Any], label: str) -> str:
 
 # ------------------------------------------------------------------ the records behind one mark
 def records_behind(part: str, raw: dict[str, Any], label: str, _: Callable[..., str], *, node: str | None = None,
-                   row: str | None = None, side: str | None = None, region: str | None = None) -> tuple[str, list[str]]:
+                   row: str | None = None, side: str | None = None, region: str | None = None,
+                   year: int | None = None) -> tuple[str, list[str]]:
     """(what the mark is, the ids of the records behind it) for a node of the network, a theme's supply or demand
     in the trends, or a cell of the gap map; no ids when the mark is not in the figures."""
     if part == "network":
@@ -241,9 +244,14 @@ def records_behind(part: str, raw: dict[str, Any], label: str, _: Callable[..., 
         for s in raw.get("series") or []:
             if s["theme"] == row:
                 sides = [side] if side else ["demand", "supply"]
+                side_word = _("analytics.side." + side).lower() if side else ""
+                if year is not None:  # one point of the chart: that year's records
+                    by_year = s.get("records_by_year") or {}
+                    ids = [i for sd in sides for i in (by_year.get(sd) or {}).get(str(year)) or []]
+                    return _("analytics.records.trend_year", theme=theme_name(s["theme"]), side=side_word,
+                             year=year), ids
                 ids = [i for sd in sides for i in (s.get("records") or {}).get(sd) or []]
-                what = _("analytics.records.trend", theme=theme_name(s["theme"]),
-                         side=_("analytics.side." + side).lower() if side else "")
+                what = _("analytics.records.trend", theme=theme_name(s["theme"]), side=side_word)
                 return what, ids
         return _("analytics.records.unknown", theme=theme_name(label)), []
     for c in raw.get("cells") or []:
