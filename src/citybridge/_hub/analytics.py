@@ -188,6 +188,13 @@ def _by_year(acts: Activities, series: list[dict[str, Any]], span: tuple[int, in
 EVIDENCE_BY_YEAR = 50
 
 
+def _has_run(terms: list[str], want: list[str]) -> bool:
+    """Whether ``want`` occurs in ``terms`` as consecutive items."""
+    m = len(want)
+    first = want[0]
+    return any(terms[i] == first and terms[i:i + m] == want for i in range(len(terms) - m + 1))
+
+
 def _check_scheme(scheme: str | None) -> None:
     if scheme is not None and scheme not in SCHEMES:
         raise Invalid(f"unknown theme scheme '{scheme}' (one of: {', '.join(SCHEMES)})", field="scheme")
@@ -248,13 +255,33 @@ class AnalyticsMixin:
         return dataclasses.replace(acts, act_themes=act_themes)
 
     def _phrase_records(self, phrase: str, caller: Caller) -> list[str]:
-        """Ids of the records containing ``phrase`` that ``caller`` may see (search index phrase query)."""
+        """Ids of the records containing ``phrase`` that ``caller`` may see: the search index's phrase query
+        finds the candidates; each is kept when its title, description, full text or one of its tags or
+        aliases holds the phrase's analysed words in a row (the index joins a record's keywords into one
+        field, where two neighbouring keywords could make a phrase the record does not contain)."""
         from citybridge.errors import Unavailable
+        from citybridge.search.analysis import get_analyzer
 
         try:
-            return sorted(self.searcher.matching(f'"{phrase}"', caller=caller))  # type: ignore[attr-defined]
+            found = self.searcher.matching(f'"{phrase}"', caller=caller)  # type: ignore[attr-defined]
         except Unavailable:  # no search index can be built here: the keyword annotations alone
             return []
+        keep = []
+        records = self.store.get_many(sorted(found))
+        for rid, rec in sorted(records.items()):
+            langs = dict.fromkeys([*(rec.languages or [])[:1], "en"])
+            texts = [rec.name, rec.description or "", getattr(rec, "body", None) or "", *rec.tags,
+                     *(getattr(rec, "aliases", None) or [])]
+            for lang in langs:
+                try:
+                    an = get_analyzer(lang)
+                except Invalid:
+                    continue
+                want = an.terms(phrase)
+                if want and any(_has_run(an.terms(text), want) for text in texts if text):
+                    keep.append(rid)
+                    break
+        return keep
 
     def _activities(self, caller: Caller, level: str, fingerprint: str) -> Activities:
         from citybridge.analyze.activity import activities_from_store
