@@ -7,17 +7,23 @@ test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from citybridge.api import create_app
 from citybridge.hub import Hub
 from citybridge.model.access import ANONYMOUS
 from citybridge.model.taxonomy import theme_id
+from citybridge.search.analysis import fold_accents
 from citybridge.settings import Settings
-from citybridge.web.analytics_pages import RANKED
+from citybridge.store import tables as t
+from citybridge.web.analytics_pages import GOALS, RANKED
 from web.conftest import ARTIFACTS, axe_violations, open_page, serve, shot
 from web.test_knowledge_pack import DAY, pack_slice
 
@@ -128,3 +134,108 @@ def test_keyword_page_and_csv_download(pack_page):
     text = Path(info.value.path()).read_text(encoding="utf-8")
     assert text.startswith("theme,name,area,demand,supply")
     assert text.count("\n") > 3
+
+
+def _holds(hub: Hub, phrase: str) -> Any:
+    """A check, independent of the search index, that a record contains ``phrase`` (whole words, any case or
+    accents, the last word singular or plural) in its title, description, text, tags or aliases, or has
+    the keyword annotation ``kw:<phrase>`` in any case."""
+    *first, last = phrase.split()
+    last = re.escape(last[:-3]) + "(?:y|ies)" if last.endswith("ies") else re.escape(last.removesuffix("s")) + "s?"
+    pattern = re.compile(r"\b" + r"\W+".join([*map(re.escape, first), last]) + r"\b")
+    with hub.store.engine.connect() as conn:
+        kw = {rid for rid, label in conn.execute(select(t.annotations.c.record_id, t.annotations.c.label)
+                                                 .where(t.annotations.c.label.like("kw:%")))
+              if " ".join(label[3:].casefold().split()) == phrase}
+
+    def holds(rid: str) -> bool:
+        rec = hub.store.get(rid)
+        texts = [rec.name, rec.description or "", getattr(rec, "body", None) or "", *rec.tags,
+                 *(getattr(rec, "aliases", None) or [])]
+        return rid in kw or any(pattern.search(fold_accents(x.casefold())) for x in texts)
+
+    return holds
+
+
+@pytest.mark.parametrize("phrase,min_orgs,min_cells", [("energy communities", 2, 1), ("district heating", 2, 1),
+                                                       ("urban heat", 0, 0)])  # the slice: no project, no place
+def test_a_phrase_is_a_theme_with_the_records_that_contain_it(pack_hub, phrase, min_orgs, min_cells):
+    holds = _holds(pack_hub, phrase)
+    theme = "kw:" + phrase
+    # typed in any case and spacing, the same theme
+    net = pack_hub.network_metrics(theme="kw:" + phrase.title().replace(" ", "  "), top=RANKED, caller=ANONYMOUS)
+    assert net["theme"] == theme
+    orgs = [n for n in net["graph"]["nodes"]]
+    assert len(orgs) >= min_orgs
+    behind = {r for part in ("excellence", "brokers", "pioneers") for n in net[part] for r in n["records"]}
+    behind |= {r for e in net["graph"]["edges"] for r in e["records"]}
+    assert (len(behind) > 0) == (min_orgs > 0)
+    assert all(holds(r) for r in behind), [r for r in behind if not holds(r)]
+    # the trend series: the records of each year behind each point, all containing the phrase
+    series = pack_hub.trends(themes=[theme], caller=ANONYMOUS)["series"]
+    assert [s["theme"] for s in series] == [theme]
+    s = series[0]
+    assert s["total"] >= 3
+    for side in ("supply", "demand"):
+        for year, n in s[side]["counts"].items():
+            ids = s["records_by_year"][side].get(year, [])
+            assert len(ids) == min(n, 50)
+            assert all(holds(r) and pack_hub.store.get(r).visibility == "public" for r in ids)
+        assert all(holds(r) for r in s["records"][side])
+    # the gap map: cells of the theme, each with its records
+    cells = [c for c in pack_hub.gaps(themes=[theme], caller=ANONYMOUS)["cells"] if c["theme"] == theme]
+    assert len(cells) >= min_cells
+    ids = {r for c in cells for side in ("supply", "demand") for r in c["records"][side]}
+    assert len(ids) >= min_cells and all(holds(r) for r in ids)
+
+
+def test_energy_communities_beyond_the_keyword_annotations(pack_hub):
+    """Before phrases were themes, only records annotated exactly ``kw:energy communities`` counted."""
+    net = pack_hub.network_metrics(theme="kw:energy communities", top=RANKED, caller=ANONYMOUS)
+    with pack_hub.store.engine.connect() as conn:
+        annotated = set(conn.execute(select(t.annotations.c.record_id)
+                                     .where(t.annotations.c.label == "kw:energy communities")).scalars())
+    assert len(net["graph"]["nodes"]) > 1
+    total = pack_hub.trends(themes=["kw:energy communities"], caller=ANONYMOUS)["series"][0]["total"]
+    assert total > len(annotated)
+
+
+def test_energy_communities_page(pack_page, pack_hub):
+    page = pack_page
+    page.goto("/analytics?keyword=energy%20communities")
+    assert page.locator("h1").inner_text().startswith("energy communities")
+    holds = _holds(pack_hub, "energy communities")
+    page.wait_for_selector("#network-chart[data-drawn] svg .node path")
+    net = pack_hub.network_metrics(theme="kw:energy communities", top=RANKED, caller=ANONYMOUS)
+    assert page.locator("#network-chart svg a.node").count() == len(net["graph"]["nodes"]) > 1
+    page.wait_for_selector("#trends-chart[data-drawn] svg")
+    page.wait_for_selector("#gaps-chart[data-drawn] svg a rect")
+    assert axe_violations(page) == []
+    shot(page, "analytics-keyword-energy-communities")
+    # a point of the phrase's trend line links to that year's records, which contain the phrase
+    hrefs = page.locator("#trends-chart svg a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    points = [h for h in hrefs if h and "row=kw%3Aenergy+communities" in h and "year=" in h]
+    assert points
+    query = parse_qs(urlsplit(points[0]).query)
+    year, side = query["year"][0], query["side"][0]
+    series = pack_hub.trends(themes=["kw:energy communities"], caller=ANONYMOUS)["series"][0]
+    expected = series["records_by_year"][side].get(year, [])
+    page.goto(points[0])
+    assert page.locator("h1").inner_text().startswith("The records behind")
+    shown = page.locator("ul.results li a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    assert len(shown) == len(expected)
+    assert all(holds(h.rsplit("/", 1)[-1]) for h in shown)
+    # a gap cell of the phrase links to records that contain it
+    page.goto("/analytics?keyword=energy%20communities")
+    page.wait_for_selector("#gaps-chart[data-drawn] svg a")
+    cells = page.locator("#gaps-chart svg a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    mine = [h for h in cells if "row=kw%3Aenergy+communities" in h]
+    assert mine
+    query = parse_qs(urlsplit(mine[0]).query)
+    gaps = pack_hub.gaps(themes=["kw:energy communities", *GOALS], caller=ANONYMOUS)
+    cell = next(c for c in gaps["cells"] if c["theme"] == query["row"][0] and c["area"] == query["region"][0])
+    page.goto(mine[0])
+    shown = page.locator("ul.results li a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    assert {h.rsplit("/", 1)[-1] for h in shown} == {*cell["records"]["supply"], *cell["records"]["demand"],
+                                                      *cell["expert_ids"]}
+    assert all(holds(r) for side in ("supply", "demand") for r in cell["records"][side])

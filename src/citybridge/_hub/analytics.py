@@ -188,6 +188,22 @@ def _by_year(acts: Activities, series: list[dict[str, Any]], span: tuple[int, in
 EVIDENCE_BY_YEAR = 50
 
 
+def _words(text: str) -> list[str]:
+    """Whole words, case- and accent-folded, each in a singular form (``communities`` -> ``community``)."""
+    import re
+
+    from citybridge.search.analysis import fold_accents
+
+    out = []
+    for w in re.findall(r"[^\W_]+", fold_accents(text.casefold())):
+        if len(w) > 4 and w.endswith("ies"):
+            w = w[:-3] + "y"
+        elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
 def _has_run(terms: list[str], want: list[str]) -> bool:
     """Whether ``want`` occurs in ``terms`` as consecutive items."""
     m = len(want)
@@ -256,31 +272,26 @@ class AnalyticsMixin:
 
     def _phrase_records(self, phrase: str, caller: Caller) -> list[str]:
         """Ids of the records containing ``phrase`` that ``caller`` may see: the search index's phrase query
-        finds the candidates; each is kept when its title, description, full text or one of its tags or
-        aliases holds the phrase's analysed words in a row (the index joins a record's keywords into one
-        field, where two neighbouring keywords could make a phrase the record does not contain)."""
+        finds the candidates (stemmed: ``urban heat`` finds ``urban heating`` too); each is kept when its
+        title, description, full text or one of its tags or aliases holds the phrase's words in a row, as
+        whole words in any case and accents, the last one singular or plural (``energy community`` for
+        ``energy communities``). The index joins a record's keywords into one field, where two neighbouring
+        keywords could make a phrase the record does not contain; tags are checked one by one here."""
         from citybridge.errors import Unavailable
-        from citybridge.search.analysis import get_analyzer
 
         try:
             found = self.searcher.matching(f'"{phrase}"', caller=caller)  # type: ignore[attr-defined]
         except Unavailable:  # no search index can be built here: the keyword annotations alone
             return []
+        want = _words(phrase)
+        if not want:
+            return []
         keep = []
-        records = self.store.get_many(sorted(found))
-        for rid, rec in sorted(records.items()):
-            langs = dict.fromkeys([*(rec.languages or [])[:1], "en"])
+        for rid, rec in sorted(self.store.get_many(sorted(found)).items()):
             texts = [rec.name, rec.description or "", getattr(rec, "body", None) or "", *rec.tags,
                      *(getattr(rec, "aliases", None) or [])]
-            for lang in langs:
-                try:
-                    an = get_analyzer(lang)
-                except Invalid:
-                    continue
-                want = an.terms(phrase)
-                if want and any(_has_run(an.terms(text), want) for text in texts if text):
-                    keep.append(rid)
-                    break
+            if any(_has_run(_words(text), want) for text in texts if text):
+                keep.append(rid)
         return keep
 
     def _activities(self, caller: Caller, level: str, fingerprint: str) -> Activities:

@@ -105,9 +105,12 @@
         Plot.lineY(quiet, { x: "year", y: "n", z: "label", stroke: "#c4c8cc", strokeWidth: 1 }),
         Plot.lineY(hot, { x: "year", y: "n", z: "label", stroke: "label", strokeWidth: 2 }),
         Plot.lineY(mine, { x: "year", y: "n", stroke: "#1b1f24", strokeWidth: 4 }),
-        Plot.dot(rows, { x: "year", y: "n", r: function (d) { return rank(d) ? 3.5 : 2; },
-          fill: function (d) { return d.theme === selected ? "#1b1f24" : rank(d) ? d.label : "#c4c8cc"; },
-          href: "href", title: function (d) { return d.title; } }),
+        // one mark per colour kind: a fill channel mixing colour names with labels would drop the dots whose
+        // value is not in the colour scale (the chosen theme's, drawn black)
+        Plot.dot(quiet, { x: "year", y: "n", r: 2, fill: "#c4c8cc", href: "href", title: "title" }),
+        Plot.dot(hot.filter(function (d) { return d.theme !== selected; }),
+          { x: "year", y: "n", r: 3.5, fill: "label", href: "href", title: "title" }),
+        Plot.dot(mine, { x: "year", y: "n", r: 3.5, fill: "#1b1f24", href: "href", title: "title" }),
         Plot.text(mine, Plot.selectLast({ x: "year", y: "n", text: "label", textAnchor: "start", dx: 8,
           fontWeight: "bold", lineWidth: 18 })),
       ],
