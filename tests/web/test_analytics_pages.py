@@ -155,3 +155,20 @@ def test_gap_map_knows_every_country_and_a_symmetric_ramp():
         xs = [float(p.split(",")[0]) for p in re.split(r"[LZ]", ring) if p]
         jumps += [abs(a - b) for a, b in zip(xs, xs[1:], strict=False)]
     assert max(jumps) < 100
+
+
+def test_a_phrase_theme_counts_only_what_the_caller_may_see(web, web_hub):
+    """``Secret Heat Pilot`` is a private project: the phrase finds it for its owners' curator, not for anyone."""
+    from citybridge.analyze.activity import keyword_theme
+    from citybridge.model.access import CURATOR
+
+    assert keyword_theme(" Energy  Communities ") == "kw:energy communities"
+    assert web_hub._phrase_records("secret heat pilot", CURATOR) == ["prj_secret"]
+    assert web_hub._phrase_records("Secret HEAT pilots", ANONYMOUS) == []
+    assert web_hub._phrase_records("cool streets", ANONYMOUS) == ["prj_cool"]
+    assert web_hub._phrase_records("cool street", ANONYMOUS) == ["prj_cool"]  # singular or plural
+    assert web_hub._phrase_records("streets cool", ANONYMOUS) == []  # words in a row, in order
+    page = web.get("/analytics?keyword=secret+heat+pilot")
+    assert page.status_code == 200 and "prj_secret" not in page.text and "Secret Heat Pilot" not in page.text
+    records = web.get("/analytics/records?keyword=secret+heat+pilot&part=trends&row=kw%3Asecret+heat+pilot").text
+    assert "prj_secret" not in records
