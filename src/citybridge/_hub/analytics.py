@@ -224,6 +224,11 @@ def _check_years(year_from: int | None, year_to: int | None) -> None:
         raise Invalid("year_from is after year_to", field="year_from")
 
 
+#: bump when how a keyword theme's records are found changes (cached results are then stale; kept apart from
+#: :data:`citybridge.analyze.cache.VERSION` so the two change independently)
+KEYWORD_METHOD = 1
+
+
 class AnalyticsMixin:
     """Network metrics, trends and gaps. Mixed into :class:`citybridge.hub.Hub`."""
 
@@ -235,7 +240,8 @@ class AnalyticsMixin:
 
         caller = caller or CURATOR
         fp = store_fingerprint(self.store)
-        key = {"fn": fn, "caller": caller_key(caller), **params}
+        # the keyword method's version is part of the key (keyword themes, trend records per year)
+        key = {"fn": fn, "caller": caller_key(caller), **params, "keyword_method": KEYWORD_METHOD}
         cache = AnalyticsCache(self.settings.data_dir / "analytics")
         phrases = [th for th in [params.get("theme"), *(params.get("themes") or [])] if th and th.startswith("kw:")]
         return cache.get(key, fp, lambda: compute(self._with_phrases(

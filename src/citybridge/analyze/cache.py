@@ -27,7 +27,7 @@ from citybridge.store.repository import Store
 
 FORMAT = "citybridge.analytics"
 #: bump when the shape or the method of any analytics result changes
-VERSION = 2
+VERSION = 1
 
 
 def store_fingerprint(store: Store) -> str:
