@@ -7,14 +7,17 @@ projects; CC BY 4.0, European Commission / CORDIS, via zambujo/eunets).
     without a tie (only single-partner grants) are left out of both: each would be a community of its own.
 (b) **excellence / pioneers back-test**: per programme part, organisations ranked on its 2014-2017 projects
     only; a hit = takes part (coordinates or joins) in >= 2 projects of that part starting 2018-2020.
-    precision@20 macro-averaged over the parts with >= 20 organisations, against ranking by degree in the
-    same 2014-2017 graph. The recency half-life of the excellence score is chosen on an earlier split
-    (rank on 2014-2015, hits in 2016-2017), never on the 2018-2020 outcome; the table of that choice is printed.
+    precision@20 (its expectation under random tie-breaking) macro-averaged over the parts with >= 20
+    organisations, against ranking by degree in the same 2014-2017 graph. The excellence variants were
+    compared only on earlier splits (rank 2014-2015 -> hits 2016-2017; rank 2014 -> hits 2015-2016), never on
+    the 2018-2020 outcome; that table is printed first, then the test runs the shipped score only.
 (c) **trend back-test**: a theme is a programme part in a country (projects with a partner from it), as the
-    gap map counts them. For t = 2016, 2017, 2018 the rising flag of :mod:`citybridge.analyze.trends` is
-    computed on the years <= t; the outcome is the growth of the theme's share of all projects from t-2..t to
-    t+1..t+2. rate = share of flagged themes growing more than the median theme; baseline = the same share
-    among unflagged themes (and, printed, a naive flag: last year's count above the year before).
+    gap map counts them (headline); programme part alone and country alone are printed too. For t = 2016,
+    2017, 2018 the rising flag of :mod:`citybridge.analyze.trends` is computed on the years <= t; the outcome
+    is the growth of the theme's share of all projects from t-2..t to t+1..t+2. rate = share of flagged themes
+    growing more than the median theme; baseline = the same share among unflagged themes (printed beside: the
+    previous flag and a naive one, last year's count above the year before). The flag was chosen at t = 2015
+    (outcome 2016-2017) only; that table is printed first.
 
     .venv/bin/python benchmarks/eval_analytics.py [--data ../shared/data/cordis] [--json]
 """
@@ -26,16 +29,16 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from citybridge.analyze.activity import Activities, activities_from_cordis
-from citybridge.analyze.excellence import HALF_LIFE, theme_mask, theme_scores
+from citybridge.analyze.excellence import CENTRALITY_EXPONENT, HALF_LIFE, LEAD_WEIGHT, theme_mask, theme_scores
 from citybridge.analyze.graph import build_graph, communities, label_propagation
-from citybridge.analyze.trends import is_rising
+from citybridge.analyze.trends import Z_RISING, complete_years, growth, is_rising, kleinberg_bursts, poisson_z
 
 ROOT = Path(__file__).resolve().parents[1]
-HALF_LIVES = (1.0, 2.0, 3.0, 5.0, 1e9)
 
 
 def log(*args: object) -> None:
@@ -90,97 +93,206 @@ def _hits(acts: Activities, theme_acts: np.ndarray, years: tuple[int, int]) -> n
     return np.bincount(acts.part_agent[mask[acts.part_act]], minlength=acts.n_agents) >= 2
 
 
-def _precision(acts: Activities, train: tuple[int, int], test: tuple[int, int], half_life: float,
+def expected_precision(score: np.ndarray, hits: np.ndarray, k: int = 20) -> float:
+    """precision@k when ties are broken uniformly at random (its expectation): the tied group at the cut-off
+    contributes its hit rate per remaining slot. Breaking ties by row index instead leaks the outcome: the
+    CSV lists recent projects first, so agents active later have lower indices (ranking by index alone scores
+    0.54 on the earlier split)."""
+    score = np.round(np.asarray(score, dtype=float), 9)  # the solvers' last bits vary
+    if len(score) < k:
+        return float(hits.mean()) if len(hits) else 0.0
+    cut = np.sort(score)[::-1][k - 1]
+    above, tied = score > cut, score == cut
+    return float((hits[above].sum() + (k - above.sum()) * hits[tied].mean()) / k)
+
+
+#: the excellence variants compared on the earlier splits (name -> theme_scores keyword arguments)
+VARIANTS: dict[str, dict[str, float]] = {
+    "shipped: decayed volume, leads x2, x centrality": {},
+    "decayed volume, leads x2, x centrality^0.1": {"centrality_exponent": 0.1},
+    "decayed volume, leads x2, x centrality^0.25": {"centrality_exponent": 0.25},
+    "decayed volume, leads x2, x centrality^0.5": {"centrality_exponent": 0.5},
+    "decayed volume, leads x1, x centrality": {"lead_weight": 1.0},
+    "decayed volume, leads x1, no centrality": {"lead_weight": 1.0, "centrality_exponent": 0.0},
+}
+
+
+def _precision(acts: Activities, train: tuple[int, int], test: tuple[int, int], variants: dict[str, dict[str, float]],
                k: int = 20) -> dict[str, float]:
     themes = acts.theme_index()
-    res: dict[str, list[float]] = {"excellence": [], "degree": [], "volume": [], "pagerank": []}
+    years = acts.years()
+    res: dict[str, list[float]] = {}
+    parts = 0
     for th, idx in sorted(themes.items()):
         mask = theme_mask(acts, th, train, theme_acts=idx)
         ag = build_graph(acts, mask)
         if ag.n < k:
             continue
+        parts += 1
         hits = _hits(acts, idx, test)[ag.agents]
-        s = theme_scores(acts, mask, ref_year=train[1], half_life=half_life, ag=ag)
-        deg = np.asarray(ag.graph.degree(), dtype=float)
-        for name, score in (("excellence", s["excellence"]), ("degree", deg), ("volume", s["volume"]),
-                            ("pagerank", s["pagerank"])):
-            top = np.lexsort((ag.agents, -score))[:k]  # ties broken by id, the same for every method
-            res[name].append(float(hits[top].mean()))
-    return {name: float(np.mean(v)) for name, v in res.items()} | {"parts": len(res["degree"])}
+        base = theme_scores(acts, mask, ref_year=train[1], ag=ag)
+        # the previous score: PageRank / max x log(1 + count) x MEAN recency (favoured one-project newcomers)
+        keep = mask[acts.part_act]
+        local = np.searchsorted(ag.agents, acts.part_agent[keep])
+        decay = 0.5 ** (np.maximum(train[1] - years[acts.part_act[keep]], 0) / HALF_LIFE)
+        mean_rec = np.bincount(local, weights=decay, minlength=ag.n) / np.maximum(base["volume"], 1)
+        scores = {"degree": np.asarray(ag.graph.degree(), dtype=float), "volume only": base["volume"],
+                  "PageRank only": base["pagerank"],
+                  PREVIOUS: base["centrality"] * np.log1p(
+                      base["volume"]) * mean_rec}
+        for name, kw in variants.items():
+            scores[name] = base["excellence"] if not kw else theme_scores(
+                acts, mask, ref_year=train[1], ag=ag, **kw)["excellence"]  # type: ignore[arg-type]
+        for name, score in scores.items():
+            res.setdefault(name, []).append(expected_precision(score, hits, k))
+    return {name: float(np.mean(v)) for name, v in res.items()} | {"parts": parts}
+
+
+SHIPPED = next(iter(VARIANTS))
+PREVIOUS = "previous: centrality x log1p(count) x mean recency"
+VALIDATION = (((2014, 2015), (2016, 2017)), ((2014, 2014), (2015, 2016)))
 
 
 def eval_pioneers(acts: Activities) -> dict[str, float]:
     t0 = time.perf_counter()
-    log("(b) choosing the recency half-life on the earlier split (rank 2014-2015, hits 2016-2017):")
-    choice = {}
-    for h in HALF_LIVES:
-        p = _precision(acts, (2014, 2015), (2016, 2017), h)
-        choice[h] = p["excellence"]
-        log(f"    half-life {'inf' if h > 1e6 else h:>4}: precision@20 {p['excellence']:.4f} "
-            f"(degree {p['degree']:.4f})")
-    best = max(HALF_LIVES, key=lambda h: (choice[h], -h))
-    log(f"    best on the earlier split: {best}; the shipped HALF_LIFE is {HALF_LIFE}")
-    p = _precision(acts, (2014, 2017), (2018, 2020), HALF_LIFE)
-    out = {"precision_at_20": p["excellence"], "baseline": p["degree"], "volume_only": p["volume"],
-           "pagerank_only": p["pagerank"], "parts": p["parts"], "half_life": HALF_LIFE,
-           "half_life_chosen_on_2014_2015": best, "seconds": round(time.perf_counter() - t0, 1)}
-    log(f"(b) rank on 2014-2017, hit = >= 2 projects of the part in 2018-2020, {p['parts']} parts: "
+    log("(b) variants on the earlier splits only (rank 2014-2015 -> hits 2016-2017; rank 2014 -> hits 2015-2016);"
+        " expected precision@20 with random tie-breaking:")
+    val = [_precision(acts, tr, te, VARIANTS) for tr, te in VALIDATION]
+    names = [n for n in val[0] if n != "parts"]
+    for n in names:
+        log(f"    {n:55s} {val[0][n]:.4f} ({val[0]['parts']} parts)  {val[1][n]:.4f} ({val[1]['parts']} parts)"
+            f"  mean {(val[0][n] + val[1][n]) / 2:.4f}")
+    p = _precision(acts, (2014, 2017), (2018, 2020), {SHIPPED: {}})
+    out = {"precision_at_20": p[SHIPPED], "baseline": p["degree"], "volume_only": p["volume only"],
+           "pagerank_only": p["PageRank only"], "previous_score": p[PREVIOUS],
+           "parts": p["parts"], "half_life": HALF_LIFE, "centrality_exponent": CENTRALITY_EXPONENT,
+           "lead_weight": LEAD_WEIGHT,
+           "validation": [{"train": list(tr), "hits": list(te), "precision_at_20": v[SHIPPED],
+                           "baseline": v["degree"], "parts": v["parts"],
+                           "variants": {n: round(v[n], 4) for n in names}}
+                          for (tr, te), v in zip(VALIDATION, val, strict=True)],
+           "seconds": round(time.perf_counter() - t0, 1)}
+    log(f"(b) test: rank on 2014-2017, hit = >= 2 projects of the part in 2018-2020, {p['parts']} parts: "
         f"excellence precision@20 {out['precision_at_20']:.4f} vs degree {out['baseline']:.4f} "
-        f"(volume only {out['volume_only']:.4f}, PageRank only {out['pagerank_only']:.4f})")
+        f"(volume only {out['volume_only']:.4f}, PageRank only {out['pagerank_only']:.4f}, previous score "
+        f"{out['previous_score']:.4f})")
     return out
 
 
-def theme_country_series(acts: Activities) -> tuple[list[int], dict[str, np.ndarray], np.ndarray]:
+def theme_series(acts: Activities) -> tuple[list[int], dict[str, dict[str, np.ndarray]], np.ndarray]:
+    """Projects per year for three meanings of "theme": programme part x country (the gap map's cells;
+    a project counts in each of its partners' countries), programme part alone, country alone."""
     years = sorted({y for y in acts.act_year if y})
     pos = {y: i for i, y in enumerate(years)}
-    series: dict[str, np.ndarray] = {}
+    series: dict[str, dict[str, np.ndarray]] = {"part x country": {}, "part": {}, "country": {}}
     total = np.zeros(len(years))
+
+    def add(kind: str, key: str, i: int) -> None:
+        series[kind].setdefault(key, np.zeros(len(years)))[i] += 1
+
     for y, ths, ctry in zip(acts.act_year, acts.act_themes, acts.act_countries, strict=True):
         if not y:
             continue
-        total[pos[y]] += 1
+        i = pos[y]
+        total[i] += 1
         for th in ths:
+            add("part", th, i)
             for c in ctry:
-                series.setdefault(f"{th}@{c}", np.zeros(len(years)))[pos[y]] += 1
+                add("part x country", f"{th}@{c}", i)
+        for c in ctry:
+            add("country", c, i)
     return years, series, total
 
 
-def eval_trends(acts: Activities, ts: tuple[int, ...] = (2016, 2017, 2018), min_total: int = 10
-                ) -> dict[str, float]:
-    t0 = time.perf_counter()
-    years, series, total = theme_country_series(acts)
-    per_t = []
-    flagged_hits = flagged_n = other_hits = other_n = naive_hits = naive_n = 0
-    for t in ts:
-        i = years.index(t)
-        rows = []
-        for key, d in series.items():
-            if d[: i + 1].sum() < min_total:
-                continue
-            rising, _ = is_rising(d[: i + 1], total[: i + 1])
-            before = d[i - 2: i + 1].sum() / total[i - 2: i + 1].sum()
-            after = d[i + 1: i + 3].sum() / total[i + 1: i + 3].sum()
-            growth = np.log((after + 1e-6) / (before + 1e-6))
-            rows.append((key, rising, d[i] > d[i - 1], growth))
-        med = float(np.median([r[3] for r in rows]))
-        f = [r for r in rows if r[1]]
-        o = [r for r in rows if not r[1]]
-        nv = [r for r in rows if r[2]]
-        fh, oh, nh = (sum(r[3] > med for r in grp) for grp in (f, o, nv))
-        per_t.append({"t": t, "themes": len(rows), "flagged": len(f), "rate": fh / max(len(f), 1),
-                      "baseline": oh / max(len(o), 1), "naive": nh / max(len(nv), 1)})
-        log(f"(c) t={t}: {len(rows)} themes, {len(f)} flagged rising; grew more than the median: flagged "
-            f"{per_t[-1]['rate']:.3f}, unflagged {per_t[-1]['baseline']:.3f}, naive flag (last year up) "
-            f"{per_t[-1]['naive']:.3f}")
-        flagged_hits, flagged_n = flagged_hits + fh, flagged_n + len(f)
-        other_hits, other_n = other_hits + oh, other_n + len(o)
-        naive_hits, naive_n = naive_hits + nh, naive_n + len(nv)
-    out = {"rate": flagged_hits / max(flagged_n, 1), "baseline": other_hits / max(other_n, 1),
-           "naive_flag": naive_hits / max(naive_n, 1), "flagged": flagged_n, "per_t": per_t,
-           "seconds": round(time.perf_counter() - t0, 1)}
-    log(f"(c) pooled over t={list(ts)}: rising themes grew more than the median in {out['rate']:.3f} of cases "
-        f"vs {out['baseline']:.3f} for unflagged themes (naive flag {out['naive_flag']:.3f})")
+def previous_flag(d: np.ndarray, r: np.ndarray) -> bool:
+    """The flag before this change: Kleinberg burst now or Poisson z >= 1.645, with positive growth."""
+    return bool(growth(d, r) > 0 and (kleinberg_bursts(d, r)[-1] == 1 or poisson_z(d, r) >= Z_RISING))
+
+
+def _flags(d: np.ndarray, r: np.ndarray) -> dict[str, bool]:
+    shipped, figs = is_rising(d, r)
+    p, base = figs["p"], figs["base"]
+    prev = previous_flag(d, r)
+    return {"shipped: rate-ratio p<0.05, base>=5": shipped, "previous: burst or z>=1.645, growth>0": prev,
+            "previous, base>=5": prev and base >= 5, "rate-ratio p<0.05, base>=10": p < 0.05 and base >= 10,
+            "rate-ratio p<0.05, base>=20": p < 0.05 and base >= 20,
+            "rate-ratio p<0.01, base>=10": p < 0.01 and base >= 10,
+            "naive: last year up": bool(d[-1] > d[-2])}
+
+
+def _trend_rows(series: dict[str, np.ndarray], total: np.ndarray, years: list[int], t: int, min_total: int
+                ) -> list[tuple[dict[str, bool], float]]:
+    i = years.index(t)
+    upto = complete_years(total[: i + 1])  # as the product does: a year still being filled is not tested
+    rows = []
+    for d in series.values():
+        if d[: i + 1].sum() < min_total:
+            continue
+        before = d[max(i - 2, 0): i + 1].sum() / total[max(i - 2, 0): i + 1].sum()
+        after = d[i + 1: i + 3].sum() / total[i + 1: i + 3].sum()
+        rows.append((_flags(d[:upto], total[:upto]), float(np.log((after + 1e-6) / (before + 1e-6)))))
+    return rows
+
+
+def _rates(rows: list[tuple[dict[str, bool], float]]) -> dict[str, tuple[int, int, int, int]]:
+    """flag -> (flagged that grew more than the median, flagged, unflagged that did, unflagged)."""
+    med = float(np.median([g for _, g in rows])) if rows else 0.0
+    out = {}
+    for name in rows[0][0] if rows else ():
+        f = [g > med for fl, g in rows if fl[name]]
+        o = [g > med for fl, g in rows if not fl[name]]
+        out[name] = (sum(f), len(f), sum(o), len(o))
     return out
+
+
+def eval_trends(acts: Activities, ts: tuple[int, ...] = (2016, 2017, 2018), min_total: int = 10
+                ) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    years, series, total = theme_series(acts)
+    shipped, prev = "shipped: rate-ratio p<0.05, base>=5", "previous: burst or z>=1.645, growth>0"
+    log("(c) flags compared on t = 2015 only (outcome 2016-2017, before the test's outcome years); share of "
+        "flagged / unflagged themes that grew more than the median theme:")
+    pooled: dict[str, list[int]] = {}
+    validation = {}
+    for kind, s in series.items():
+        rates = _rates(_trend_rows(s, total, years, 2015, min_total))
+        validation[kind] = {n: {"rate": round(v[0] / max(v[1], 1), 4), "flagged": v[1],
+                                "baseline": round(v[2] / max(v[3], 1), 4)} for n, v in rates.items()}
+        for n, v in rates.items():
+            acc = pooled.setdefault(n, [0, 0, 0, 0])
+            for j in range(4):
+                acc[j] += v[j]
+            log(f"    {kind:15s} {n:40s} flagged {v[0] / max(v[1], 1):.3f} (n={v[1]:3d}) "
+                f"unflagged {v[2] / max(v[3], 1):.3f}")
+    for n, v in pooled.items():
+        log(f"    {'pooled':15s} {n:40s} flagged {v[0] / max(v[1], 1):.3f} (n={v[1]:3d}) "
+            f"unflagged {v[2] / max(v[3], 1):.3f}  difference {v[0] / max(v[1], 1) - v[2] / max(v[3], 1):+.3f}")
+    test: dict[str, Any] = {}
+    for kind, s in series.items():
+        acc: dict[str, list[int]] = {}
+        per_t = []
+        for t in ts:
+            rates = _rates(_trend_rows(s, total, years, t, min_total))
+            per_t.append({"t": t, **{n: {"rate": round(rates[n][0] / max(rates[n][1], 1), 4), "flagged": rates[n][1],
+                                         "baseline": round(rates[n][2] / max(rates[n][3], 1), 4)}
+                                     for n in (shipped, prev)}})
+            for n, v in rates.items():
+                a = acc.setdefault(n, [0, 0, 0, 0])
+                for j in range(4):
+                    a[j] += v[j]
+        test[kind] = {n: {"rate": v[0] / max(v[1], 1), "flagged": v[1], "baseline": v[2] / max(v[3], 1)}
+                      for n, v in acc.items()} | {"per_t": per_t}
+        for n in (shipped, prev, "naive: last year up"):
+            v = test[kind][n]
+            log(f"(c) test, {kind}, pooled t={list(ts)}: {n:40s} flagged {v['rate']:.3f} (n={v['flagged']}) vs "
+                f"unflagged {v['baseline']:.3f}")
+        for row in per_t:
+            log(f"    t={row['t']}: shipped {row[shipped]['rate']:.3f} (n={row[shipped]['flagged']}) vs "
+                f"{row[shipped]['baseline']:.3f}; previous {row[prev]['rate']:.3f} (n={row[prev]['flagged']}) "
+                f"vs {row[prev]['baseline']:.3f}")
+    head = test["part x country"][shipped]
+    return {"rate": head["rate"], "baseline": head["baseline"], "flagged": head["flagged"], "theme": "part x country",
+            "validation_t2015": validation, "test": test, "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from citybridge.analyze.activity import activities_from_cordis, activities_from_store
 from citybridge.analyze.cache import FORMAT, VERSION
 from citybridge.analyze.graph import betweenness, build_graph, mix_diversity, pagerank, percentile
-from citybridge.analyze.trends import growth, is_rising, kleinberg_bursts, poisson_z
+from citybridge.analyze.trends import complete_years, growth, is_rising, kleinberg_bursts, poisson_z, rate_ratio_p
 from citybridge.errors import Invalid
 from citybridge.hub import Hub
 from citybridge.model.access import ANONYMOUS, CURATOR, Caller
@@ -65,7 +66,9 @@ def test_theme_excellence_pioneers_records(small: Hub) -> None:
     assert exc["org_a"]["volume"] == 2 and exc["org_a"]["recency"] == 0.625
     assert exc["org_a"]["records"] == ["prj_p3", "prj_p1"]  # most recent first
     assert exc["org_a"]["leads"] == 1
-    assert exc["org_a"]["score"] == pytest.approx(exc["org_a"]["centrality"] * np.log1p(2) * 0.625, abs=1e-5)
+    # weighted volume: P1 (2016, coordinated: counts twice) 2 x 0.25 + P3 (2020) 1 = 1.5; score x centrality
+    assert exc["org_a"]["weighted_volume"] == 1.5
+    assert exc["org_a"]["score"] == pytest.approx(exc["org_a"]["centrality"] * 1.5, abs=1e-4)  # centrality has 4 digits
     pio = _by_id(m["pioneers"])
     # early = within the first ceil(5/4) = 2 years after 2016; D starts 2018: earliness 1 - 2/5 = 0.6;
     # central since: PageRank percentile 1.0 in each active year it takes part, 0 when absent
@@ -110,15 +113,25 @@ def test_kleinberg_bursts_by_hand() -> None:
     assert growth(np.array([2, 4, 8]), np.array([100, 100, 100])) > 0.5
     assert poisson_z(np.array([10, 10, 10, 30]), np.array([100, 100, 100, 100])) > 5
     rising, figs = is_rising(np.array([2, 2, 2, 20]), np.array([100, 100, 100, 100]))
-    assert rising and figs["burst_now"]
+    # 20 of the 26 records in the last of four equal years: P(X >= 20 | Bin(26, 1/4)) ~ 4e-8
+    assert rising and figs["burst_now"] and figs["base"] == 6 and figs["p"] < 1e-6
+    assert rate_ratio_p(np.array([2, 2, 2, 20]), np.array([100, 100, 100, 100])) == pytest.approx(
+        sum(math.comb(26, k) * 0.25**k * 0.75 ** (26 - k) for k in range(20, 27)))
     assert not is_rising(np.array([20, 20, 20, 2]), np.array([100, 100, 100, 100]))[0]
+    # too thin a base: 0 -> 1 -> 3 is not evidence, however steep
+    assert not is_rising(np.array([0, 0, 1, 3]), np.array([100, 100, 100, 100]))[0]
+    # not significant: 6, 6, 6 -> 9 (p ~ 0.2)
+    assert not is_rising(np.array([6, 6, 6, 9]), np.array([100, 100, 100, 100]))[0]
+    # a final year still being filled is left out of the flags
+    assert complete_years(np.array([100, 110, 90, 30])) == 3 and complete_years(np.array([100, 110, 90, 60])) == 4
+    assert complete_years(np.array([100, 10])) == 2
 
 
 def test_trend_counts_and_evidence(small: Hub) -> None:
     tr = small.trends(caller=ANONYMOUS, top=50)
     assert tr["years"] == [2016, 2017, 2018, 2019, 2020]
     assert tr["totals"]["demand"] == {"2016": 0, "2017": 0, "2018": 0, "2019": 1, "2020": 3}
-    assert tr["totals"]["supply"] == {"2016": 1, "2017": 0, "2018": 1, "2019": 0, "2020": 1}
+    assert tr["totals"]["supply"] == {"2016": 1, "2017": 0, "2018": 1, "2019": 1, "2020": 2}  # + 2 papers
     s = {x["theme"]: x for x in tr["series"]}["sdg:11"]  # sdg:11.1 rolls up to the goal
     assert s["theme_name"].startswith("SDG 11")
     assert s["demand"]["counts"] == {"2016": 0, "2017": 0, "2018": 0, "2019": 1, "2020": 3}
@@ -191,3 +204,18 @@ def test_store_and_cordis_files_give_the_same_graph(cordis_hub: tuple[Hub, Path]
     best = from_files.agent_ids[int(ag.agents[int(np.argmax(pr))])]
     assert hub.get(m["central"][0]["id"]).external_ids["pic"] == best.removeprefix("pic:")
     assert mix_diversity(ag, np.zeros(ag.n, dtype=int)).max() == 0  # one group: no mix
+
+
+def test_person_and_city_levels(small: Hub) -> None:
+    people = small.network_metrics(level="person", caller=ANONYMOUS)
+    # co-authors: X-Y on R1, Y-Z on R2; Y is the bridge
+    assert (people["nodes"], people["edges"]) == (3, 2)
+    figures = _by_id(people["central"])
+    assert figures["per_y"]["betweenness"] == 1.0 and figures["per_x"]["betweenness"] == 0
+    assert figures["per_y"]["records"] == ["doc_r2", "doc_r1"] and figures["per_y"]["degree"] == 2
+    cities = small.network_metrics(level="city", caller=ANONYMOUS)
+    # A (Seville) with B (Lisbon) on P1 and P3; D (Lisbon) with C (no city) on P2: Seville-Lisbon only
+    assert (cities["nodes"], cities["edges"]) == (2, 1)
+    tie = cities["graph"]["edges"][0]
+    assert {tie["source"], tie["target"]} == {"plc_seville", "plc_lisbon"} and tie["shared"] == 2
+    assert {n["kind"] for n in cities["central"]} == {"place"}

@@ -37,7 +37,8 @@ class NodeFigures(TypedDict, total=False):
     n_records: int  # activities in the (theme) graph
     records: list[str]  # ids of the activities behind the figures, most recent first (<= 10)
     score: float  # the ranking's own score (excellence, broker or pioneer)
-    # excellence: centrality (PageRank / theme max), volume, leads, recency (mean decay weight)
+    # excellence: centrality (PageRank / theme max), volume, leads, recency (mean decay weight),
+    #   weighted_volume (decayed activities, led ones counted twice)
     # brokers: communities_mix, sectors_mix, countries_mix (1 - sum of squared tie shares)
     # pioneers: first_year, earliness, centrality_since
 
@@ -71,6 +72,8 @@ class TrendSide(TypedDict):
     bursts: list[int]  # Kleinberg burst years
     growth: float  # slope of the log share over the last 3 years
     z: float  # Poisson z of the last year against the 3 before
+    p: float  # one-sided exact Poisson rate-ratio p of the last (complete) year against the 3 before
+    base: int  # the theme's records in those 3 years (rising needs >= 5 and p < 0.05)
     burst_now: bool
 
 

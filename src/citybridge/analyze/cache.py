@@ -27,7 +27,7 @@ from citybridge.store.repository import Store
 
 FORMAT = "citybridge.analytics"
 #: bump when the shape or the method of any analytics result changes
-VERSION = 1
+VERSION = 3  # 3: excellence = decayed volume x centrality; rising = rate-ratio test (2 is analytics-web's)
 
 
 def store_fingerprint(store: Store) -> str:
