@@ -2,8 +2,10 @@
 demand outruns supply. Results are cached per store state and caller (:mod:`citybridge.analyze.cache`).
 
 Themes are written ``scheme:code``: ``sdg:11`` (SDG goals; targets roll up to their goal), ``pathway:<code>``,
-``programme:<code>`` (Horizon 2020 programme parts such as ``programme:SC5``) and ``kw:<phrase>`` (keywords
-from the ``keywords`` enrichment step). Every figure lists the record ids behind it (``records``).
+``programme:<code>`` (Horizon 2020 programme parts such as ``programme:SC5``) and ``kw:<phrase>`` (keyword
+themes: the records annotated with that keyword by the ``keywords`` enrichment step, compared case-insensitively,
+and the records containing the phrase, see :meth:`AnalyticsMixin._phrase_records`). Every figure lists the record
+ids behind it (``records``; trend series also ``records_by_year``).
 """
 
 from __future__ import annotations
