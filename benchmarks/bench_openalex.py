@@ -1,6 +1,6 @@
 """OpenAlex snapshot intake: works/s and peak memory over a generated 200k-work gzipped JSONL snapshot.
 
-    PYTHONPATH=src python benchmarks/bench_openalex.py [--works 200000] [--import-works 20000]
+    PYTHONPATH=src python benchmarks/bench_openalex.py [--works 200000] [--import-works 20000] [--json]
 
 The snapshot is generated from the shape of the real sample work (shared/data/openalex/W2741809807.json):
 ids, DOIs, titles, authors (drawn from a pool of 50k people with ORCIDs and ROR-carrying institutions)
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import sys
 import tempfile
@@ -96,18 +97,27 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
             fh.write(json.dumps(w, separators=(",", ":")) + "\n")
 
 
+# Measured before the fast paths (commit 789e9d3; the issue's figure): 20,000 works imported into SQLite.
+PREVIOUS = {"import_works_per_s": 142}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--works", type=int, default=200_000)
     ap.add_argument("--import-works", type=int, default=20_000)
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON on stdout (logs on stderr)")
     args = ap.parse_args()
+    log = sys.stderr if args.json else sys.stdout
+    out: dict[str, object] = {"previous": PREVIOUS, "loadavg": os.getloadavg()[0]}
+    print(f"load average {os.getloadavg()[0]:.1f} (the machine may be shared: compare per-CPU-second figures)",
+          file=log)
     with tempfile.TemporaryDirectory() as tmp:
         snap = Path(tmp) / "works.jsonl.gz"
         t0 = time.perf_counter()
         generate(snap, args.works)
         print(
             f"generated {args.works:,} works ({snap.stat().st_size / 2**20:.0f} MiB gz) "
-            f"in {time.perf_counter() - t0:.0f} s"
+            f"in {time.perf_counter() - t0:.0f} s", file=log
         )
         with PeakRss() as mem:
             t0, c0 = time.perf_counter(), time.process_time()
@@ -121,10 +131,12 @@ def main() -> None:
                         samples.append(f"{mem.proc.memory_info().rss / 2**20:.0f}")
             dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         base, peak = mem.mib()
+        out.update(stream_works=works, stream_works_per_s=works / dt, stream_works_per_cpu_s=works / cpu,
+                   stream_peak_rss_mb=peak)
         print(
             f"stream {works:,} works ({items:,} items) in {dt:.1f} s wall = {works / dt:,.0f} works/s "
             f"({cpu:.1f} s CPU = {works / cpu:,.0f} works per CPU-second); "
-            f"RSS {base:.0f} -> peak {peak:.0f} MiB (every 50k works: {', '.join(samples)} MiB)"
+            f"RSS {base:.0f} -> peak {peak:.0f} MiB (every 50k works: {', '.join(samples)} MiB)", file=log
         )
         if args.import_works:
             part = Path(tmp) / "part.jsonl.gz"
@@ -135,18 +147,24 @@ def main() -> None:
                     fout.write(line)
             store = Store.open(f"sqlite:///{tmp}/bench.db")
             with PeakRss() as mem:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 report = Importer(store, resolver=ExactIdResolver()).run(OpenAlexSnapshotSource(part))
-                dt = time.perf_counter() - t0
+                dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             base, peak = mem.mib()
             stats = store.stats()
             store.close()
+            out.update(import_works=args.import_works, import_works_per_s=args.import_works / dt,
+                       import_works_per_cpu_s=args.import_works / cpu, records=stats["records"],
+                       relations=stats["relations"], unresolved=report.unresolved, import_peak_rss_mb=peak)
             print(
                 f"import {args.import_works:,} works into SQLite in {dt:.1f} s = "
-                f"{args.import_works / dt:,.0f} works/s; {stats['records']:,} records, "
+                f"{args.import_works / dt:,.0f} works/s wall, {args.import_works / cpu:,.0f} works per CPU-second "
+                f"(previous: {PREVIOUS['import_works_per_s']:,} works/s); {stats['records']:,} records, "
                 f"{stats['relations']:,} relations, {report.unresolved:,} citations to works outside the "
-                f"part; RSS {base:.0f} -> peak {peak:.0f} MiB"
+                f"part; RSS {base:.0f} -> peak {peak:.0f} MiB", file=log
             )
+    if args.json:
+        print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

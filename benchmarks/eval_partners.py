@@ -1,6 +1,7 @@
 """Evaluate the consortium builder on the CORDIS Horizon 2020 participation graph (hidden-partner task).
 
-    PYTHONPATH=src python benchmarks/eval_partners.py [--data DIR] [--sample N] [--seed 7] [--tune] [--json]
+    PYTHONPATH=src python benchmarks/eval_partners.py [--data DIR] [--sample N] [--seed 7] [--tune]
+        [--fit-ranker [--train-sample 800] [--ranker-out FILE]] [--no-ranker] [--json]
 
 Protocol (no future information):
 
@@ -19,6 +20,11 @@ Every run also scores the *development* split inside the training years (graph f
 training year, queries from the last training year) and prints it beside the test split. ``--tune`` first
 picks the signal weights by coordinate ascent on that development split; the shipped ``DEFAULT_WEIGHTS`` in
 ``citybridge/link/partners.py`` were chosen this way, never on the evaluation years.
+``--fit-ranker`` fits the learned ranker of ``citybridge/link/partner_rank.py`` on the two years before the
+evaluation years (graph up to the year before each), scores the development year with a ranker fit on the year
+before it only, and writes the one fit on both (``--ranker-out``, default the shipped artifact path). Rows:
+``citybridge`` = ``partner_scores`` (what ``suggest_partners`` shows: the ranker when one is shipped or fit in
+this run), ``citybridge signals`` = the hand-weighted signals alone.
 CORDIS data: (c) European Union, CC BY 4.0.
 """
 
@@ -37,7 +43,7 @@ import numpy as np
 
 from citybridge.link.partner_graph import CORDIS_TYPES, PartnerGraph, graph_from_h2020, read_h2020
 from citybridge.link.partner_signals import SIGNALS, PartnerQuery, combine, compute_signals, personalized_pagerank
-from citybridge.link.partners import DEFAULT_WEIGHTS
+from citybridge.link.partners import DEFAULT_WEIGHTS, PartnerConstraints, candidate_mask, partner_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -143,14 +149,18 @@ BASELINE_DEFS = {
 
 
 def evaluate(graph: PartnerGraph, queries: list[tuple[PartnerQuery, int, str]], weights: dict[str, float],
-             half_life: float) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+             half_life: float, ranker: Any = "shipped") -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """citybridge = ``partner_scores``, the ranking ``suggest_partners`` shows (the learned ranker when one is
+    given or shipped), and "citybridge signals" = the hand-weighted signals alone; baselines beside them."""
     ranks: dict[str, list[float]] = defaultdict(list)
     secs: dict[str, float] = defaultdict(float)
+    cons = PartnerConstraints()
     for q, hidden, _rcn in queries:
         t0 = time.perf_counter()
-        sig = compute_signals(graph, q, half_life=half_life)
-        ranks["citybridge"].append(rank_of(combine(sig.values, weights), hidden, list(q.partners)))
+        sig, score, _learned = partner_scores(graph, q, cons, weights, half_life, ranker=ranker)
+        ranks["citybridge"].append(rank_of(score, hidden, list(q.partners)))
         secs["citybridge"] += time.perf_counter() - t0
+        ranks["citybridge signals"].append(rank_of(combine(sig.values, weights), hidden, list(q.partners)))
         t0 = time.perf_counter()
         for name, s in baseline_scores(graph, q).items():
             ranks[name].append(rank_of(s, hidden, list(q.partners)))
@@ -203,6 +213,35 @@ def tune(graph: PartnerGraph, queries: list[tuple[PartnerQuery, int, str]], half
     return {s: float(v) for s, v in zip(SIGNALS, w, strict=True)}, best
 
 
+# ---------------------------------------------------------------------- the learned ranker
+def ranker_examples(graph: PartnerGraph, queries: list[tuple[PartnerQuery, int, str]], weights: dict[str, float],
+                    half_life: float) -> tuple[list[np.ndarray], list[int], dict[str, int]]:
+    """Feature groups of the candidate pools of ``queries`` (the product's pool and features) and the hidden
+    organisation's row in each; queries whose hidden organisation is absent or outside the pool are skipped."""
+    from citybridge.link.partner_rank import candidates, features, generators
+
+    groups, gold = [], []
+    stats: Counter[str] = Counter()
+    cons = PartnerConstraints()
+    for q, hidden, _rcn in queries:
+        stats["queries"] += 1
+        if hidden < 0 or not q.partners:
+            stats["not_rankable"] += 1
+            continue
+        sig = compute_signals(graph, q, half_life=half_life)
+        allowed = candidate_mask(graph, q, cons) & (combine(sig.values, weights) > 0)
+        gens = generators(graph, q, sig)
+        rows = candidates(graph, q, sig, gens, allowed)
+        pos = int(np.searchsorted(rows, hidden))
+        if pos >= len(rows) or rows[pos] != hidden:
+            stats["outside_pool"] += 1
+            continue
+        groups.append(features(graph, q, sig, gens, rows))
+        gold.append(pos)
+    stats["examples"] = len(groups)
+    return groups, gold, dict(stats)
+
+
 # ---------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -212,6 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--half-life", type=float, default=4.0, help="recency half-life of shared projects (years)")
     ap.add_argument("--tune", action="store_true", help="choose weights on the development split first")
+    ap.add_argument("--fit-ranker", action="store_true",
+                    help="fit the learned ranker on the two years before the evaluation years (graph up to the "
+                         "year before each), report the development year with a ranker fit on the year before "
+                         "it only, and write the ranker fit on both (--ranker-out)")
+    ap.add_argument("--train-sample", type=int, default=1000, help="queries per training year (--fit-ranker)")
+    ap.add_argument("--ranker-out", type=Path, default=None,
+                    help="where --fit-ranker writes the ranker (default: the shipped artifact)")
+    ap.add_argument("--no-ranker", action="store_true", help="the hand-weighted signals only")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     t_all = time.perf_counter()
@@ -237,7 +284,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.tune:
         weights, dev["pool_mrr"] = tune(dev_graph, dev_q, args.half_life)
         timings["tune"] = time.perf_counter() - t0
-    dev["results"], _ = evaluate(dev_graph, dev_q, weights, args.half_life)
+    ranker: Any = None if args.no_ranker else "shipped"
+    dev_ranker: Any = ranker
+    if args.fit_ranker:
+        from citybridge.link.partner_rank import RANKER_PATH, fit_ranker
+
+        t1 = time.perf_counter()
+        prev_graph = graph_from_h2020(rows, parts, years=(train_years[0], dev_year - 2))
+        prev_q = make_queries(prev_graph, projects, parts, (dev_year - 1, dev_year - 1), args.train_sample,
+                              args.seed)
+        g_prev, y_prev, st_prev = ranker_examples(prev_graph, prev_q, weights, args.half_life)
+        own_q = make_queries(dev_graph, projects, parts, (dev_year, dev_year), args.train_sample, args.seed + 1)
+        g_own, y_own, st_own = ranker_examples(dev_graph, own_q, weights, args.half_life)
+        dev_ranker = fit_ranker(g_prev, y_prev, version=f"holdout-{dev_year - 1}")
+        ranker = fit_ranker(g_prev + g_own, y_prev + y_own,
+                            version=time.strftime("%Y-%m-%d") + f"-h2020-{dev_year - 1}-{dev_year}",
+                            chosen_by=f"benchmarks/eval_partners.py --fit-ranker: lambdarank on hidden-partner "
+                                      f"queries of {dev_year - 1} (graph {train_years[0]}-{dev_year - 2}) and "
+                                      f"{dev_year} (graph {train_years[0]}-{dev_year - 1}), seed {args.seed}; "
+                                      f"{eval_years[0]}-{eval_years[1]} never used")
+        out_path = args.ranker_out or RANKER_PATH
+        ranker.save(out_path)
+        dev["ranker"] = {"train": {str(dev_year - 1): st_prev, str(dev_year): st_own}, "written": str(out_path),
+                         "dev_figures": f"citybridge on dev = the ranker fit on {dev_year - 1} only (held out)"}
+        timings["fit_ranker"] = time.perf_counter() - t1
+    elif ranker == "shipped":
+        dev["ranker_note"] = "the shipped ranker saw the development year: dev figures of citybridge are in-sample"
+    dev["results"], _ = evaluate(dev_graph, dev_q, weights, args.half_life, ranker=dev_ranker)
     timings["dev"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -247,13 +320,13 @@ def main(argv: list[str] | None = None) -> int:
                    if eval_years[0] <= p["year"] <= eval_years[1] and len(p["members"]) >= 3)
     queries = make_queries(graph, projects, parts, eval_years, args.sample, args.seed)
     t0 = time.perf_counter()
-    results, secs = evaluate(graph, queries, weights, args.half_life)
+    results, secs = evaluate(graph, queries, weights, args.half_life, ranker=ranker)
     timings["evaluate"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
     known = sum(1 for _q, h, _r in queries if h >= 0)
 
     def strongest(res: dict[str, dict[str, float]]) -> tuple[str, float]:
-        name = max((b for b in res if b != "citybridge"), key=lambda b: res[b]["recall@10"])
+        name = max((b for b in res if not b.startswith("citybridge")), key=lambda b: res[b]["recall@10"])
         return name, res["citybridge"]["recall@10"] / max(res[name]["recall@10"], 1e-9)
 
     report = {
@@ -265,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results, "baselines": BASELINE_DEFS,
         "strongest_baseline": dict(zip(("name", "recall10_ratio"), strongest(results), strict=True)),
         "recall10_ratio": {b: results["citybridge"]["recall@10"] / max(m["recall@10"], 1e-9)
-                           for b, m in results.items() if b != "citybridge"},
+                           for b, m in results.items() if not b.startswith("citybridge")},
         "ms_per_query": {k: 1000 * v / max(len(queries), 1) for k, v in secs.items()},
         "timings_s": timings, "dev": dev,
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from citybridge._hub.accounts import AccountsMixin
+from citybridge._hub.analytics import AnalyticsMixin
 from citybridge._hub.enrichment import EnrichMixin
 from citybridge._hub.imports import ImportMixin
 from citybridge._hub.intake import IntakeMixin
@@ -33,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Hub(AccountsMixin, ImportMixin, IntakeMixin, KnowledgeMixin, EnrichMixin, QueryMixin, ResolutionMixin,
-          NotifyMixin, InteropMixin, ReliabilityMixin):
+          NotifyMixin, InteropMixin, ReliabilityMixin, AnalyticsMixin):
     """A citybridge instance: settings + store + the services built on them.
 
     >>> hub = Hub(Settings(data_dir="/tmp/cb-demo"))   # doctest: +SKIP

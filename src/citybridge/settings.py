@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     tokens: dict[str, TokenGrant] = Field(default_factory=dict, description="API token -> caller (JSON)")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="largest accepted upload")
     request_timeout: float = Field(default=120.0, gt=0, le=3600, description="seconds per served request")
+    link_refresh: Literal["sync", "background"] = Field(
+        default="sync", description="after a write, rebuild the link indexes (profiles, cities, partners) before "
+        "the next link answer (sync), or keep answering from the previous ones while a background thread rebuilds "
+        "them (background: what `citybridge serve` uses, so writes never put a rebuild on a reader's path)")
+    link_refresh_seconds: float = Field(default=30.0, ge=0, le=3600, description="background mode: rebuild the "
+                                        "link indexes at most this often; link answers are at most this much plus "
+                                        "a rebuild behind the store (search results are never behind)")
     # dissemination (citybridge.notify)
     public_url: str = Field(default="http://127.0.0.1:8000", description="base URL of the web app for links")
     linked_data_base: str | None = Field(default=None, description="base IRI of exported records and of the "

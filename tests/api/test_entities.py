@@ -164,3 +164,20 @@ def test_a_database_failure_is_a_one_line_503(fresh):
     body = assert_error(resp, 503, "database")
     assert body["message"] == "database error (table records); see the server log"
     assert fresh.get("/api/v1/entities", params={"kind": "organization"}).status_code == 200
+
+
+def test_entity_with_language_evidence_without_a_passage(fresh):
+    """Language detection's evidence is a share of a field, with no passage text: the entity still serves
+    (it answered 500 on the demo pack, found by bench_web.py's edit writer)."""
+    import json
+
+    from citybridge.store.enrichment import EnrichmentStore
+
+    hub = fresh.app.state.hub
+    row = {"label": "lang:en", "target_id": None, "score": 0.99,
+           "evidence": json.dumps([{"field": "description", "share": 1.0, "confidence": 0.99}])}
+    with hub.store.engine.begin() as conn:
+        EnrichmentStore(hub.store).replace_annotations(conn, "language", {"doc_heat": [row]})
+    resp = fresh.get("/api/v1/entities/doc_heat")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["annotations"]["languages"][0]["evidence"][0]["field"] == "description"

@@ -20,8 +20,10 @@ QUICK = {
     "eval_crosslingual.py": ["--limit", "5", "--langs", "es", "--embedders", "wordllama"],
     "eval_places.py": [],
     "eval_experts.py": ["--draws", "1", "--methods", "tfidf,bm25"],
+    "eval_analytics.py": [],
 }
-NEEDS = {"eval_crosslingual.py": "sdg/un-sdg-texts.csv", "eval_experts.py": "experts/evaluations.csv"}
+NEEDS = {"eval_crosslingual.py": "sdg/un-sdg-texts.csv", "eval_experts.py": "experts/evaluations.csv",
+         "eval_analytics.py": "cordis/h2020.csv.gz"}
 
 
 @pytest.mark.slow
@@ -35,3 +37,7 @@ def test_json_output_is_pure_json_on_stdout(script: str) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)  # fails on any log line or progress printed to stdout
     assert isinstance(out, dict) and out
+    if script == "eval_analytics.py":  # the shape the issue asks for, each figure beside its baseline
+        assert {k: sorted(v) for k, v in out.items()} == {"communities": ["baseline_nmi", "nmi"],
+                                                          "pioneers": ["baseline", "precision_at_20"],
+                                                          "trends": ["baseline", "rate"]}

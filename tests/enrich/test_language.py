@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citybridge.enrich import LangResult, detect_language, detect_languages
 
@@ -79,3 +82,33 @@ def test_letter_count_fast_path_matches_regex() -> None:
 
     for text in ["", "abc XYZ 123 _ -", "".join(map(chr, range(128))), "Städte 北京 x²", "A1b2_c3"]:
         assert _letters(text) == len(_LETTER.findall(text))
+
+
+# --- the numpy walk of py3langid's automaton gives py3langid's own scores, bit for bit -------------------------
+_MIXED = [
+    "Urban flooding and drinking water access in Lisbon, Portugal: a review of adaptation plans.",
+    "La ville de Lyon a adopté un plan climat. Die Stadt München plant neue Radwege. ÉNORME INONDATION À PARIS",
+    "Plan de movilidad urbana sostenible de Madrid 2030; 東京都の気候変動対策。Привет, это тест.",
+    "", "   ", "a", "12345 67890", "Straßenbahn über die Brücke",
+]
+
+
+def test_batched_walk_matches_py3langid_on_mixed_texts():
+    from citybridge.enrich.language import _identifier, _Scorer
+
+    scorer = _Scorer(_identifier())
+    got = scorer.raw_many(_MIXED)
+    for text, (raw, n) in zip(_MIXED, got, strict=True):
+        ref, ref_n = scorer.raw(text)
+        assert n == ref_n and raw.dtype == ref.dtype and np.array_equal(raw, ref), text
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=120), min_size=1, max_size=6))
+def test_batched_walk_matches_py3langid_on_any_text(texts):
+    from citybridge.enrich.language import _identifier, _Scorer
+
+    scorer = _Scorer(_identifier())
+    for (raw, n), text in zip(scorer.raw_many(texts), texts, strict=True):
+        ref, ref_n = scorer.raw(text)
+        assert n == ref_n and np.array_equal(raw, ref)

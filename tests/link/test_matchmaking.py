@@ -75,7 +75,7 @@ def test_sections_hold_the_expected_records_with_true_explanations(hub: Hub) -> 
     assert {"doc_heat", "doc_heat2"} <= set(ids(evidence))
     assert "doc_flood" not in ids(evidence) and "doc_water" not in ids(evidence)
     top = evidence[0]
-    assert set(top.components) == {"match", "themes", "phrase", "place", "recency"}
+    assert set(top.components) == {"match", "concepts", "themes", "phrase", "title", "place", "recency"}
     assert "key terms" in top.explanation and "heat" in top.explanation
     shared = top.evidence.get("shared_themes", [])
     challenge_labels = {lab["label"]: lab["name"] for lab in res.challenge["labels"]}
@@ -129,7 +129,8 @@ def test_fit_ranks_the_right_expert(hub: Hub) -> None:
     heat = hub.fit("per_heat", heat_text)
     water = hub.fit("per_water", heat_text)
     assert 0 <= water.score < heat.score <= 1
-    assert set(heat.components) == {"labels", "vector", "keywords", "recency", "volume"}
+    # the components of the expertise model (citybridge.link.expertise; e5 only with the cross-lingual channel on)
+    assert set(heat.components) == {"vector", "lexical", "themes", "keywords", "recency", "volume"}
     assert "Cooling dense neighbourhoods against urban heat" in heat.explanation \
         or "Heatwave adaptation plan for Lisbon" in heat.explanation
     assert hub.fit("per_water", water_text).score > hub.fit("per_heat", water_text).score

@@ -31,11 +31,17 @@ API = [
     ("GET", "/api/v1/entities/org_lisbon/relations", None), ("GET", "/api/v1/export", None),
     ("GET", "/api/v1/export?format=csv", None), ("GET", "/api/v1/stats", None),
     ("GET", "/api/v1/entities?limit=200", None), ("GET", "/api/v1/entities?kind=organization", None),
+    ("GET", "/api/v1/analytics/network?top=200&graph_nodes=400", None),
+    ("GET", "/api/v1/analytics/network?top=200&level=city", None),
+    ("GET", "/api/v1/analytics/trends?top=500", None), ("GET", "/api/v1/analytics/gaps?top=500", None),
+    ("GET", "/api/v1/analytics/gaps?by=country&format=csv", None),
 ]
 PAGES = ["/", "/browse", "/browse?kind=organization", "/browse?kind=project", "/search?q=heat",
          "/search?q=secret+pilot", "/search?q=internal", "/map", "/network/org_lisbon", "/entity/org_lisbon",
          "/entity/plc_lisbon", "/entity/prj_cool/similar", "/partners?text=internal+heat+pilot+lisbon",
-         "/challenge?text=internal+heat+pilot+lisbon", "/feeds/search.atom?q=heat"]
+         "/challenge?text=internal+heat+pilot+lisbon", "/feeds/search.atom?q=heat",
+         "/analytics", "/analytics?keyword=heat", "/analytics/network.csv?keyword=heat", "/analytics/gaps.csv",
+         "/analytics/trends.csv?keyword=pilot", "/analytics/records?part=network&keyword=heat&node=org_private"]
 
 
 def hidden_from(role: str) -> list[str]:

@@ -47,6 +47,11 @@ class _IdTee(io.TextIOBase):
     def __init__(self, inner: IO[str] | None, limit: int = 1000) -> None:
         self.inner, self.limit, self.ids = inner, limit, []  # type: list[str]
 
+    @property
+    def active(self) -> bool:
+        """False once lines would be dropped anyway: the importer then stops formatting them."""
+        return self.inner is not None or len(self.ids) < self.limit
+
     def write(self, s: str) -> int:
         if self.inner is not None:
             self.inner.write(s)

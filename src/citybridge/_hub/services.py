@@ -144,8 +144,12 @@ class QueryMixin:
 
     def fit(self, entity_id: str, text: str, *, caller: Caller = ANONYMOUS, today: date | None = None) -> Any:
         """How well one person, organisation or city fits one text: ``Fit`` with a score in 0..1, its components
-        (labels, vector, keywords, recency, volume) and an explanation citing the entity's records. ``today`` is
-        the reference date of the recency component (default: the hub's clock).
+        (``e5``, ``vector``, ``lexical``: the text against the entity's 20 most recent works; ``themes``,
+        ``keywords``, ``recency``, ``volume``: its profile) and an explanation citing the entity's records. The
+        score is the expertise model of :mod:`citybridge.link.expertise` (weights chosen on the reviewer-paper
+        gold standard by ``benchmarks/eval_experts.py``), the same that ranks the experts section of ``link``.
+        ``today`` is the reference date: works after it do not count, and recency is measured from it (default:
+        the hub's clock).
 
         >>> hub.fit("per_123", "heatwave early warning for older residents").score   # doctest: +SKIP
         """

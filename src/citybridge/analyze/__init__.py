@@ -1,4 +1,5 @@
-"""Analyses over the store: overview counts, map layers, collaboration networks (gaps and trends later)."""
+"""Analyses over the store: overview counts, map layers, collaboration networks, network metrics (excellence,
+brokers, pioneers), trends and gaps."""
 
 from citybridge.analyze.geo import map_layers
 from citybridge.analyze.network import collaboration_graph

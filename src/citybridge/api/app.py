@@ -22,6 +22,7 @@ from citybridge.api.auth import dev_local_writes
 from citybridge.api.deps import TTLCache
 from citybridge.api.errors import ErrorOut, UploadLimit, api_error, describe
 from citybridge.api.routes import (
+    analytics,
     data,
     entities,
     health,
@@ -77,7 +78,7 @@ def create_app(hub: Hub | None = None, *, settings: Settings | None = None, web:
         log.warning("no CITYBRIDGE_WRITE_TOKEN/CITYBRIDGE_TOKENS: API writes are accepted from 127.0.0.1 only")
 
     for router in (entities.router, relations.router, data.router, taxonomy.router, search.router, links.router,
-                   resolution.router, notify.router, health.router):
+                   resolution.router, notify.router, health.router, analytics.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(interop.catalog_router, prefix=API_PREFIX)
     app.include_router(interop.router)

@@ -83,7 +83,8 @@ class Evidence(BaseModel):
     field: str | None = Field(default=None, description="record field the text is in", examples=["description"])
     start: int | None = Field(default=None, description="character offset in that field")
     end: int | None = None
-    text: str = Field(examples=["urban heat island"])
+    text: str | None = Field(default=None, examples=["urban heat island"], description="the passage; absent when "
+                             "the evidence is a share of a field (language detection: field, share, confidence)")
     kind: str | None = Field(default=None, examples=["query"])
 
 

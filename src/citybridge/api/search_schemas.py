@@ -169,6 +169,9 @@ class PartnerOut(BaseModel):
     explanation: str = Field(examples=["partnered with Lisbon City Council in 1 project (Cool Streets)"])
     reasons: list[str]
     evidence: dict[str, Any] = Field(default_factory=dict)
+    ranked_by: str = Field(default="signals", description="what ordered the list: 'signals' (the score) or "
+                           "'ranker' (the learned ranker, its rank_score)")
+    rank_score: float | None = Field(default=None, description="the learned ranker's score, when it ordered")
 
 
 class PartnersOut(BaseModel):

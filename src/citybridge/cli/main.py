@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from citybridge.cli import accounts as _accounts  # noqa: F401  (registers account, audit, migrate-store)
+from citybridge.cli import analytics as _analytics  # noqa: F401  (registers network, trends, gaps)
 from citybridge.cli import enrich as _enrich  # noqa: F401  (registers enrich, tag)
 from citybridge.cli import imports as _imports  # noqa: F401  (registers import)
 from citybridge.cli import intake as _intake  # noqa: F401  (registers ingest, watch, feeds, openalex, ror, cordis)

@@ -20,9 +20,17 @@ def app_factory():  # type: ignore[no-untyped-def]
 
     app = create_app()
     hub, cache = app.state.hub, app.state.cache
-    # compute the home page's counts in the background: startup stays fast, the first visitor does not wait
-    threading.Thread(target=lambda: cache.get(("overview", ANONYMOUS), lambda: hub.overview(ANONYMOUS)),
-                     name="citybridge-warm", daemon=True).start()
+
+    def warm() -> None:
+        # the home page's counts, then the link indexes (profiles, cities, partners): startup stays fast and
+        # the first visitor does not wait for them
+        cache.get(("overview", ANONYMOUS), lambda: hub.overview(ANONYMOUS))
+        if hub.settings.link_refresh == "background":
+            from citybridge.link.warm import warm_link_indexes
+
+            warm_link_indexes(hub)
+
+    threading.Thread(target=warm, name="citybridge-warm", daemon=True).start()
     return app
 
 
@@ -54,6 +62,9 @@ def serve(
         os.environ["CITYBRIDGE_DATA_DIR"] = str(_state["data_dir"])
     if _state["database_url"] is not None:
         os.environ["CITYBRIDGE_DATABASE_URL"] = str(_state["database_url"])
+    # a served instance keeps answering link calls from the link indexes it has while writes come in; one
+    # thread per worker rebuilds them (settings: link_refresh, link_refresh_seconds)
+    os.environ.setdefault("CITYBRIDGE_LINK_REFRESH", "background")
     if s.is_sqlite:
         from citybridge.hub import Hub
 
@@ -72,6 +83,9 @@ def serve(
     uvicorn.run("citybridge.cli.serve:app_factory", factory=True, host=host, port=port, workers=workers,
                 reload=reload, log_level=log_level, proxy_headers=False, server_header=False,
                 timeout_keep_alive=5, timeout_graceful_shutdown=10, limit_concurrency=200, backlog=256,
-                h11_max_incomplete_event_size=64 * 1024)
+                h11_max_incomplete_event_size=64 * 1024,
+                # the supervisor kills a worker that does not answer its ping in time: a worker loading the
+                # indexes on a busy machine can miss uvicorn's default of 5 s and would be restarted in a loop
+                timeout_worker_healthcheck=60)
     if scheduler is not None:
         scheduler.shutdown(wait=False)

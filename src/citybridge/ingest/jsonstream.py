@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 CHUNK_BYTES = 1 << 20
 MAX_ELEMENT_CHARS = 64 * 1024 * 1024  # one element larger than this is treated as corrupt input
 _WS = " \t\r\n"
@@ -193,6 +195,13 @@ def iter_json_lines(fh: IO[bytes]) -> Iterator[Element]:
             return
         lineno += 1
         if not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # not strict JSON (NaN, huge integers), nested too deeply, or not JSON: the standard library decides
+        else:
+            yield Element(lineno, value=value)
             continue
         try:
             value = json.loads(raw)

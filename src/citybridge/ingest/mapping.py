@@ -57,7 +57,7 @@ from citybridge.model.entities import (
     Record,
     model_for,
 )
-from citybridge.model.relations import Relation
+from citybridge.model.relations import MAX_ROLE, Relation, RelationType, unchecked_provenance, unchecked_relation
 
 _KIND_ALIASES = {
     **{k.value: k.value for k in Kind},
@@ -367,6 +367,55 @@ def build_relation(row: dict[str, Any], provenance: Provenance | None = None) ->
         else:
             attrs[key] = value
     return _finish(Relation, body, attrs, ("type", "source", "target"), provenance)  # type: ignore[no-any-return]
+
+
+_PLAIN_COLUMNS = frozenset({"kind", "type", "source", "target", "role", "provenance"})
+_PROVENANCE_KEYS = frozenset({"source", "record_id"})
+
+
+def plain_relation(row: dict[str, Any]) -> Relation | None:
+    """The Relation of a plain relation row (text ``type``, ``source``, ``target``, ``role`` and the importer's
+    own provenance), checked here without a pydantic validation per row; None for any other row, or one
+    with a value the model would refuse, which then goes through :func:`build_relation` (and its error)."""
+    if not _PLAIN_COLUMNS.issuperset(row):
+        return None
+    rtype, source, target = row.get("type"), row.get("source"), row.get("target")
+    role = row.get("role")
+    if (rtype.__class__ is not str or source.__class__ is not str or target.__class__ is not str
+            or not source.strip() or not target.strip() or source == target):
+        return None
+    member = RelationType._value2member_map_.get(rtype)
+    if member is None:
+        return None
+    if role is not None:
+        if role.__class__ is not str or len(role) > MAX_ROLE:
+            return None
+        if not role.strip():
+            role = None
+    prov = row.get("provenance")
+    provenance = []
+    if prov is not None:
+        if prov.__class__ is not list:
+            return None
+        for p in prov:
+            if p.__class__ is not dict or not _PROVENANCE_KEYS.issuperset(p) or p.get("source").__class__ is not str:
+                return None
+            rid = p.get("record_id")
+            if rid is not None and rid.__class__ is not str:
+                return None
+            provenance.append(unchecked_provenance(p))
+    texts = [rtype, source, target, role or ""]
+    if _BAD_CHARS.search("\x01".join(texts)):
+        return None
+    fields: dict[str, Any] = {"type": member, "source": source, "target": target}
+    if role is not None:
+        fields["role"] = role
+    if provenance:
+        fields["provenance"] = provenance
+    rel = unchecked_relation(fields)
+    rel.__dict__["id"] = rel.key()
+    rel.__pydantic_fields_set__.add("id")
+    return rel
 
 
 @functools.cache

@@ -35,7 +35,7 @@ from citybridge.model.entities import (
     Theme,
     normalize_external_id,
 )
-from citybridge.model.relations import Relation, RelationType
+from citybridge.model.relations import Relation, RelationType, unchecked_relation
 
 LICENCE = "CC0-1.0"
 API = "https://api.openalex.org"
@@ -68,8 +68,9 @@ def _rel(**fields: Any) -> Relation:
     import), keeping the model's invariants (distinct ends, id = key)."""
     if fields["source"] == fields["target"]:
         raise ValueError("a relation cannot point at its own source")
-    rel = Relation.model_construct(**fields)
-    rel.id = rel.key()
+    rel = unchecked_relation(fields)
+    rel.__dict__["id"] = rel.key()
+    rel.__pydantic_fields_set__.add("id")
     return rel
 
 
@@ -86,7 +87,7 @@ def abstract_text(inverted: dict[str, list[int]] | None) -> str | None:
     """
     if not inverted:
         return None
-    size = 1 + max((max(p) for p in inverted.values() if p), default=-1)
+    size = 1 + max(map(max, filter(None, inverted.values())), default=-1)
     if size > 200_000:  # a hostile index: do not allocate for it
         return None
     slots: list[str | None] = [None] * size

@@ -21,11 +21,12 @@ from citybridge.ingest.mapping import (
     build_record,
     build_relation,
     check_relation_row,
+    plain_relation,
     row_kind,
 )
 from citybridge.ingest.resolve import Resolver
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Provenance, Record, normalize_external_id
-from citybridge.model.relations import Relation
+from citybridge.model.relations import Relation, with_ends
 from citybridge.store.repository import Outcome, Store, fallback_key
 
 MAX_DETAILED_REJECTIONS = 10_000
@@ -112,7 +113,7 @@ def _ref_pair(ref: str) -> tuple[str, str] | None:
 
 def record_key(rec: Record) -> str:
     """The key two records of one input share when they are the same record (duplicates are rejected)."""
-    return rec.id or f"{rec.kind.value}|{rec.natural_key() or fallback_key(rec)}"
+    return rec.id or f"{rec.kind}|{rec.natural_key() or fallback_key(rec)}"
 
 
 def duplicate_reason(rec: Record, first: str) -> tuple[str, str]:
@@ -203,7 +204,7 @@ class Importer:
              field: str | None = None, report: ImportReport | None = None) -> None:
         if report is not None:
             report.add(status, where, id=id, reason=reason, field=field)
-        if self.row_log is not None:
+        if self.row_log is not None and getattr(self.row_log, "active", True):
             entry = {"where": where, "status": status, "id": id}
             if reason:
                 entry.update(reason=reason, field=field)
@@ -274,6 +275,8 @@ class Importer:
         pairs = {ref: p for ref in refs - set(kinds) if (p := _ref_pair(ref))}
         ext = self.store.resolve_external(pairs.values(), conn) if pairs else {}
         resolved = {ref: ref for ref in kinds} | {ref: ext[p] for ref, p in pairs.items() if p in ext}
+        if ext:  # the kinds of the records named by external id, so the store need not read every end again
+            kinds.update(self.store.kinds_of(set(ext.values()) - kinds.keys(), conn))
         ready: list[tuple[SourceItem, Relation]] = []
         for item, rel in relations:
             src, dst = _ends(rel)
@@ -290,19 +293,19 @@ class Importer:
                 continue
             try:
                 if isinstance(rel, Relation):
-                    built = rel.model_copy(update={"source": resolved[src], "target": resolved[dst]})
-                    if built.id == rel.key() or not rel.id:
-                        built.id = built.key()
+                    built = with_ends(rel, resolved[src], resolved[dst])
+                    if not rel.id or rel.id == rel.key():
+                        built.__dict__["id"] = built.key()
                 else:
                     row = dict(rel)
                     row["source"], row["target"] = resolved[src], resolved[dst]
-                    built = build_relation(row)
+                    built = plain_relation(row) or build_relation(row)
             except RowError as exc:
                 self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
                 continue
             ready.append((item, built))
         outcomes: list[Outcome] = self.store.upsert_relations([r for _i, r in ready],
-                                                              changed_by=self.changed_by, conn=conn)
+                                                              changed_by=self.changed_by, conn=conn, kinds=kinds)
         for (item, _rel), out in zip(ready, outcomes, strict=True):
             self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
 
@@ -318,15 +321,29 @@ class Importer:
         resolved_kind = row_kind(row, kind, mapping.kind if mapping else None, item.kind)
         prov = None
         if provenance_source:
-            rid = row.get("id") or next((f"{s}:{row[s]}" for s in EXTERNAL_ID_SCHEMES if row.get(s)), None)
-            prov = Provenance(source=provenance_source, record_id=str(rid) if rid else None)
+            rid = row.get("id") or next((f"{s}:{row[s]}" for s in _schemes_in(row) if row.get(s)), None)
+            prov = {"source": provenance_source, "record_id": str(rid)} if rid else {"source": provenance_source}
         if resolved_kind == "relation":
             # ends are resolved, and the row validated, inside the batch transaction
             check_relation_row(row)
             if prov is not None and "provenance" not in row:
-                row = {**row, "provenance": [prov.model_dump(mode="json", exclude_none=True)]}
+                row = {**row, "provenance": [prov]}
             return row
-        return build_record(row, resolved_kind, prov)
+        return build_record(row, resolved_kind, Provenance(**prov) if prov is not None else None)
+
+
+_SCHEME_COLUMNS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _schemes_in(row: dict[str, Any]) -> tuple[str, ...]:
+    """The external id schemes among a row's columns, in priority order (rows of one file share columns)."""
+    key = tuple(row)
+    found = _SCHEME_COLUMNS.get(key)
+    if found is None:
+        if len(_SCHEME_COLUMNS) > 1000:
+            _SCHEME_COLUMNS.clear()
+        found = _SCHEME_COLUMNS[key] = tuple(s for s in EXTERNAL_ID_SCHEMES if s in row)
+    return found
 
 
 def _as_patches(store: Store, conn: Any, records: list[tuple[SourceItem, Record]]

@@ -1,5 +1,10 @@
 """Helpers shared by the linking services: what a caller may see, and a cache of structures derived
-from the store that is dropped as soon as the store changes."""
+from the store that follows the store's changes.
+
+Two ways to follow them (``Settings.link_refresh``): ``sync`` (the default of a Hub) rebuilds a structure
+before it is used once the store changed; ``background`` (what ``citybridge serve`` uses) keeps serving the
+previous structure while one thread rebuilds it, at most every ``link_refresh_seconds``, so a write never
+puts a rebuild (seconds on a large store) on a reader's path."""
 
 from __future__ import annotations
 
@@ -58,14 +63,76 @@ def visible(visibility: str, owner: str | None, key: tuple[Any, ...]) -> bool:
     return visibility in key[0] or (owner is not None and owner in key[1])
 
 
+def _refresh_mode(holder: Any) -> tuple[bool, float]:
+    settings = getattr(holder, "settings", None)
+    return (getattr(settings, "link_refresh", "sync") == "background",
+            float(getattr(settings, "link_refresh_seconds", 30.0)))
+
+
+def _build_and_keep(holder: Any, cache: dict[Any, Any], key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    value = build()
+    with _LOCK:
+        for stale in [k for k in cache if k[0] == key[0] and k[1] == key[1]]:
+            del cache[stale]
+        while len(cache) >= _MAX_ENTRIES:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
+        holder.__dict__.setdefault("_link_checked_at", {})[key[:2]] = time.monotonic()
+    return value
+
+
+def _newest(holder: Any, cache: dict[Any, Any], name: str, ckey: tuple[Any, ...], store: Store,
+            build: Callable[[], Any], every: float) -> Any:
+    """Background mode: the structure of this name and caller, whatever store state it was built from (None
+    when there is none yet). When it was last checked more than ``every`` seconds ago, one thread checks the
+    store's fingerprint and rebuilds it if the store changed: the reader never waits for either."""
+    with _LOCK:
+        keys = [k for k in cache if k[0] == name and k[1] == ckey]
+        if not keys:
+            return None
+        value = cache[keys[-1]]
+        running: set[Any] = holder.__dict__.setdefault("_link_refreshing", set())
+        checked = holder.__dict__.setdefault("_link_checked_at", {})
+        if (name, ckey) in running or time.monotonic() - checked.get((name, ckey), 0.0) < every:
+            return value
+        running.add((name, ckey))
+
+    def refresh() -> None:
+        try:
+            key = (name, ckey, current_fingerprint(holder, store))
+            with _LOCK:
+                current = key in cache
+                if current:
+                    checked[key[:2]] = time.monotonic()
+            if not current:
+                _build_and_keep(holder, cache, key, build)
+        except Exception:  # noqa: BLE001 - a failed refresh keeps the old structure; a later call retries
+            import logging
+
+            logging.getLogger("citybridge.link").exception("background rebuild of %s failed", name)
+        finally:
+            with _LOCK:
+                running.discard((name, ckey))
+
+    threading.Thread(target=refresh, name=f"citybridge-link-{name}", daemon=True).start()
+    return value
+
+
 def cached(holder: Any, name: str, store: Store, caller: Caller, build: Callable[[], Any]) -> Any:
-    """``build()`` once per (name, caller visibility, store state); kept on ``holder`` (the Hub)."""
+    """``build()`` once per (name, caller visibility, store state); kept on ``holder`` (the Hub). In background
+    mode (see the module) the structure built last is served while a newer one is built."""
     cache: dict[Any, Any] = holder.__dict__.setdefault("_link_cache", {})
+    background, every = _refresh_mode(holder)
+    if background:
+        old = _newest(holder, cache, name, caller_key(caller), store, build, every)
+        if old is not None:
+            return old
     key = (name, caller_key(caller), current_fingerprint(holder, store))
     with _LOCK:
         hit = cache.get(key)
         if hit is not None:
             return hit
+    with _LOCK:
         building = holder.__dict__.setdefault("_link_building", {}).setdefault(key, threading.Lock())
     # one thread builds, concurrent callers of the same key wait for it instead of building in parallel
     # (a build reads much of the store: many at once exhaust the connection pool and the cores)
@@ -74,13 +141,8 @@ def cached(holder: Any, name: str, store: Store, caller: Caller, build: Callable
             hit = cache.get(key)
         if hit is not None:
             return hit
-        value = build()
+        value = _build_and_keep(holder, cache, key, build)
         with _LOCK:
-            for stale in [k for k in cache if k[0] == name and k[1] == key[1]]:
-                del cache[stale]
-            while len(cache) >= _MAX_ENTRIES:
-                cache.pop(next(iter(cache)))
-            cache[key] = value
             holder.__dict__["_link_building"].pop(key, None)
     return value
 

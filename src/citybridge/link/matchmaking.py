@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import numpy as np
-
 from citybridge.errors import Invalid, NotFound
+from citybridge.link import expertise
 from citybridge.link._derived import label_name, label_names
 from citybridge.link.challenge import (
     Challenge,
@@ -34,7 +33,7 @@ from citybridge.link.challenge import (
     resolve_focus,
     visible_record,
 )
-from citybridge.link.profile_index import KINDS, match
+from citybridge.link.profile_index import KINDS
 from citybridge.link.profile_sections import explain_profiles, peer_city_section, profile_section
 from citybridge.link.search_sections import SEARCH_SECTIONS, LinkItem, search_section
 from citybridge.model.access import ANONYMOUS, Caller
@@ -43,8 +42,9 @@ from citybridge.model.entities import Opportunity, Organization, Person, Place
 SECTIONS = ("evidence", "practice", "experts", "organisations", "peer_cities", "opportunities", "projects")
 #: for a call (opportunity) the question is reversed: who should hear of it
 REVERSE_SECTIONS = ("experts", "organisations", "peer_cities", "projects")
-#: ``fit`` score = weighted sum of its components (each in 0..1); the weights sum to 1
-FIT_WEIGHTS = {"labels": 0.3, "vector": 0.35, "keywords": 0.25, "recency": 0.05, "volume": 0.05}
+#: the components of a ``Fit`` (``e5`` only when the cross-lingual channel is on); the score is
+#: :func:`citybridge.link.expertise.score` of them, with the weights of ``link/data/expert_model.json``
+FIT_COMPONENTS = ("vector", "lexical", "themes", "keywords", "recency", "volume")
 
 
 @dataclass
@@ -187,44 +187,23 @@ def fit_many(hub: Any, entity_ids: Iterable[str], text: str, *, caller: Caller =
         raise Invalid("give at least one entity", field="entity")
     today = today or date.today()
     idx = profile_index(hub)
-    by_kind: dict[int, tuple[np.ndarray, Any]] = {}
     names = label_names()
     profiled = [r.id for r in records if idx.position(r.id) is not None]
     challenge = from_text(hub, text, idx.vector_model) if profiled else None
+    comps_of = expertise.components(hub, profiled, challenge, idx, today) if challenge is not None else {}
     explained = explain_profiles(hub, profiled, challenge, caller, idx) if challenge is not None else {}
     out = []
     for record in records:
-        pos = idx.position(record.id)
-        if pos is None:
-            comps = dict.fromkeys(FIT_WEIGHTS, 0.0)
-            out.append(Fit(record.id, record.name, 0.0, comps,
+        if record.id not in comps_of:
+            out.append(Fit(record.id, record.name, 0.0, dict.fromkeys(FIT_COMPONENTS, 0.0),
                            f"no expertise profile: nothing is linked to {record.name}"))
             continue
         assert challenge is not None
-        kind = int(idx.kind[pos])
-        if kind not in by_kind:
-            rows = np.flatnonzero(idx.kind == idx.kind[pos])
-            by_kind[kind] = (rows, match(idx, rows, labels=challenge.labels, terms=challenge.terms,
-                                         vector=challenge.vector, ref_year=today.year))
-        rows, m = by_kind[kind]
-        me = int(np.searchsorted(rows, pos))
-        # the vector component keeps the order below the typical profile too (a ranking of texts must not tie
-        # at 0): 0.5 for a text as close to this profile as to the median profile of its kind, 1 for identical
-        has = idx.has_vector[rows]
-        vec = 0.0
-        if challenge.vector is not None and idx.has_vector[pos]:
-            raw = m.cosine
-            base = float(np.median(raw[has])) if has.sum() >= 5 else 0.0
-            base = min(max(base, 0.0), 0.95)
-            vec = float(np.clip(0.5 + 0.5 * (raw[me] - base) / (1.0 - base), 0.0, 1.0)) if has.sum() >= 5 else \
-                float(np.clip(raw[me], 0.0, 1.0))
-        comps = {"labels": round(float(m.themes[me]), 4), "vector": round(vec, 4),
-                 "keywords": round(float(m.keywords[me]), 4), "recency": round(float(m.recency[me]), 4),
-                 "volume": round(float(m.volume[me]), 4)}
-        score = round(sum(FIT_WEIGHTS[c] * v for c, v in comps.items()), 4)
+        comps = comps_of[record.id]
+        score = expertise.score(comps)
         reasons, evidence = explained.get(record.id, ([], {}))
         reasons, evidence = list(reasons), dict(evidence)
-        if not comps["labels"] and not comps["keywords"]:
+        if not comps["themes"] and not comps["keywords"] and not comps.get("lexical"):
             reasons = ["no theme or keyword of the text in its profile", *reasons]
         if challenge.labels:
             evidence["text_labels"] = [label_name(lab, names) for lab in challenge.labels]
@@ -232,5 +211,5 @@ def fit_many(hub: Any, entity_ids: Iterable[str], text: str, *, caller: Caller =
     return out
 
 
-__all__ = ["FIT_WEIGHTS", "Fit", "KINDS", "LinkItem", "LinkResult", "NotFound", "SECTIONS", "check_want", "fit",
+__all__ = ["FIT_COMPONENTS", "Fit", "KINDS", "LinkItem", "LinkResult", "NotFound", "SECTIONS", "check_want", "fit",
            "fit_many", "link"]

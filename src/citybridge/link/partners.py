@@ -94,6 +94,10 @@ class PartnerSuggestion:
     explanation: str
     reasons: list[str] = field(default_factory=list)  # the explanation's sentences, strongest first
     evidence: dict[str, Any] = field(default_factory=dict)  # shared projects, counts behind the reasons
+    #: what ordered the list: "signals" (the weighted sum ``score``) or "ranker" (the learned ranker's
+    #: ``rank_score``; ``score`` and ``contributions`` then still show the signals behind the explanation)
+    ranked_by: str = "signals"
+    rank_score: float | None = None
 
 
 def candidate_mask(graph: PartnerGraph, query: PartnerQuery, constraints: PartnerConstraints) -> np.ndarray:
@@ -120,7 +124,8 @@ def candidate_mask(graph: PartnerGraph, query: PartnerQuery, constraints: Partne
 def suggest_partners(graph: PartnerGraph, query: PartnerQuery,
                      constraints: PartnerConstraints | Mapping[str, Any] | None = None, *,
                      weights: Mapping[str, float] | None = None, half_life: float = DEFAULT_HALF_LIFE,
-                     label_names: Mapping[str, str] | None = None) -> list[PartnerSuggestion]:
+                     label_names: Mapping[str, str] | None = None, ranker: Any = "shipped"
+                     ) -> list[PartnerSuggestion]:
     """Organisations that complete the consortium of ``query``, best first.
 
     Args:
@@ -130,6 +135,8 @@ def suggest_partners(graph: PartnerGraph, query: PartnerQuery,
         weights: signal -> weight, overriding :data:`DEFAULT_WEIGHTS` for the names given.
         half_life: years after which a shared project counts half in ``collab``.
         label_names: display names of expertise labels (``sdg:11`` -> "SDG 11 ...") for explanations.
+        ranker: "shipped" (the learned ranker of :mod:`citybridge.link.partner_rank` orders the candidates
+            when a consortium is given and no ``weights``), None (the weighted signals alone) or a ranker.
 
     Returns:
         Up to ``constraints.max_results`` suggestions; organisations with a zero score are left out.
@@ -143,15 +150,37 @@ def suggest_partners(graph: PartnerGraph, query: PartnerQuery,
         if not value >= 0:
             raise Invalid(f"weight of '{name}' must be >= 0", field="weights")
         w[name] = float(value)
-    sig = compute_signals(graph, query, half_life=half_life)
-    score = combine(sig.values, w)
-    score = np.where(candidate_mask(graph, query, cons) & (score > 0), score, -np.inf)
+    # weights given by the caller ask for that weighting: the learned ranker then stays out
+    sig, score, learned = partner_scores(graph, query, cons, w, half_life, ranker=None if weights else ranker)
     k = min(cons.max_results, int(np.isfinite(score).sum()))
     if k == 0:
         return []
     top = np.argpartition(-score, k - 1)[:k]
     top = top[np.lexsort((top, -score[top]))]
-    return [_suggestion(graph, query, sig, w, int(j), label_names or {}) for j in top]
+    out = [_suggestion(graph, query, sig, w, int(j), label_names or {}) for j in top]
+    if learned:
+        for s, j in zip(out, top, strict=True):
+            s.ranked_by = "ranker"
+            s.rank_score = round(float(score[j]), 4)
+    return out
+
+
+def partner_scores(graph: PartnerGraph, query: PartnerQuery, constraints: PartnerConstraints,
+                   weights: Mapping[str, float], half_life: float = DEFAULT_HALF_LIFE, *,
+                   ranker: Any = "shipped") -> tuple[Signals, np.ndarray, bool]:
+    """(signals, a score per organisation with ``-inf`` where it may not be suggested, whether the learned
+    ranker ordered them): the ranking :func:`suggest_partners` shows and ``benchmarks/eval_partners.py``
+    measures. ``ranker``: "shipped" (the artifact, when present), None (hand weights only) or a
+    :class:`citybridge.link.partner_rank.PartnerRanker`."""
+    from citybridge.link.partner_rank import load_ranker
+
+    sig = compute_signals(graph, query, half_life=half_life)
+    hand = combine(sig.values, weights)
+    allowed = candidate_mask(graph, query, constraints) & (hand > 0)
+    model = load_ranker() if ranker == "shipped" else ranker
+    if model is None or not query.partners:
+        return sig, np.where(allowed, hand, -np.inf), False
+    return sig, model.rank(graph, query, sig, allowed, hand), True
 
 
 # ---------------------------------------------------------------------- explanations
@@ -259,4 +288,4 @@ def _n(n: int, noun: str) -> str:
 
 
 __all__ = ["DEFAULT_HALF_LIFE", "DEFAULT_WEIGHTS", "PartnerConstraints", "PartnerQuery", "PartnerSuggestion",
-           "candidate_mask", "suggest_partners"]
+           "candidate_mask", "partner_scores", "suggest_partners"]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from citybridge.link import expertise
 from citybridge.link._derived import cached, label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
 from citybridge.link.profile_index import ProfileIndex, Scores, is_theme, key_terms, match
@@ -27,6 +28,8 @@ from citybridge.store.enrichment import EnrichmentStore
 PROFILE_WEIGHTS = {"themes": 0.35, "semantic": 0.3, "keywords": 0.25, "recency": 0.05, "volume": 0.05,
                    "place": 0.15, "network": 0.25, "search": 0.3, "peer": 0.5}
 RELEVANT = ("themes", "semantic", "keywords")
+#: experts: how many of the best profile matches the expertise model re-ranks
+EXPERT_POOL = 100
 MIN_RELEVANCE = 0.08  # weighted themes + semantic + keywords below this is not a match
 #: Horizon 2020 societal challenges, for explanations of project-graph paths
 H2020_PARTS = {"SC1": "health", "SC2": "food and bioeconomy", "SC3": "energy", "SC4": "transport",
@@ -222,7 +225,16 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
                 comps["place"] = 1.0 if row == focus.row else 0.0
     kept = {e: c for e, c in cands.items()
             if _relevance(c) >= MIN_RELEVANCE or c.get("search", 0) > 0 or c.get("network", 0) > 0}
-    ranked = sorted(kept, key=lambda e: (-_score({k: v for k, v in kept[e].items() if k != "_cos"}), e))[:limit]
+    scores: dict[str, float] = {}
+    if kind == "person":
+        # the profile finds the candidates; the expertise model of Hub.fit ranks them (the same components,
+        # weights and score as ``fit``, see citybridge.link.expertise)
+        pool = sorted(kept, key=lambda e: (-_relevance(kept[e]), e))[:EXPERT_POOL]
+        kept = expertise.components(hub, pool, challenge, idx, today)
+        scores = {e: expertise.score(c) for e, c in kept.items()}
+        ranked = sorted(kept, key=lambda e: (-scores[e], e))[:limit]
+    else:
+        ranked = sorted(kept, key=lambda e: (-_score({k: v for k, v in kept[e].items() if k != "_cos"}), e))[:limit]
     if not ranked:
         return []
     explained = explain_profiles(hub, ranked, challenge, caller, idx)
@@ -250,11 +262,12 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
             reasons.insert(0, _network_reason(graph, network[eid][1], focus.name, lg_names))
         if comps.get("place"):
             reasons.append(f"based in {focus.name}")  # type: ignore[union-attr]
-        if not any(comps.get(c, 0) for c in (*RELEVANT, "search", "network")):
+        if not any(comps.get(c, 0) for c in (*RELEVANT, "lexical", "search", "network")):
             continue
         where = getattr(rec, "country", None)
         head = f"{rec.subtype or rec.kind.value}{', ' + where if where else ''}"
-        items.append(LinkItem(id=eid, kind=rec.kind.value, subtype=rec.subtype, name=rec.name, score=_score(comps),
+        items.append(LinkItem(id=eid, kind=rec.kind.value, subtype=rec.subtype, name=rec.name,
+                              score=scores[eid] if kind == "person" else _score(comps),
                               components=comps, explanation=f"{head}: " + "; ".join(reasons), reasons=reasons,
                               evidence=evidence))
     return items

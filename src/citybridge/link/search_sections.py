@@ -7,7 +7,6 @@ passages of the record that carry them."""
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,8 +28,23 @@ SEARCH_SECTIONS: dict[str, dict[str, Any]] = {
 }
 #: in ``practice``, projects and news count when they name a city (where the measures were taken)
 PRACTICE_NEEDS_CITY = frozenset({"project", "news"})
-#: weights of the components of a search-section item (each component in 0..1)
-SEARCH_WEIGHTS = {"match": 0.45, "themes": 0.25, "phrase": 0.15, "place": 0.1, "recency": 0.05}
+#: weights of the components of a search-section item (each component in 0..1): ``title`` is the share of the
+#: challenge's concept weight its title names (a record's title states its subject; its text may mention many),
+#: ``concepts`` the share its title, description or best passage names. Chosen with benchmarks/cv_link.py (2-fold).
+SEARCH_WEIGHTS = {"match": 0.25, "concepts": 0.2, "themes": 0.15, "phrase": 0.15, "title": 0.1, "place": 0.1,
+                  "recency": 0.05}
+#: a hit that has two of the challenge's key terms side by side ("urban heat") names its subject too
+PHRASE_IS_KEY = True
+#: the match component of a hit found by both queries: the better relative score ("best") or the full query's
+MATCH_FROM = "best"
+#: how a glossary concept of several terms is named by a record (see ``_names``)
+GROUP_MATCH = "half"
+#: the challenge's key concepts: those weighing (idf) at least this share of its heaviest concept (0: at least the
+#: median concept weight); a hit must name one of them ("stormwater", "drainage"), not only the challenge's common
+#: words ("urban", "management")
+KEY_CONCEPT_SHARE = 0.0
+#: text of a record read for the concepts it names: its title and description (not a long body)
+CONCEPT_TEXT_CHARS = 3000
 
 
 @dataclass
@@ -90,29 +104,59 @@ def term_coverage(hub: Any, challenge: Challenge, matched: set[str]) -> float:
             weights[term] = math.log(1.0 + n / (df + 1.0))
         challenge.__dict__["_term_weights"] = weights
     groups = challenge.groups
-    if groups:  # a concept counts once, with the weight of its rarest term, when any of its terms matched
+    if groups:  # a concept counts once, with the weight of its rarest term, when enough of its terms matched
         gw = [max(weights.get(t, 0.0) for t in g) for g in groups]
         total = sum(gw)
-        return sum(w for g, w in zip(groups, gw, strict=True) if set(g) & matched) / total if total else 0.0
+        return sum(w for g, w in zip(groups, gw, strict=True) if _names(g, matched)) / total if total else 0.0
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in matched) / total if total else 0.0
 
 
-def discriminative_terms(hub: Any, challenge: Challenge) -> set[str]:
-    """The challenge's key terms of at least the median weight: a hit that matches none of them shares only the
-    challenge's common words ("urban", "sustainable") and not its subject ("stormwater", "drainage")."""
+def _names(group: list[str], matched: set[str]) -> bool:
+    """Whether matched terms name a concept: any of its terms (``GROUP_MATCH = "half"``), or half of them ("half":
+    "heat" alone does not name "district heating heat network")."""
+    n = len(set(group) & matched)
+    return n >= (len(group) + 1) // 2 if GROUP_MATCH == "half" else n > 0
+
+
+def concepts(hub: Any, challenge: Challenge) -> list[tuple[list[str], float]]:
+    """The challenge's concepts (a glossary entry's terms, else each key term alone) with their weight: the idf
+    of their rarest term in the search index."""
     term_coverage(hub, challenge, set())  # computes the weights once per challenge
     weights: dict[str, float] = challenge.__dict__["_term_weights"]
-    if challenge.groups:
-        gw = [max(weights.get(t, 0.0) for t in g) for g in challenge.groups]
-        if len(gw) < 3:
-            return {t for g in challenge.groups for t in g}
-        median = statistics.median(gw)
-        return {t for g, w in zip(challenge.groups, gw, strict=True) if w >= median for t in g}
-    if len(weights) < 3:
-        return set(weights)
-    median = statistics.median(weights.values())
-    return {t for t, w in weights.items() if w >= median}
+    groups = challenge.groups or [[t] for t in weights]
+    return [(g, max(weights.get(t, 0.0) for t in g)) for g in groups if g]
+
+
+def discriminative_terms(hub: Any, challenge: Challenge, share: float | None = None) -> set[str]:
+    """The terms of the challenge's key concepts, those weighing at least ``share`` (default
+    ``KEY_CONCEPT_SHARE``) of its heaviest one: a hit that names none of them shares only the challenge's common
+    words ("urban", "management") and not its subject ("stormwater", "drainage"). With fewer than three
+    concepts every one is key."""
+    found = concepts(hub, challenge)
+    if len(found) < 3:
+        return {t for g, _w in found for t in g}
+    share = KEY_CONCEPT_SHARE if share is None else share
+    if share <= 0:  # the median concept weight
+        import statistics
+
+        cut = statistics.median(w for _g, w in found)
+        return {t for g, w in found if w >= cut for t in g}
+    top = max(w for _g, w in found)
+    cut = share * top
+    return {t for g, w in found if w >= cut for t in g}
+
+
+def concept_query(challenge: Challenge, subject: set[str]) -> str | None:
+    """The words of the challenge's text (or of its English reading) that carry its key concepts, as a second
+    query: the full query ranks records by all its words, and a frequent one ("urban", "city") can fill the
+    first places with records that never name the subject. None when that query would be the same."""
+    lang = "en" if challenge.read_as else (challenge.language or "en")
+    words = [w for w in challenge.query.replace("-", " ").split() if set(key_terms(w, [lang])) & subject]
+    query = " ".join(dict.fromkeys(words))
+    if not query or set(key_terms(query, [lang])) >= set(challenge.terms):
+        return None
+    return query
 
 
 def phrase_share(challenge: Challenge, text: str) -> tuple[float, list[str]]:
@@ -143,19 +187,16 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
         user = filters["subtype"] if isinstance(filters["subtype"], list) else [filters["subtype"]]  # type: ignore[index]
         wanted["subtype"] = [s for s in user if not own or s in own] or ["-none-"]
     per_page = min(100, max(limit * (12 if section == "practice" else 3), 12))
-    res = hub.searcher.search(challenge.query, filters=wanted, facets=(), per_page=per_page, caller=caller,
-                              fuzzy=False)
-    hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
+    subject = discriminative_terms(hub, challenge)
+    hits = _candidates(hub, challenge, subject, wanted, per_page, caller)
     if not hits:
         return []
     ids = [h["id"] for h in hits]
     anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places", "language"))
     records = hub.store.get_many(ids)
-    subject = discriminative_terms(hub, challenge)
     cities = city_index(hub, caller) if section == "practice" else None
     names = label_names()
     idf = profile_index(hub).theme_idf_of
-    top = max(h["score"] for h in hits) or 1.0
     focus = challenge.focus
     lang = challenge.language or "en"
     # who would apply: the focus city (its country, a local authority), else the organisation asked about
@@ -185,8 +226,11 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
                 continue  # a project or news item in practice must say where the measures were taken
         snip = h.get("snippet") or {}
         hl_terms = {t for s, e in snip.get("highlights", []) for t in key_terms(snip["text"][s:e], [lang])}
+        # the challenge's terms the record names: in its best passage, its title or its description
+        named, in_title = _named_terms(challenge, rec)
+        hl_terms |= named
         overlap, shared = shared_themes(challenge, anns.get(h["id"], []), idf)
-        # a hit counts when its passage carries half the challenge's key-term weight, or a fifth of it and
+        # a hit counts when it carries a third of the challenge's key-term weight, or a fifth of it and
         # a good part of its themes (matching only "urban" and sharing only SDG 11 is not a match)
         coverage = term_coverage(hub, challenge, hl_terms)
         across = h.get("crosslingual")
@@ -196,18 +240,22 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
             rec_lang = _language(anns.get(h["id"], []))
             if rec_lang is None or rec_lang == lang:
                 continue
-        elif not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)) or not hl_terms & subject:
+        elif not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)):
             continue
-        match = 0.5 * float(across) if across is not None else min(1.0, h["score"] / top)
         phrase, said = phrase_share(challenge, " ".join(rec.text_fields().values()) if rec is not None else "")
-        comps = {"match": round(match, 4), "themes": round(overlap, 4), "phrase": round(phrase, 4),
-                 "place": 0.0, "recency": 0.0}
+        if across is None and not (hl_terms & subject or (PHRASE_IS_KEY and said)):
+            continue
+        match = 0.5 * float(across) if across is not None else h["_match"]
+        comps = {"match": round(match, 4), "concepts": round(coverage, 4), "themes": round(overlap, 4),
+                 "phrase": round(phrase, 4),
+                 "title": round(term_coverage(hub, challenge, in_title), 4), "place": 0.0, "recency": 0.0}
         if across is not None:
             reasons.append(f"close in meaning across languages ({rec_lang}; e5 cosine {across:.2f}): "
                            f"{quote(h['name'])}")
             evidence["crosslingual"] = {"cosine": across, "language": rec_lang}
         if hl_terms:
-            where = "" if snip.get("field") in (None, "description", "body") else f" ({snip['field']})"
+            where = " (title)" if in_title & subject else (
+                "" if snip.get("field") in (None, "description", "body") else f" ({snip['field']})")
             n_terms = len(set(challenge.terms))
             reasons.append(f"matches {len(hl_terms & set(challenge.terms))} of {n_terms} key terms "
                            f"({', '.join(sorted(hl_terms))}){where}: {quote(snip['text'])}")
@@ -243,6 +291,40 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
                               explanation=f"{head}: " + "; ".join(reasons), reasons=reasons, evidence=evidence))
     items.sort(key=lambda x: (-x.score, x.id))
     return items[:limit]
+
+
+def _candidates(hub: Any, challenge: Challenge, subject: set[str], wanted: dict[str, Any], per_page: int,
+                caller: Caller) -> list[dict[str, Any]]:
+    """Hits of the challenge's query and of its key-concept query (see :func:`concept_query`), merged; each
+    with ``_match``, its score relative to the best hit of the query that found it (the better of the two)."""
+    out: dict[str, dict[str, Any]] = {}
+    queries = [challenge.query]
+    second = concept_query(challenge, subject)
+    if second is not None:
+        queries.append(second)
+    for n, query in enumerate(queries):
+        res = hub.searcher.search(query, filters=wanted, facets=(), per_page=per_page, caller=caller, fuzzy=False)
+        hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
+        top = max((h["score"] for h in hits), default=0.0) or 1.0
+        for h in hits:
+            rel = min(1.0, h["score"] / top) * (0.5 if n and MATCH_FROM == "full" else 1.0)
+            if h["id"] not in out:
+                out[h["id"]] = {**h, "_match": rel}
+            elif rel > out[h["id"]]["_match"]:
+                out[h["id"]]["_match"] = rel
+    return list(out.values())
+
+
+def _named_terms(challenge: Challenge, rec: Any) -> tuple[set[str], set[str]]:
+    """(the challenge's key terms a record names in its title or description, those it names in its title)."""
+    if rec is None:
+        return set(), set()
+    fields = rec.text_fields()
+    wanted = set(challenge.terms)
+    langs = ["en"] if challenge.read_as else [challenge.language]
+    title = set(key_terms(fields.get("name", ""), langs)) & wanted
+    text = set(key_terms(fields.get("description", "")[:CONCEPT_TEXT_CHARS], langs)) & wanted
+    return title | text, title
 
 
 def _language(anns: list[dict[str, Any]]) -> str | None:

@@ -252,7 +252,7 @@ class Record(BaseModel):
         if self.subtype_field is None:
             return None
         value = getattr(self, self.subtype_field)
-        return None if value is None else str(value.value if hasattr(value, "value") else value)
+        return None if value is None else str(value)  # the subtype enums are StrEnums: str() is the value
 
     def natural_key(self) -> str | None:
         """The key a stable id is derived from: the first external id by scheme priority."""
@@ -464,5 +464,5 @@ def record_to_dict(record: Record) -> dict[str, Any]:
     """JSON-ready dict with ``kind`` first and empty values left out (the canonical export form)."""
     body = record.model_dump(mode="json", exclude_none=True)
     body = {k: v for k, v in body.items() if v not in ({}, [], "")}
-    return {"kind": record.kind.value, **body}
+    return {"kind": str(record.kind), **body}
 

@@ -98,8 +98,50 @@ class Relation(BaseModel):
 
     def key(self) -> str:
         """Stable id from type, ends and role."""
-        raw = f"{self.type.value}|{self.source}|{self.target}|{self.role or ''}"
+        raw = f"{self.type}|{self.source}|{self.target}|{self.role or ''}"
         return "rel_" + hashlib.blake2b(raw.encode("utf-8"), digest_size=10).hexdigest()
+
+
+_DEFAULTS: dict[str, Any] | None = None
+
+
+def unchecked_relation(fields: dict[str, Any], fields_set: set[str] | None = None) -> Relation:
+    """A Relation from values already known to be valid (parsed by a connector, or copied from a validated
+    relation), without validation: what ``model_construct`` does, minus its per-call default inspection,
+    which costs more than the rest of a snapshot import's relation handling."""
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        _DEFAULTS = {name: f.get_default(call_default_factory=True) for name, f in Relation.model_fields.items()
+                     if not f.is_required()}
+    rel = Relation.__new__(Relation)
+    values = _DEFAULTS.copy()
+    values["attributes"] = {}  # the two mutable defaults, fresh for each relation
+    values["provenance"] = []
+    values.update(fields)
+    object.__setattr__(rel, "__dict__", values)
+    object.__setattr__(rel, "__pydantic_fields_set__", set(fields) if fields_set is None else fields_set)
+    object.__setattr__(rel, "__pydantic_extra__", None)
+    object.__setattr__(rel, "__pydantic_private__", None)
+    return rel
+
+
+def unchecked_provenance(fields: dict[str, Any]) -> Provenance:
+    """A Provenance from values already checked (text ``source``, ``record_id`` ...), without validation."""
+    p = Provenance.__new__(Provenance)
+    object.__setattr__(p, "__dict__", {"source": fields["source"], "record_id": fields.get("record_id"),
+                                       "retrieved_at": None, "licence": fields.get("licence"),
+                                       "url": fields.get("url")})
+    object.__setattr__(p, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(p, "__pydantic_extra__", None)
+    object.__setattr__(p, "__pydantic_private__", None)
+    return p
+
+
+def with_ends(rel: Relation, source: str, target: str) -> Relation:
+    """A copy of ``rel`` pointing from ``source`` to ``target`` (ends resolved to record ids); a cheap
+    ``model_copy(update=...)`` (which does not re-validate either)."""
+    return unchecked_relation({**rel.__dict__, "source": source, "target": target},
+                              rel.__pydantic_fields_set__ | {"source", "target"})
 
 
 def check_relation_kinds(rel_type: RelationType, source_kind: Kind, target_kind: Kind) -> str | None:

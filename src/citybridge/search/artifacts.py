@@ -14,7 +14,9 @@ Readers that already mmapped the old files keep the old inodes, so a rebuild nev
 from __future__ import annotations
 
 import json
+import mmap
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,15 @@ class ArtifactWriter:
         self.files: dict[str, dict[str, Any]] = {}
 
     def add(self, name: str, array: np.ndarray) -> None:
-        """Write one array as ``<name>.npy`` (atomically) and remember its size and checksum."""
+        """Write one array as ``<name>.npy`` (atomically) and remember its size and checksum.
+
+        A memory-mapped array is copied in slices whose pages are released as they are written, so
+        saving a matrix larger than memory does not pull it all into this process's resident set."""
+        if isinstance(array, np.memmap) and array.ndim >= 1 and array.flags.c_contiguous:
+            rows = max(1, (64 << 20) // max(1, array[:1].nbytes))
+            self.add_stream(name, array.dtype, array.shape,
+                            (_released(array, array[i:i + rows]) for i in range(0, len(array), rows)))
+            return
         array = np.asarray(array)
         if array.dtype.hasobject:
             raise TypeError(f"array {name!r} has dtype object; artifacts never pickle")
@@ -99,6 +109,41 @@ class ArtifactWriter:
             "sha256": sha256_file(path),
         }
 
+    def add_stream(self, name: str, dtype: Any, shape: tuple[int, ...], pieces: Iterable[np.ndarray]) -> None:
+        """Write ``<name>.npy`` of a known ``shape`` from consecutive pieces (row blocks in C order), so an
+        array never has to exist whole in memory; same file, checks and atomicity as :meth:`add`."""
+        dtype = np.dtype(dtype)
+        if dtype.hasobject:
+            raise TypeError(f"array {name!r} has dtype object; artifacts never pickle")
+        shape = tuple(int(x) for x in shape)
+        path = self.dir / f"{name}.npy"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        try:
+            with open(tmp, "wb") as f:
+                header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+                np.lib.format.write_array_header_1_0(f, header)
+                written = 0
+                for piece in pieces:
+                    data = np.ascontiguousarray(piece, dtype=dtype)
+                    f.write(memoryview(data).cast("B"))
+                    written += data.nbytes
+                if written != expected:
+                    raise ValueError(f"array {name!r}: {written} bytes written for shape {shape} ({expected})")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        self.files[name] = {
+            "file": path.name,
+            "dtype": dtype.str,
+            "shape": list(shape),
+            "bytes": path.stat().st_size,
+            "sha256": sha256_file(path),
+        }
+
     def add_file(self, name: str, path: Path) -> None:
         """Register an already atomically written non-npy file (e.g. an HNSW graph)."""
         self.files[name] = {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
@@ -107,6 +152,30 @@ class ArtifactWriter:
         """Write the manifest last: only now does the new artifact become the one that loads."""
         manifest = {"format": self.fmt, "version": self.version, "files": self.files, **meta}
         atomic_write_bytes(self.dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Drop the resident pages of a file-backed (memory-mapped) array from this process: they stay in the
+    page cache, so the next touch is a cheap minor fault, but they stop counting in the process's RSS.
+    A no-op for ordinary arrays and for copy-on-write maps (their pages may hold unsaved changes)."""
+    if getattr(array, "mode", None) in ("c", "copyonwrite"):
+        return
+    base: Any = array
+    while base is not None:
+        m = getattr(base, "_mmap", None)
+        if isinstance(m, mmap.mmap):
+            base = m
+        if isinstance(base, mmap.mmap):
+            if hasattr(mmap, "MADV_DONTNEED"):
+                base.madvise(mmap.MADV_DONTNEED)
+            return
+        base = getattr(base, "base", None)
+
+
+def _released(source: np.ndarray, piece: np.ndarray) -> np.ndarray:
+    out = np.array(piece)  # copy out of the mapping, then let the mapping's pages go
+    release_pages(source)
+    return out
 
 
 class ArtifactReader:

@@ -22,8 +22,7 @@ from __future__ import annotations
 import os
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from itertools import islice
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -179,137 +178,50 @@ class LexicalIndex:
         Returns:
             An in-memory index; call :meth:`save` to persist it.
         """
-        fields = dict(fields or DEFAULT_FIELDS)
-        names = list(fields)
-        table = _TermTable()
-        nf = len(names)
-        pair_docs, pair_terms, pair_tf, flens, tok_chunks, tok_lens = [], [], [], [], [], []
-        it = iter(docs)
-        base = 0
-        used_langs: set[str] = {langs} if isinstance(langs, str) else set()
-        while True:
-            chunk = list(islice(it, chunk_size))
-            if not chunk:
-                break
-            m = len(chunk)
-            if isinstance(langs, str):
-                groups = {langs: np.arange(m)}
-            else:
-                chunk_langs = list(langs[base : base + m])
-                used_langs.update(chunk_langs)
-                groups = {}
-                for j, lang in enumerate(chunk_langs):
-                    groups.setdefault(lang, []).append(j)
-                groups = {k: np.asarray(v) for k, v in groups.items()}
-            lens = np.zeros((m, nf), dtype=np.int64)
-            field_ids = []
-            for fi, name in enumerate(names):
-                texts = [d.get(name) or "" for d in chunk]
-                parts = []
-                for lang, idx in groups.items():
-                    sub = [texts[i] for i in idx] if len(groups) > 1 else texts
-                    ids_g, lens_g = table.encode_many(lang, sub)
-                    lens[idx, fi] = lens_g
-                    parts.append((idx, ids_g, lens_g))
-                if len(parts) == 1:
-                    flat = parts[0][1]
-                else:  # reorder the per-language concatenation into doc order
-                    g_docs = np.concatenate([p[0] for p in parts])
-                    g_ids = np.concatenate([p[1] for p in parts])
-                    g_lens = np.concatenate([p[2] for p in parts])
-                    g_starts = np.cumsum(g_lens) - g_lens
-                    order = np.argsort(g_docs, kind="stable")
-                    flat = g_ids[_ranges(g_starts[order], g_lens[order])]
-                field_ids.append(flat)
-            keys = [(np.repeat(np.arange(base, base + m, dtype=np.int64), lens[:, fi]) << 32) | field_ids[fi]
-                    for fi in range(nf)]
-            bounds = np.cumsum([0] + [len(k) for k in keys])
-            uniq, inv = np.unique(np.concatenate(keys), return_inverse=True)
-            tf = np.zeros((len(uniq), nf), dtype=np.uint16)
-            for fi in range(nf):
-                seg = inv[bounds[fi] : bounds[fi + 1]]
-                if len(seg):
-                    tf[:, fi] = np.minimum(np.bincount(seg, minlength=len(uniq)), 65535)
-            pair_docs.append((uniq >> 32).astype(np.int32))
-            pair_terms.append((uniq & 0xFFFFFFFF).astype(np.int32))
-            pair_tf.append(tf)
-            flens.append(lens.astype(np.int32))
-            if positions:
-                # stream per doc: field0 tokens, -1, field1 tokens, -1, ... (fields never join into phrases)
-                per_doc = lens.sum(axis=1) + nf
-                doc_start = np.cumsum(per_doc) - per_doc
-                stream = np.full(int(per_doc.sum()), -1, dtype=np.int32)
-                field_off = doc_start.copy()
-                for fi in range(nf):
-                    stream[_ranges(field_off, lens[:, fi])] = field_ids[fi]
-                    field_off += lens[:, fi] + 1
-                tok_chunks.append(stream)
-                tok_lens.append(per_doc)
-            base += m
-            if progress:
-                progress(base)
+        from citybridge.search.lexical_build import _MemorySink, _Spill, build_arrays
 
-        n = base
-        V = len(table.ids)
-        d_all = np.concatenate(pair_docs) if pair_docs else np.zeros(0, np.int32)
-        t_all = np.concatenate(pair_terms) if pair_terms else np.zeros(0, np.int32)
-        tf_all = np.concatenate(pair_tf) if pair_tf else np.zeros((0, len(names)), np.uint16)
-        flen = np.concatenate(flens) if flens else np.zeros((0, len(names)), np.int32)
-        del pair_docs, pair_terms, pair_tf
-        avg = np.maximum(flen.mean(axis=0) if n else np.ones(len(names)), 1e-9)
-        tfn = np.zeros(len(d_all), dtype=np.float32)
-        for fi, name in enumerate(names):
-            spec = fields[name]
-            if spec.weight == 0:
-                continue
-            denom = (1 - spec.b) + spec.b * (flen[:, fi] / avg[fi]).astype(np.float32)
-            tfn += spec.weight * tf_all[:, fi] / denom[d_all]
-        df = np.bincount(t_all, minlength=V)
-        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        impacts = idf[t_all] * tfn * np.float32(k1 + 1) / (np.float32(k1) + tfn)
-        del tfn, tf_all
+        sink = _MemorySink()
+        spill = _Spill(None)
+        meta = build_arrays(docs, sink, spill, ids=ids, langs=langs, fields=dict(fields or DEFAULT_FIELDS), k1=k1,
+                            positions=positions, fingerprint=fingerprint, chunk_size=chunk_size, progress=progress)
+        return cls(sink.arrays, meta)
 
-        # Renumber terms in sorted order so the vocabulary is a binary-searchable array.
-        terms = sorted(table.ids, key=lambda t: t.encode("utf-8"))
-        rank = np.empty(V, dtype=np.int32)
-        rank[np.fromiter((table.ids[t] for t in terms), dtype=np.int64, count=V)] = np.arange(
-            V, dtype=np.int32
-        )
-        t_all = rank[t_all]
-        order = np.argsort(t_all, kind="stable")  # pairs are in doc order, so docs stay ascending per term
-        postings = d_all[order]
-        impacts = impacts[order].astype(np.float32)
-        indptr = np.zeros(V + 1, dtype=np.int64)
-        np.cumsum(np.bincount(t_all, minlength=V), out=indptr[1:])
-        width = max((len(t.encode("utf-8")) for t in terms), default=1)
-        arrays: dict[str, np.ndarray] = {
-            "vocab": np.array([t.encode("utf-8") for t in terms], dtype=f"S{width}"),
-            "indptr": indptr,
-            "postings": postings.astype(np.int32),
-            "impacts": impacts,
-            "max_impact": _max_per_term(impacts, indptr),
-            "doc_ids": _ids_array(ids, n),
-        }
-        if positions:
-            tokens = np.concatenate(tok_chunks) if tok_chunks else np.zeros(0, np.int32)
-            real = tokens >= 0
-            tokens[real] = rank[tokens[real]]
-            offsets = np.zeros(n + 1, dtype=np.int64)
-            if tok_lens:
-                np.cumsum(np.concatenate(tok_lens), out=offsets[1:])
-            arrays["tokens"], arrays["tok_offsets"] = tokens, offsets
-        meta = {
-            "n_docs": n,
-            "n_terms": V,
-            "k1": k1,
-            "fields": {k: asdict(v) for k, v in fields.items()},
-            "avg_field_len": dict(zip(names, map(float, avg), strict=True)),
-            "languages": sorted(used_langs),
-            "positions": positions,
-            "fingerprint": fingerprint,
-            "analysis": {lang: get_analyzer(lang).config for lang in sorted(used_langs)},
-        }
-        return cls(arrays, meta)
+    @classmethod
+    def build_to(
+        cls,
+        directory: str | os.PathLike[str],
+        docs: Iterable[Mapping[str, str | None]],
+        *,
+        ids: Sequence[str] | None = None,
+        langs: str | Sequence[str] = "en",
+        fields: Mapping[str, FieldSpec] | None = None,
+        k1: float = 1.2,
+        positions: bool = True,
+        fingerprint: str | None = None,
+        chunk_size: int = 20_000,
+        progress: Callable[[int], None] | None = None,
+        bucket_pairs: int | None = None,
+    ) -> LexicalIndex:
+        """Build the index straight into ``directory`` with bounded memory and open it (mmap).
+
+        Same arguments and the same arrays as :meth:`build` + :meth:`save`, but intermediate pairs are
+        spilled next to the artifact and the postings are sorted one bucket of terms at a time (see
+        :mod:`citybridge.search.lexical_build`), so peak memory is a chunk of documents plus a bucket of
+        ``bucket_pairs`` postings, whatever the corpus size; ``docs`` may be a generator.
+        """
+        from citybridge.search.lexical_build import BUCKET_PAIRS, _FileSink, _Spill, build_arrays, spill_dir
+
+        w = ArtifactWriter(directory, FORMAT, VERSION)
+        spill = _Spill(spill_dir(w.dir))
+        try:
+            meta = build_arrays(docs, _FileSink(w), spill, ids=ids, langs=langs,
+                                fields=dict(fields or DEFAULT_FIELDS), k1=k1, positions=positions,
+                                fingerprint=fingerprint, chunk_size=chunk_size, progress=progress,
+                                bucket_pairs=bucket_pairs or BUCKET_PAIRS)
+        finally:
+            spill.close()
+        w.commit(meta)
+        return cls.load(directory, verify=False)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -59,6 +60,9 @@ CROSSLINGUAL_EXTRA = 20
 #: margin (half the gap between those two, 0.03) keeps only the records about as close as the closest one.
 CROSSLINGUAL_FLOOR = 0.84
 CROSSLINGUAL_MARGIN = 0.03
+
+
+_WORDS = re.compile(r"\w+")  # a text scored as words: no phrase, prefix or operator syntax
 
 
 def store_fingerprint(store: Store) -> str:
@@ -273,8 +277,12 @@ class SearchService:
 
     def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore, save_to: Path | None,
               progress: Callable[[int], None] | None = None, built_at: datetime | None = None) -> Part:
-        lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
-                                     progress=progress)
+        if save_to is not None:  # bounded memory: postings are spilled and sorted a bucket at a time
+            lexical = LexicalIndex.build_to(save_to / "lexical", corpus.docs, ids=corpus.ids, langs=corpus.langs,
+                                            fingerprint=fp, progress=progress)
+        else:
+            lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
+                                         progress=progress)
         emb = self._embedder()
         pos = {rid: i for i, rid in enumerate(corpus.ids)}
         wanted = None if save_to is not None else corpus.ids
@@ -290,7 +298,6 @@ class SearchService:
         xemb = self.crosslingual_embedder()
         xvectors = stored(xemb) if xemb is not None else None
         if save_to is not None:
-            lexical.save(save_to / "lexical")
             for model, vi in ((emb, vectors), (xemb, xvectors)):
                 if vi is not None:
                     vi.save(save_to / f"vectors-{_safe(model.model_id)}")
@@ -455,6 +462,34 @@ class SearchService:
             ids = part.lexical.doc_ids[docs] if len(docs) else []
             for n, raw in enumerate(ids):
                 out[bytes(raw).decode("utf-8")] = float(scores[n]) if scores is not None else 0.0
+        return out
+
+    def bm25_of(self, text: str, ids: list[str]) -> dict[str, float]:
+        """BM25F score of ``text`` (every word a query term, no typo tolerance) in each of the records ``ids``,
+        over the query's upper bound (the sum of each term's highest impact), so in 0..1 whatever the text's
+        length: how much of the text a record covers. Records not indexed are left out."""
+        text = (text or "").strip()[:4000]
+        if not text or not ids:
+            return {}
+        out: dict[str, float] = {}
+        for part in self.current().parts:  # the delta comes last and holds the newest version of a record
+            lex = part.lexical
+            docs = []
+            for rid in ids:
+                try:
+                    d = lex.doc_number(rid)
+                except KeyError:
+                    continue
+                if part.exclude is None or not part.exclude[d]:
+                    docs.append(d)
+            if not docs:
+                continue
+            weights = lex.query_terms(parse_query(" ".join(_WORDS.findall(text))), fuzzy=False)
+            bound = float(sum(w * float(lex.max_impact[tid]) for tid, w in weights.items())) or 1.0
+            arr = np.asarray(sorted(docs), dtype=np.int64)
+            scores = lex.score_docs(weights, arr)
+            for d, s in zip(arr, scores, strict=True):
+                out[lex.doc_id(int(d))] = float(s) / bound
         return out
 
     def _rank(self, part: Part, query: str, k: int, allow: np.ndarray, mode: str, fuzzy: bool | str) -> Hits:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from citybridge.search.artifacts import ArtifactReader, ArtifactWriter, CorruptIndex
+from citybridge.search.artifacts import ArtifactReader, ArtifactWriter, CorruptIndex, release_pages
 from citybridge.search.query import Hits, as_allow_mask, top_k
 
 FORMAT = "citybridge.vectors"
@@ -66,13 +66,17 @@ class VectorIndex:
         expansion_search: int = 128,
         fingerprint: str | None = None,
         threads: int = 0,
+        add_batch: int = 65_536,
     ) -> VectorIndex:
         """Index ``vectors`` (row i = doc number i) produced by the embedder ``model_id``.
 
         An HNSW graph (usearch, optional dependency) is built when there are at least ``ann_threshold``
-        rows; without usearch the index stays exact.
+        rows; without usearch the index stays exact. ``vectors`` may be a memory map (``np.load(...,
+        mmap_mode="r")``): it is then kept as it is, added to the graph ``add_batch`` rows at a time and its
+        pages released after each batch, so a matrix larger than memory can be indexed.
         """
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if not (isinstance(vectors, np.memmap) and vectors.dtype == np.float32 and vectors.flags.c_contiguous):
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError("vectors must be a 2-d array")
         hnsw = None
@@ -90,7 +94,10 @@ class VectorIndex:
                     expansion_add=expansion_add,
                     expansion_search=expansion_search,
                 )
-                hnsw.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=threads)
+                for i in range(0, len(vectors), add_batch):
+                    block = np.array(vectors[i:i + add_batch], dtype=np.float32)
+                    hnsw.add(np.arange(i, i + len(block), dtype=np.uint64), block, threads=threads)
+                    release_pages(vectors)
         meta = {
             "model_id": model_id,
             "n_docs": len(vectors),

@@ -9,27 +9,30 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Literal
 
 import orjson
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from citybridge.errors import Conflict, NotFound
 from citybridge.model.entities import (
     Kind,
     Provenance,
     Record,
+    Visibility,
     derive_id,
     is_placeholder_name,
     record_from_dict,
     record_to_dict,
     utcnow,
 )
-from citybridge.model.relations import Relation, check_relation_kinds, relation_to_dict
+from citybridge.model.relations import Relation, RelationType, check_relation_kinds, relation_to_dict
 from citybridge.store import tables as t
 from citybridge.store.engine import make_engine
 from citybridge.store.guards import is_guard_error
@@ -50,9 +53,28 @@ def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def _select_in(conn: Connection, sql: str, ids: list[str]) -> Any:
-    ph = _placeholder(conn)
-    return conn.exec_driver_sql(sql.format(",".join([ph] * len(ids))), tuple(ids))
+@contextmanager
+def _dbapi_cursor(conn: Connection, sql: str = "") -> Iterator[Any]:
+    """A cursor of the connection's own DBAPI connection (inside its transaction), for the bulk paths:
+    SQLAlchemy's result rows cost more per row than the lookups themselves. Driver errors come out as
+    SQLAlchemy's (IntegrityError, OperationalError ...), as from ``conn.execute``, so callers and the
+    interfaces' error handling treat both paths alike."""
+    dbapi = conn.dialect.dbapi
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cur
+    except dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc  # type: ignore[union-attr]
+    finally:
+        cur.close()
+
+
+def _select_in(conn: Connection, sql: str, ids: list[str]) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples (see :func:`_dbapi_cursor`)."""
+    query = sql.format(",".join([_placeholder(conn)] * len(ids)))
+    with _dbapi_cursor(conn, query) as cur:
+        cur.execute(query, tuple(ids))
+        return list(cur.fetchall())
 
 
 def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -81,12 +103,35 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     procs = [_memo(p) if p else None for p in (table.c[c].type._cached_bind_processor(conn.dialect) for c in cols)]
     ph = _placeholder(conn)
     quote = conn.dialect.identifier_preparer.quote  # e.g. embeddings.end is a reserved word in PostgreSQL
-    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join([ph] * len(cols))})"
-    if not any(procs):
-        conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        _copy_rows(conn, f"COPY {quote(table.name)} ({', '.join(map(quote, cols))}) FROM STDIN", cols, rows)
         return
-    params = [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs, strict=True)) for r in rows]
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join([ph] * len(cols))})"
+    getter = itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
+    converted = [(i, p) for i, p in enumerate(procs) if p]
+    if not converted:
+        conn.exec_driver_sql(sql, [getter(r) for r in rows])
+        return
+    params = []
+    for r in rows:
+        values = list(getter(r))
+        for i, p in converted:
+            values[i] = p(values[i])
+        params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+COPY_MIN_ROWS = 64  # PostgreSQL: batches from this size are bulk loaded with COPY, smaller ones inserted
+
+
+def _copy_rows(conn: Connection, sql: str, cols: list[str], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL bulk load with psycopg 3's COPY ... FROM STDIN, inside the batch's transaction (a failure
+    aborts the whole batch, as a failed INSERT does). A constraint error surfaces as SQLAlchemy's
+    IntegrityError, like the executemany path, so callers handle both alike."""
+    getter = itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
+    with _dbapi_cursor(conn, sql) as cur, cur.copy(sql) as copy:
+        for r in rows:
+            copy.write_row(getter(r))
 
 
 @dataclass(slots=True)
@@ -208,8 +253,8 @@ class Store:
 
         def run(c: Connection) -> None:
             for chunk in _chunks(wanted):
-                for row in _select_in(c, _SEL_KINDS, chunk):
-                    out[row.id] = row.kind
+                for rid, kind in _select_in(c, _SEL_KINDS, chunk):
+                    out[rid] = kind
 
         if conn is not None:
             run(conn)
@@ -228,11 +273,12 @@ class Store:
 
         def run(c: Connection) -> None:
             ph = _placeholder(c)
-            for scheme, values in by_scheme.items():
-                for chunk in _chunks(values):
-                    sql = _SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk)))
-                    for row in c.exec_driver_sql(sql, (scheme, *chunk)):
-                        out[(row.scheme, row.value)] = row.record_id
+            with _dbapi_cursor(c, _SEL_EXT) as cur:
+                for scheme, values in by_scheme.items():
+                    for chunk in _chunks(values):
+                        cur.execute(_SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
+                        for s, v, rid in cur.fetchall():
+                            out[(s, v)] = rid
 
         if conn is not None:
             run(conn)
@@ -427,14 +473,17 @@ class Store:
         existing: dict[str, Any] = {}
         for chunk in _chunks(list(dict.fromkeys(wanted))):
             for row in _select_in(conn, _SEL_EXISTING, chunk):
-                existing[row.id] = row
+                existing[row[0]] = _RowStub(*row)
 
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         hist: list[dict[str, Any]] = []
         ext_rows: list[dict[str, Any]] = []
         pending: dict[str, Record] = {}  # records written earlier in this same batch
+        pending_body: dict[str, dict[str, Any]] = {}  # ... brand-new ones, as stored (a Record only if repeated)
+        now_json = _json_time(now)
         claimed: dict[tuple[str, str], str] = dict(ext_hits)
+        updated_in_batch: set[str] = set()
         for i, rec in enumerate(records):
             tid = target_ids[i]
             if tid is None:
@@ -450,8 +499,28 @@ class Store:
                 outcomes[i] = Outcome("rejected", tid, f"{s} '{v}' already belongs to record '{claimed[(s, v)]}'",
                                       f"external_ids.{s}")
                 continue
-            if tid in pending:
-                base: Record | None = pending[tid]
+            if old_row is None and tid not in pending and tid not in pending_body:
+                # a brand-new record (the bulk of an import): one dump, no copy of the model
+                body, merged_new = _new_body(rec, tid, changed_by, now, now_json)
+                digest = content_hash(body)
+                row = {
+                    "id": tid, "kind": _KIND[rec.kind], "subtype": rec.subtype, "name": rec.name,
+                    "country": rec.__dict__.get("country"), "year": _year_of(rec),
+                    "visibility": _VIS[rec.visibility], "owner": rec.owner, "data": _canonical(body),
+                    "hash": digest, "created_at": merged_new[0], "updated_at": merged_new[1],
+                    "changed_by": changed_by, "version": 1,
+                }
+                for s, v in rec.external_ids.items():
+                    if (s, v) not in claimed:
+                        claimed[(s, v)] = tid
+                        ext_rows.append({"scheme": s, "value": v, "record_id": tid})
+                inserts.append(row)
+                outcomes[i] = Outcome("created", tid)
+                pending_body[tid] = body
+                continue
+            if tid in pending or tid in pending_body:
+                base: Record | None = pending.get(tid) or record_from_dict(pending_body[tid])
+                pending[tid] = base  # type: ignore[assignment]
             elif old_row is not None:
                 base = record_from_dict(json.loads(old_row.data))
                 for pair in base.external_ids.items():  # already stored: never insert them twice
@@ -480,7 +549,9 @@ class Store:
             body = record_to_dict(merged)
             digest = content_hash(body)
             old_hash = pending_hash = None
-            if tid in pending:
+            if tid in pending_body and tid not in updated_in_batch:
+                pending_hash = content_hash(pending_body[tid])
+            elif tid in pending:
                 pending_hash = content_hash(record_to_dict(pending[tid]))
             elif old_row is not None:
                 old_hash = old_row.hash
@@ -498,7 +569,7 @@ class Store:
                 if (s, v) not in claimed:
                     claimed[(s, v)] = tid
                     ext_rows.append({"scheme": s, "value": v, "record_id": tid})
-            if old_row is None and tid not in pending:
+            if old_row is None and tid not in pending and tid not in pending_body:
                 row["version"] = 1
                 inserts.append(row)
                 outcomes[i] = Outcome("created", tid)
@@ -518,6 +589,7 @@ class Store:
                 updates.append(row)
                 outcomes[i] = Outcome("updated", tid)
             pending[tid] = merged
+            updated_in_batch.add(tid)
 
         if inserts:
             _bulk_insert(conn, t.records, inserts)
@@ -535,23 +607,30 @@ class Store:
         return [o if o is not None else Outcome("rejected", None, "not processed") for o in outcomes]
 
     def upsert_relations(self, relations: Sequence[Relation], *, changed_by: str | None = None,
-                         conn: Connection | None = None) -> list[Outcome]:
-        """Create or update relations in one transaction; both ends must exist and fit the type."""
+                         conn: Connection | None = None, kinds: dict[str, str] | None = None) -> list[Outcome]:
+        """Create or update relations in one transaction; both ends must exist and fit the type.
+
+        ``kinds`` (record id -> kind) may name the ends' kinds when the caller has just read them in the same
+        transaction; an end it lacks makes the store read them all again."""
         self.generation += 1
         changed_by = who(changed_by)
         if conn is None:
             with self.engine.begin() as c:
-                return self._upsert_relations(c, relations, changed_by)
-        return self._upsert_relations(conn, relations, changed_by)
+                return self._upsert_relations(c, relations, changed_by, kinds)
+        return self._upsert_relations(conn, relations, changed_by, kinds)
 
-    def _upsert_relations(self, conn: Connection, relations: Sequence[Relation], changed_by: str | None
-                          ) -> list[Outcome]:
+    def _upsert_relations(self, conn: Connection, relations: Sequence[Relation], changed_by: str | None,
+                          kinds: dict[str, str] | None = None) -> list[Outcome]:
         now = utcnow()
-        kinds = self.kinds_of([x for r in relations for x in (r.source, r.target)], conn)
+        now_json = _json_time(now)
+        ends = [x for r in relations for x in (r.source, r.target)]
+        if kinds is None or not kinds.keys() >= set(ends):
+            kinds = self.kinds_of(ends, conn)
+        fits: dict[tuple[str, str, str], str | None] = {}
         existing: dict[str, Any] = {}
         for chunk in _chunks(list(dict.fromkeys(r.id for r in relations))):
-            for row in _select_in(conn, _SEL_REL_EXISTING, chunk):
-                existing[row.id] = row
+            for rid, data, digest, version in _select_in(conn, _SEL_REL_EXISTING, chunk):
+                existing[rid] = _RowStub(rid, "relation", data, digest, version)
         outcomes: list[Outcome] = []
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[str, dict[str, Any]] = {}
@@ -562,12 +641,28 @@ class Store:
                 end, ref = missing[0]
                 outcomes.append(Outcome("rejected", rel.id, f"{end} record '{ref}' not found", end))
                 continue
-            why = check_relation_kinds(rel.type, Kind(kinds[rel.source]), Kind(kinds[rel.target]))
+            key = (rel.type, kinds[rel.source], kinds[rel.target])
+            if key not in fits:
+                fits[key] = check_relation_kinds(rel.type, Kind(key[1]), Kind(key[2]))
+            why = fits[key]
             if why:
                 outcomes.append(Outcome("rejected", rel.id, why, "type"))
                 continue
             old = existing.get(rel.id)
             merged = rel
+            if old is None:
+                # a new relation: its stored body straight from one dump of the model
+                body = _new_relation_body(rel, changed_by, now_json)
+                values = rel.__dict__
+                created = _as_utc(values["created_at"]) or now
+                row = {"id": rel.id, "type": _REL_TYPE[rel.type], "source_id": rel.source,
+                       "target_id": rel.target, "role": rel.role, "visibility": _VIS[rel.visibility],
+                       "owner": rel.owner, "data": _canonical(body), "hash": content_hash(body),
+                       "created_at": created, "updated_at": _as_utc(values["updated_at"]) or created, "version": 1}
+                status_new: Status = "updated" if rel.id in inserts else "created"
+                inserts[rel.id] = row
+                outcomes.append(Outcome(status_new, rel.id))
+                continue
             if old is not None:
                 prev = json.loads(old.data)
                 prev.pop("kind", None)
@@ -665,6 +760,80 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.imports).order_by(t.imports.c.seq.desc()).limit(limit)).mappings().all()
         return [dict(r) for r in rows]
+
+
+_KIND = {k: k.value for k in Kind}
+_VIS = {v: v.value for v in Visibility}
+_EMPTY = ({}, [], "")
+
+
+_TIME_ADAPTER: Any = None
+
+
+def _json_time(value: datetime) -> str:
+    """A datetime as pydantic writes it in JSON mode (as ``record_to_dict`` stores it)."""
+    global _TIME_ADAPTER
+    if _TIME_ADAPTER is None:
+        from pydantic import TypeAdapter
+
+        _TIME_ADAPTER = TypeAdapter(datetime)
+    return str(_TIME_ADAPTER.dump_python(value, mode="json"))
+
+
+def _new_body(rec: Record, tid: str, changed_by: str | None, now: datetime, now_json: str
+              ) -> tuple[dict[str, Any], tuple[datetime, datetime]]:
+    """The stored body of a brand-new record: exactly ``record_to_dict`` of the record the merge path builds
+    (id set, a default provenance, UTC timestamps), without copying the model; and (created_at, updated_at)."""
+    body = rec.model_dump(mode="json", exclude_none=True)
+    body = {"kind": _KIND[rec.kind], **{k: v for k, v in body.items() if v not in _EMPTY}}
+    body["id"] = tid
+    if not rec.provenance:
+        body["provenance"] = [{"source": changed_by or "unknown"}]
+    values = rec.__dict__
+    created = _as_utc(values["created_at"])
+    updated = _as_utc(values["updated_at"])
+    body["created_at"] = now_json if created is None else _json_time(created)
+    created = created or now
+    body["updated_at"] = body["created_at"] if updated is None else _json_time(updated)
+    return body, (created, updated or created)
+
+
+_REL_TYPE = {r: r.value for r in RelationType}
+_PLAIN_JSON = frozenset({str, int, bool})  # attribute values JSON mode writes as they are
+
+
+def _new_relation_body(rel: Relation, changed_by: str | None, now_json: str) -> dict[str, Any]:
+    """``relation_to_dict`` of the relation the merge path would store for a new one (default provenance,
+    UTC timestamps), from one dump of the model; a plain relation (no dates, weight, attributes, owner or
+    timestamps, public) without the model serializer."""
+    values = rel.__dict__
+    attrs = values["attributes"]
+    if (values["start_date"] is None and values["end_date"] is None and values["weight"] is None
+            and all(v.__class__ in _PLAIN_JSON for v in attrs.values())
+            and values["owner"] is None and values["created_at"] is None
+            and values["updated_at"] is None and values["visibility"] is Visibility.public
+            and all(p.__dict__["retrieved_at"] is None for p in values["provenance"])):
+        body = {"kind": "relation", "id": values["id"], "type": _REL_TYPE[values["type"]],
+                "source": values["source"], "target": values["target"]}
+        if values["role"]:
+            body["role"] = values["role"]
+        if attrs:
+            body["attributes"] = dict(attrs)
+        body["provenance"] = ([{k: v for k, v in p.__dict__.items() if v is not None} for p in values["provenance"]]
+                              or [{"source": changed_by or "unknown"}])
+        body["visibility"] = "public"
+        body["created_at"] = body["updated_at"] = now_json
+        return body
+    body = rel.model_dump(mode="json", exclude_none=True)
+    body = {"kind": "relation", **{k: v for k, v in body.items() if v not in _EMPTY}}
+    if not rel.provenance:
+        body["provenance"] = [{"source": changed_by or "unknown"}]
+    values = rel.__dict__
+    created = _as_utc(values["created_at"])
+    updated = _as_utc(values["updated_at"])
+    body["created_at"] = now_json if created is None else _json_time(created)
+    body["updated_at"] = body["created_at"] if updated is None else _json_time(updated)
+    return body
 
 
 @dataclass(slots=True)
