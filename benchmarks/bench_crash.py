@@ -1,7 +1,9 @@
 """Crash safety: SIGKILL a real ``citybridge`` child process at random (seeded) moments of import, enrich,
-resolve and reindex, then check what is left and that a re-run converges to the uninterrupted result.
+resolve, reindex and digest send, then check what is left and that a re-run converges to the uninterrupted
+result.
 
-    .venv/bin/python benchmarks/bench_crash.py [--kills 50] [--ops import,enrich,resolve,reindex]
+    .venv/bin/python benchmarks/bench_crash.py [--kills 50] [--ops import,enrich,resolve,reindex,digest]
+                                               [--backends sqlite,postgresql]
                                                [--postgres URL] [--records 1500] [--seed 7] [--json]
 
 Data: a slice of the shipped demo pack (``data/demo``): the first projects, their partner organisations, the
@@ -17,7 +19,10 @@ reference run's duration, and check
   every record) - a committed batch is whole, a partial one invisible;
 * enrich: a record marked done for a step has exactly the reference annotations of that step, one not marked
   done has none; resolve: every redirect's old record is gone and its merge applied, no relation points at a
-  merged-away record;
+  merged-away record; digest send (to a real SMTP server on 127.0.0.1, 40 members): every digest recorded as
+  sent was accepted by the server, each digest's claimed items are all there, and after the re-run the
+  server holds exactly one distinct message per sent digest (a message sent again after a kill between the
+  server's acceptance and the commit carries the same Message-ID) and as many as the reference run sent;
 * search over the killed data folder returns exactly what an index freshly built from the same store returns
   (never a corrupt or stale index);
 * a re-run to completion leaves the same content (every table's rows without timestamps and sequence
@@ -54,11 +59,22 @@ QUERIES = ["urban heat", "energy", "water", "climate adaptation", "mobility", "u
 #: columns whose values differ between two runs that stored the same content (clocks, sequence numbers)
 VOLATILE = {"created_at", "updated_at", "changed_at", "done_at", "processed_at", "first_seen", "started_at",
             "finished_at", "last_polled", "decided_at", "undone_at", "seq", "changed_by", "created_by",
-            "decided_by", "undone_by"}
-#: random identifiers of rows whose content is compared (a merge's id is drawn when it is proposed)
-VOLATILE_IN = {"merges": {"id"}, "redirects": {"merge_id"}}
-#: logs of what ran (a killed run legitimately leaves its "running" line) rather than stored knowledge
-LOG_TABLES = {"history", "imports", "alembic_version"}
+            "decided_by", "undone_by",
+            # a record's digest of its body, which names the merges it absorbed by their drawn ids (the body
+            # itself is compared, with those ids as the pairs they merged)
+            "hash", "survivor_after_hash"}
+#: random identifiers of rows whose content is compared (a merge's id, drawn when it is proposed, is compared as
+#: the pair it merges wherever it appears: merges, redirects, a merged record's ``merged_records``)
+VOLATILE_IN = {
+               # a digest's id is drawn when it is built; its message embeds the id and the sending clock
+               "digests": {"id", "message_id", "message", "sent_at"}, "digest_items": {"digest_id"}}
+#: the digest run's clock (after every record of the slice) and its members
+DIGEST_NOW = "2030-01-15T09:00:00+00:00"
+DIGEST_MEMBERS = 40
+DIGEST_KEYWORDS = ["energy", "water", "climate", "mobility"]
+#: logs of what ran (a killed run legitimately leaves its "running" line, a re-run its own audit line, with the
+#: run's clock and drawn ids) rather than stored knowledge
+LOG_TABLES = {"history", "imports", "alembic_version", "audit_log"}
 
 
 def log(msg: str) -> None:
@@ -118,6 +134,7 @@ class Target:
     def __init__(self, data_dir: Path, pg_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.pg_url = pg_url
+        self.smtp_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -129,6 +146,10 @@ class Target:
         env.pop("CITYBRIDGE_DATABASE_URL", None)
         if self.pg_url:
             env["CITYBRIDGE_DATABASE_URL"] = self.pg_url
+        if self.smtp_port:
+            env.update({"CITYBRIDGE_SMTP_PORT": str(self.smtp_port), "CITYBRIDGE_MAIL_RATE": "20",
+                        "CITYBRIDGE_PUBLIC_URL": "http://127.0.0.1:8000",
+                        "CITYBRIDGE_NOTIFY_SECRET": "bench-crash-notify-secret-0123456789"})
         return env
 
 
@@ -167,13 +188,17 @@ def content(url: str) -> dict[str, str]:
     try:
         with eng.connect() as conn:
             insp = inspect(conn)
+            pairs = {}
+            if "merges" in insp.get_table_names():
+                pairs = {r[0]: f"merge:{r[1]}>{r[2]}" for r in
+                         conn.execute(text("SELECT id, survivor_id, merged_id FROM merges"))}
             for name in sorted(insp.get_table_names()):
                 if name in LOG_TABLES or name.startswith("sqlite_"):
                     continue
                 skip = VOLATILE | VOLATILE_IN.get(name, set())
                 cols = sorted(c["name"] for c in insp.get_columns(name) if c["name"] not in skip)
                 q = conn.dialect.identifier_preparer.quote
-                rows = sorted(json.dumps([_strip(_norm(v)) for v in row], default=str, sort_keys=True)
+                rows = sorted(json.dumps([_strip(_norm(v), pairs) for v in row], default=str, sort_keys=True)
                               for row in conn.execute(text(f"SELECT {', '.join(q(c) for c in cols)} FROM {q(name)}")))
                 out[name] = f"{len(rows)}:" + hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
     finally:
@@ -181,18 +206,20 @@ def content(url: str) -> dict[str, str]:
     return out
 
 
-def _strip(value: Any) -> Any:
-    """JSON text (record bodies, merge snapshots) without the clocks it embeds."""
+def _strip(value: Any, pairs: dict[str, str]) -> Any:
+    """JSON text (record bodies, merge snapshots) without the clocks it embeds, merge ids as their pairs."""
+    if isinstance(value, str) and value in pairs:
+        return pairs[value]
     if isinstance(value, str) and value[:1] in "{[":
         try:
             value = json.loads(value)
         except ValueError:
             return value
-        return _strip(value)
+        return _strip(value, pairs)
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
+        return {k: _strip(v, pairs) for k, v in value.items() if k not in VOLATILE}
     if isinstance(value, list):
-        return [_strip(v) for v in value]
+        return [_strip(v, pairs) for v in value]
     return value
 
 
@@ -343,6 +370,90 @@ def check_search(target: Target, scratch: Path) -> list[str]:
     return []
 
 
+class Mailbox:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps the Message-ID and recipient of what it accepts."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.received: list[tuple[str, str]] = []
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                from email import message_from_bytes
+
+                msg = message_from_bytes(envelope.original_content)
+                box.received.append((str(msg.get("Message-ID", "")).strip(), ",".join(envelope.rcpt_tos)))
+                return "250 Message accepted for delivery"
+
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+def seed_members(target: Target, dataset: dict[str, Any]) -> None:
+    """Make the first organisations of the slice digest members following a keyword each."""
+    from citybridge.hub import Hub
+    from citybridge.settings import Settings
+
+    hub = Hub(Settings(data_dir=target.data_dir, search_embedder=None, _env_file=None,  # type: ignore[call-arg]
+                       notify_secret="bench-crash-notify-secret-0123456789"))
+    try:
+        orgs = [r for r in dataset["records"] if r.startswith("org")][:DIGEST_MEMBERS]
+        for i, rid in enumerate(orgs):
+            hub.register_member(rid, email=f"member{i}@example.org", changed_by="bench:crash")
+            hub.subscribe(rid, "keyword", DIGEST_KEYWORDS[i % len(DIGEST_KEYWORDS)], frequency="daily",
+                          changed_by="bench:crash", now=_parse_now("2000-01-01T00:00:00+00:00"))
+    finally:
+        hub.close()
+
+
+def _parse_now(value: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)
+
+
+def _message_ids(url: str, status: str = "sent") -> set[str]:
+    return {str(m).strip() for m in _ids(url, f"SELECT message_id FROM digests WHERE status = '{status}'")}
+
+
+def check_digest_after_kill(target: Target, box: Mailbox) -> list[str]:
+    out = []
+    delivered = {m for m, _ in box.received}
+    missing = _message_ids(target.url) - delivered
+    if missing:
+        out.append(f"digest: {len(missing)} digest(s) recorded as sent that the server never accepted")
+    for did, n, claimed in _ids(target.url, "SELECT d.id, d.items, (SELECT count(*) FROM digest_items i "
+                                            "WHERE i.digest_id = d.id) FROM digests d"):
+        if n != claimed:
+            out.append(f"digest: {did} has {claimed} claimed item(s), not its {n} (partial claim visible)")
+            break
+    return out
+
+
+def check_digest_after_rerun(target: Target, box: Mailbox, reference_sent: int) -> list[str]:
+    out = []
+    delivered = {m for m, _ in box.received}
+    sent = _message_ids(target.url)
+    if delivered != sent:
+        out.append(f"digest: the server holds {len(delivered - sent)} message(s) not recorded as sent and "
+                   f"misses {len(sent - delivered)} recorded as sent")
+    if len(sent) != reference_sent:
+        out.append(f"digest: {len(sent)} digests sent in all, reference {reference_sent}")
+    if _ids(target.url, "SELECT id FROM digests WHERE status = 'pending'"):
+        out.append("digest: digests left pending after the re-run")
+    return out
+
+
 def diff(a: dict[str, str], b: dict[str, str]) -> list[str]:
     return [f"re-run: table {k} is {a.get(k)} , reference {b.get(k)}" for k in sorted(set(a) | set(b))
             if a.get(k) != b.get(k)]
@@ -354,6 +465,7 @@ OPS: dict[str, list[str]] = {
     "enrich": ["enrich", "--step", "language", "--step", "keywords", "--workers", "1"],
     "resolve": ["resolve", "--apply"],
     "reindex": ["reindex"],
+    "digest": ["digest", "send", "--now", DIGEST_NOW],
 }
 
 
@@ -385,7 +497,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         dataset = build_dataset(data, args.records, args.seed)
         log(f"slice: {len(dataset['records'])} records, {len(dataset['relations'])} relations")
         ops = [o.strip() for o in args.ops.split(",") if o.strip()]
-        backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        wanted = {b.strip() for b in args.backends.split(",")}
+        backends = ([("sqlite", None)] if "sqlite" in wanted else []) + \
+            ([("postgresql", args.postgres)] if args.postgres and "postgresql" in wanted else [])
         with pg_databases(args.postgres, ["empty", "imported", "run", "ref"]) as pg:
             for backend, server in backends:
                 if server:
@@ -412,10 +526,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         copy_base(imported, base)
                         cli(base, "reindex")
                         cli(base, "import", str(_extra(work, dataset)))
+                    if op == "digest":
+                        base = Target(work / f"{backend}-members" / "data")
+                        copy_base(imported, base)
+                        seed_members(base, dataset)
                     argv = [a.replace("{data}", str(data)) for a in OPS[op]]
+                    if op == "enrich" and args.enrich_steps:
+                        argv = ["enrich", *(x for st in args.enrich_steps.split(",") for x in ("--step", st)),
+                                "--workers", "1"]
                     ref = Target(work / "ref" / "data", pg.get("ref") if server else None)
                     copy_base(base, ref)
+                    box = Mailbox() if op == "digest" else None
+                    ref.smtp_port = box.port if box else None
                     _killed, seconds = cli(ref, *argv)
+                    reference_sent = len(_message_ids(ref.url)) if box else 0
+                    if box and not reference_sent:
+                        raise RuntimeError("the reference digest run sent nothing: the check would prove nothing")
                     reference = content(ref.url)
                     enrich_ref = enrich_reference(ref.url) if op == "enrich" else {}
                     key = op if backend == "sqlite" else f"{op}:{backend}"
@@ -426,6 +552,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     for i in range(args.kills):
                         target = Target(work / "run" / "data", pg.get("run") if server else None)
                         copy_base(base, target)
+                        if box:
+                            box.received.clear()
+                            target.smtp_port = box.port
                         delay = rng.uniform(0.0, seconds)
                         killed, _ = cli(target, *argv, kill_after=delay)
                         stats["kills"] += int(killed)
@@ -437,15 +566,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             problems += check_enrich(target, enrich_ref)
                         elif op == "resolve":
                             problems += check_resolve(target)
+                        elif box:
+                            problems += check_digest_after_kill(target, box)
                         problems += check_search(target, work)
                         cli(target, *argv)  # the re-run
                         problems += diff(content(target.url), reference)
+                        if box:
+                            problems += check_digest_after_rerun(target, box, reference_sent)
                         problems += check_integrity(target)
                         stats["inconsistencies"] += len(problems)
                         if problems and len(stats["examples"]) < 5:
                             stats["examples"].append({"kill": i, "delay_s": round(delay, 3), "problems": problems})
                         log(f"{key} kill {i + 1}/{args.kills} at {delay:.2f}s: "
-                            f"{'killed' if killed else 'finished first'}, {len(problems)} problem(s)")
+                            f"{'killed' if killed else 'finished first'}, {len(problems)} problem(s)"
+                            + "".join(f"\n    {p}" for p in problems))
+                    if box:
+                        stats["reference_digests_sent"] = reference_sent
+                        box.close()
                     results[key] = stats
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -471,6 +608,10 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1500, help="records in the slice (about)")
     ap.add_argument("--postgres", default=os.environ.get("CITYBRIDGE_TEST_POSTGRES_URL"),
                     help="PostgreSQL server URL for the import runs (default: $CITYBRIDGE_TEST_POSTGRES_URL)")
+    ap.add_argument("--backends", default="sqlite,postgresql",
+                    help="sqlite, postgresql or both (PostgreSQL runs the import operation only)")
+    ap.add_argument("--enrich-steps", default="",
+                    help="steps of the enrich operation (default: language,keywords)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

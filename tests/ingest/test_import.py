@@ -235,3 +235,30 @@ def test_unknown_kind_option_and_missing_file(hub: Hub, tmp_path: Path) -> None:
         hub.import_files([tmp_path / "nope.csv"])
     empty = write(tmp_path, "empty.csv", "")
     assert "empty file" in hub.import_files([empty]).rejections[0]["reason"]
+
+
+def test_fuzz_findings_are_row_errors_naming_where(hub: Hub, tmp_path: Path) -> None:
+    """Inputs benchmarks/fuzz_inputs.py found raising tracebacks: each is now a rejection or a domain error
+    naming the file (and line or field), and what was stored stays as it was."""
+    from citybridge.errors import Invalid
+
+    hub.import_files([write(tmp_path, "a.csv", "id,kind,name,start_date\nprj_x,project,X,2022-01-01\n")])
+    before = dump(hub)
+    # a row whose end date is before the stored start date: rejected, not a ValidationError from the store
+    r = hub.import_files([write(tmp_path, "b.csv", "id,kind,name,end_date\nprj_x,project,X,2020-01-01\n")])
+    assert r.rejected == 1 and r.rejections[0]["where"] == "b.csv:2" and "start_date" in r.rejections[0]["reason"]
+    # an attributes cell that is a list, nested JSON beyond the recursion limit, a too-wide table
+    r = hub.import_files([write(tmp_path, "c.jsonl", '{"kind": "project", "name": "P", "attributes": [1]}\n'
+                                + "[" * 100_000 + "]" * 100_000 + "\n")])
+    assert r.rejected == 2 and [x["where"] for x in r.rejections] == ["c.jsonl:1", "c.jsonl:2"]
+    r = hub.import_files([write(tmp_path, "wide.csv", ",".join(f"c{i}" for i in range(20_000)) + "\nx\n")])
+    assert r.rejected == 1 and "20,000 columns" in r.rejections[0]["reason"]
+    # a mapping file that is not UTF-8, an unknown encoding, a two-character delimiter
+    with pytest.raises(Invalid) as exc:
+        hub.import_files([tmp_path / "a.csv"], mapping=write(tmp_path, "m.json", b'{"kind": "pro\xe9ject"}'))
+    assert str(exc.value).startswith(f"{tmp_path / 'm.json'}:1")
+    for mapping, field in (('{"encoding": "klingon"}', "encoding"), ('{"delimiter": ";;"}', "delimiter")):
+        with pytest.raises(Invalid) as exc:
+            hub.import_files([tmp_path / "a.csv"], mapping=write(tmp_path, "m2.json", mapping))
+        assert exc.value.field == field and exc.value.where == "a.csv"
+    assert dump(hub) == before

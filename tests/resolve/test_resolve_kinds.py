@@ -123,3 +123,29 @@ def test_documents_merge_on_title_year_and_first_author_never_across_dois(hub: H
     assert [(p["survivor_id"], p["merged_id"], p["decision"]) for p in props] == [
         (hub.get("doi:10.1/a").id, no_doi, "auto_merge")]
     assert hub.get(no_doi).external_ids == {"doi": "10.1/a"}
+
+
+def test_a_run_killed_between_proposing_and_applying_is_finished_by_the_next(hub: Hub) -> None:
+    """The merge an --apply run proposed as auto_merge but did not live to apply (found by bench_crash: the
+    re-run counted the pair as decided and the duplicate stayed) is applied by the next run; review-queue
+    proposals stay queued."""
+    from citybridge.store.merges import MergeStore
+
+    hub.upsert([
+        Document(name="Urban heat islands and street trees: a review", year=2020, authors=["Silva, Ana"],
+                 external_ids={"doi": "10.1/a"}),
+        Document(name="Urban Heat Islands and Street Trees - A Review", year=2020, authors=["A. Silva"]),
+        Document(name="Green roofs for cooler schools", year=2021, authors=["Ben Bo"], external_ids={"doi": "10.1/c"}),
+        Document(name="Green roofs for cooler schools", year=2021, authors=["B. Bo"], external_ids={"doi": "10.1/d"}),
+        Document(name="Green roofs for cooler schools", year=2021, authors=["Ben Bo"]),
+    ])
+    dry = hub.resolve("document")["proposals"]
+    auto = [p for p in dry if p["decision"] == "auto_merge"]
+    review = [p for p in dry if p["decision"] == "review"]
+    assert len(auto) == 1 and review, [(p["survivor_id"], p["merged_id"], p["decision"]) for p in dry]
+    MergeStore(hub.store).propose([*auto, *review], created_by="cli:resolve")  # what the killed run stored
+    report = hub.resolve("document", apply=True)
+    assert len(report["applied"]) == 1 and report["queued"] == []
+    assert hub.get(auto[0]["merged_id"]).id == auto[0]["survivor_id"]  # the duplicate is merged away
+    assert len(hub.merges(status="proposed")) == len(review)  # the review queue stays as it was
+    assert hub.resolve("document", apply=True)["applied"] == []

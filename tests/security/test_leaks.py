@@ -39,7 +39,9 @@ API = [
 PAGES = ["/", "/browse", "/browse?kind=organization", "/browse?kind=project", "/search?q=heat",
          "/search?q=secret+pilot", "/search?q=internal", "/map", "/network/org_lisbon", "/entity/org_lisbon",
          "/entity/plc_lisbon", "/entity/prj_cool/similar", "/partners?text=internal+heat+pilot+lisbon",
-         "/challenge?text=internal+heat+pilot+lisbon", "/feeds/search.atom?q=heat"]
+         "/challenge?text=internal+heat+pilot+lisbon", "/feeds/search.atom?q=heat",
+         "/analytics", "/analytics?keyword=heat", "/analytics/network.csv?keyword=heat", "/analytics/gaps.csv",
+         "/analytics/trends.csv?keyword=pilot", "/analytics/records?part=network&keyword=heat&node=org_private"]
 
 
 def hidden_from(role: str) -> list[str]:

@@ -2,8 +2,10 @@
 demand outruns supply. Results are cached per store state and caller (:mod:`citybridge.analyze.cache`).
 
 Themes are written ``scheme:code``: ``sdg:11`` (SDG goals; targets roll up to their goal), ``pathway:<code>``,
-``programme:<code>`` (Horizon 2020 programme parts such as ``programme:SC5``) and ``kw:<phrase>`` (keywords
-from the ``keywords`` enrichment step). Every figure lists the record ids behind it (``records``).
+``programme:<code>`` (Horizon 2020 programme parts such as ``programme:SC5``) and ``kw:<phrase>`` (keyword
+themes: the records annotated with that keyword by the ``keywords`` enrichment step, compared case-insensitively,
+and the records containing the phrase, see :meth:`AnalyticsMixin._phrase_records`). Every figure lists the record
+ids behind it (``records``; trend series also ``records_by_year``).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class TrendSeries(TypedDict, total=False):
     emerging: bool
     reason: str  # plain-language evidence (emerging themes only)
     records: dict[str, list[str]]  # {"supply": ids, "demand": ids}, most recent first
+    records_by_year: dict[str, dict[str, list[str]]]  # {"supply": {year: ids}, "demand": {...}}
 
 
 class Trends(TypedDict):
@@ -157,6 +160,62 @@ def _check_theme(theme: str | None) -> None:
                       "(e.g. sdg:11, programme:SC5)", field="theme")
 
 
+def _norm_theme(theme: str | None) -> str | None:
+    """A keyword theme compared case-insensitively (``kw:Energy  Communities`` -> ``kw:energy communities``)."""
+    if theme is not None and theme.startswith("kw:"):
+        from citybridge.analyze.activity import keyword_theme
+
+        return keyword_theme(theme[3:])
+    return theme
+
+
+def _by_year(acts: Activities, series: list[dict[str, Any]], span: tuple[int, int] | None) -> None:
+    """Add ``records_by_year`` to each trend series: ``{side: {year: ids}}`` (at most EVIDENCE_BY_YEAR per
+    year, sorted), the records behind each point of the trend chart."""
+    if not series or span is None:
+        return
+    wanted = {s["theme"]: s for s in series}
+    years = acts.years()
+    out: dict[str, dict[str, dict[str, list[str]]]] = {th: {"supply": {}, "demand": {}} for th in wanted}
+    for i, ths in enumerate(acts.act_themes):
+        side, yr = acts.act_side[i], int(years[i])
+        if side not in ("supply", "demand") or not span[0] <= yr <= span[1]:
+            continue
+        for th in ths:
+            if th in wanted:
+                ids = out[th][side].setdefault(str(yr), [])
+                if len(ids) < EVIDENCE_BY_YEAR:
+                    ids.append(acts.act_ids[i])
+    for th, s in wanted.items():
+        s["records_by_year"] = out[th]
+
+
+EVIDENCE_BY_YEAR = 50
+
+
+def _words(text: str) -> list[str]:
+    """Whole words, case- and accent-folded, each in a singular form (``communities`` -> ``community``)."""
+    import re
+
+    from citybridge.search.analysis import fold_accents
+
+    out = []
+    for w in re.findall(r"[^\W_]+", fold_accents(text.casefold())):
+        if len(w) > 4 and w.endswith("ies"):
+            w = w[:-3] + "y"
+        elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+def _has_run(terms: list[str], want: list[str]) -> bool:
+    """Whether ``want`` occurs in ``terms`` as consecutive items."""
+    m = len(want)
+    first = want[0]
+    return any(terms[i] == first and terms[i:i + m] == want for i in range(len(terms) - m + 1))
+
+
 def _check_scheme(scheme: str | None) -> None:
     if scheme is not None and scheme not in SCHEMES:
         raise Invalid(f"unknown theme scheme '{scheme}' (one of: {', '.join(SCHEMES)})", field="scheme")
@@ -170,6 +229,11 @@ def _check_years(year_from: int | None, year_to: int | None) -> None:
         raise Invalid("year_from is after year_to", field="year_from")
 
 
+#: bump when how a keyword theme's records are found changes (cached results are then stale; kept apart from
+#: :data:`citybridge.analyze.cache.VERSION` so the two change independently)
+KEYWORD_METHOD = 1
+
+
 class AnalyticsMixin:
     """Network metrics, trends and gaps. Mixed into :class:`citybridge.hub.Hub`."""
 
@@ -181,10 +245,65 @@ class AnalyticsMixin:
 
         caller = caller or CURATOR
         fp = store_fingerprint(self.store)
-        key = {"fn": fn, "caller": caller_key(caller), **params}
+        # the keyword method's version is part of the key (keyword themes, trend records per year)
+        key = {"fn": fn, "caller": caller_key(caller), **params, "keyword_method": KEYWORD_METHOD}
         cache = AnalyticsCache(self.settings.data_dir / "analytics")
-        return cache.get(key, fp, lambda: compute(self._activities(caller, params.get("level", "organization"),
-                                                                    fp)))
+        phrases = [th for th in [params.get("theme"), *(params.get("themes") or [])] if th and th.startswith("kw:")]
+        return cache.get(key, fp, lambda: compute(self._with_phrases(
+            self._activities(caller, params.get("level", "organization"), fp), phrases, caller)))
+
+    def _with_phrases(self, acts: Activities, themes: list[str], caller: Caller) -> Activities:
+        """The table with each keyword theme ``kw:<phrase>`` also on the records that contain the phrase.
+
+        A keyword theme holds the records annotated with that keyword (compared case-insensitively, see
+        :func:`citybridge.analyze.activity.keyword_theme`) and the records whose title or text contains the
+        phrase as whole words (the search index's phrase query: case- and accent-insensitive, stemmed, on what
+        ``caller`` may see). The cached base table is not changed; a copy carries the added themes."""
+        import dataclasses
+
+        from citybridge.analyze.activity import keyword_theme
+
+        if not themes or acts.n_acts == 0:
+            return acts
+        index = {aid: i for i, aid in enumerate(acts.act_ids)}
+        added: dict[int, set[str]] = {}
+        for theme in dict.fromkeys(themes):
+            phrase = " ".join(theme[3:].replace('"', " ").split())
+            if not phrase:
+                continue
+            for rid in self._phrase_records(phrase, caller):
+                i = index.get(rid)
+                if i is not None:
+                    added.setdefault(i, set()).add(keyword_theme(phrase))
+        if not added:
+            return acts
+        act_themes = [tuple(sorted(set(ths) | added[i])) if i in added else ths
+                      for i, ths in enumerate(acts.act_themes)]
+        return dataclasses.replace(acts, act_themes=act_themes)
+
+    def _phrase_records(self, phrase: str, caller: Caller) -> list[str]:
+        """Ids of the records containing ``phrase`` that ``caller`` may see: the search index's phrase query
+        finds the candidates (stemmed: ``urban heat`` finds ``urban heating`` too); each is kept when its
+        title, description, full text or one of its tags or aliases holds the phrase's words in a row, as
+        whole words in any case and accents, the last one singular or plural (``energy community`` for
+        ``energy communities``). The index joins a record's keywords into one field, where two neighbouring
+        keywords could make a phrase the record does not contain; tags are checked one by one here."""
+        from citybridge.errors import Unavailable
+
+        try:
+            found = self.searcher.matching(f'"{phrase}"', caller=caller)  # type: ignore[attr-defined]
+        except Unavailable:  # no search index can be built here: the keyword annotations alone
+            return []
+        want = _words(phrase)
+        if not want:
+            return []
+        keep = []
+        for rid, rec in sorted(self.store.get_many(sorted(found)).items()):
+            texts = [rec.name, rec.description or "", getattr(rec, "body", None) or "", *rec.tags,
+                     *(getattr(rec, "aliases", None) or [])]
+            if any(_has_run(_words(text), want) for text in texts if text):
+                keep.append(rid)
+        return keep
 
     def _activities(self, caller: Caller, level: str, fingerprint: str) -> Activities:
         from citybridge.analyze.activity import activities_from_store
@@ -220,6 +339,7 @@ class AnalyticsMixin:
         from citybridge.analyze.excellence import analyse
 
         _check_theme(theme)
+        theme = _norm_theme(theme)
         _check_years(year_from, year_to)
         if level not in LEVELS:
             raise Invalid(f"unknown network level '{level}' (one of: {', '.join(LEVELS)})", field="level")
@@ -255,6 +375,7 @@ class AnalyticsMixin:
         _check_scheme(scheme)
         for th in themes or []:
             _check_theme(th)
+        themes = [th for th in dict.fromkeys(_norm_theme(th) for th in themes) if th] if themes else themes
         _check_years(year_from, year_to)
         if not 1 <= top <= 500:
             raise Invalid("top must be between 1 and 500", field="top")
@@ -270,6 +391,7 @@ class AnalyticsMixin:
             out = trends(acts, themes=themes, scheme=scheme, years=span, top=top)
             for s in out["series"]:
                 s["theme_name"] = theme_name(s["theme"])
+            _by_year(acts, out["series"], span)
             return out
 
         return self._analytics("trends", caller, params, compute)  # type: ignore[return-value]
@@ -287,6 +409,7 @@ class AnalyticsMixin:
         _check_scheme(scheme)
         for th in themes or []:
             _check_theme(th)
+        themes = [th for th in dict.fromkeys(_norm_theme(th) for th in themes) if th] if themes else themes
         _check_years(year_from, year_to)
         if not 1 <= top <= 500:
             raise Invalid("top must be between 1 and 500", field="top")

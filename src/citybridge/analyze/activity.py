@@ -153,9 +153,17 @@ def _theme_labels(label: str) -> str | None:
         return None
     if scheme == "sdg":
         return "sdg:" + code.split(".")[0]
-    if scheme in ("pathway", "kw"):
+    if scheme == "kw":
+        return keyword_theme(code)
+    if scheme == "pathway":
         return label
     return None
+
+
+def keyword_theme(phrase: str) -> str:
+    """The theme of a keyword: ``kw:`` + the phrase lower-cased with single spaces, so the keyword
+    annotations ``Energy communities`` and ``energy  communities`` make one keyword cluster."""
+    return "kw:" + " ".join(phrase.casefold().split())
 
 
 def activities_from_store(store: Store, caller: Caller, *, level: str = "organization",
@@ -286,4 +294,4 @@ def activities_from_cordis(folder: str | Path) -> Activities:
     return b.done()
 
 
-__all__ = ["Activities", "LEVELS", "activities_from_cordis", "activities_from_store", "side_of"]
+__all__ = ["Activities", "LEVELS", "activities_from_cordis", "activities_from_store", "keyword_theme", "side_of"]

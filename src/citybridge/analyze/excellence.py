@@ -214,8 +214,8 @@ def analyse(acts: Activities, *, theme: str | None = None, years: tuple[int | No
                           "countries": dict(sorted(ctry.items(), key=lambda kv: -kv[1])[:5]),
                           "top": [acts.agent_ids[int(ag.agents[v])] for v in best]})
     return {
-        "theme": theme, "years": [int(acts.years()[mask & (acts.years() > 0)].min()) if mask.any() else None,
-                                  int(acts.years()[mask].max()) if mask.any() else None],
+        "theme": theme, "years": [int(acts.years()[mask & (acts.years() > 0)].min()) if (acts.years()[mask] > 0).any()
+                                  else None, int(acts.years()[mask].max()) if (acts.years()[mask] > 0).any() else None],
         "nodes": ag.n, "edges": len(ag.weights), "activities": int(mask.sum()),
         "communities": comm_list, "n_communities": int(len(sizes)),
         "central": central, "excellence": excellence, "brokers": broker_list, "pioneers": pioneer_list,

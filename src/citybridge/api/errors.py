@@ -56,7 +56,8 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         if raw and raw[0] == "query":  # a repeated query parameter is named without its position
             raw = [p for p in raw if not isinstance(p, int)]
         loc = [str(p) for p in raw if p not in ("body", "query", "path", "header", "cookie")]
-        field = ".".join(loc) or None
+        # a body that is wrong as a whole (not an object, malformed JSON) is named as the body
+        field = ".".join(loc) or ("body" if raw and raw[0] == "body" else None)
         msg = str(first.get("msg", "invalid request"))
         message = f"{field}: {msg}" if field else msg
         if len(errors) > 1:

@@ -112,14 +112,18 @@ def extract_pdf(data: Path | bytes) -> Extracted:
     body = "\n\n".join(parts)
     if not normalise_text(body):
         raise Unreadable(f"no text layer in {n} page(s): a scanned or image-only PDF (no OCR is done)")
-    meta = reader.metadata or {}
-    title = str(meta.get("/Title") or "").strip() or None
-    author = str(meta.get("/Author") or "").strip()
+    try:
+        meta = reader.metadata or {}
+        title = str(meta.get("/Title") or "").strip() or None
+        author = str(meta.get("/Author") or "").strip()
+        created = meta.get("/CreationDate")
+    except Exception:  # a broken document-info dictionary must not lose the text (PdfStreamError ...)
+        title, author, created = None, "", None
     return Extracted(
         body,
         title=title,
         authors=[a.strip() for a in re.split(r"[;,]| and ", author) if a.strip()],
-        published=_pdf_date(meta.get("/CreationDate")),
+        published=_pdf_date(created),
         pages=n,
         page_offsets=offsets,
         fmt="pdf",
@@ -131,6 +135,11 @@ def extract_docx(data: Path | bytes) -> Extracted:
         import docx
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise Unavailable("reading DOCX needs python-docx: pip install 'citybridge[docs]'") from exc
+    from citybridge.ingest.limits import zip_bomb_problem
+
+    problem = zip_bomb_problem(io.BytesIO(data) if isinstance(data, bytes) else data)
+    if problem:
+        raise Unreadable(problem)
     try:
         d = docx.Document(io.BytesIO(data) if isinstance(data, bytes) else str(data))
     except Exception as exc:

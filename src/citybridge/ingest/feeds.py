@@ -175,8 +175,14 @@ class FeedSource:
     def items(self) -> Iterator[SourceItem]:
         import feedparser
 
-        parsed = feedparser.parse(self.content)
         where = self.feed.url
+        try:
+            parsed = feedparser.parse(self.content)
+        except (ValueError, LookupError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+            # feedparser gives up on some broken encodings declarations and markup instead of flagging them
+            reason = f"{type(exc).__name__}: {str(exc)[:120]}"
+            yield SourceItem(where, rejection=Rejection(where, f"not a valid RSS or Atom feed ({reason})"))
+            return
         if parsed.bozo and not parsed.entries:
             reason = str(getattr(parsed, "bozo_exception", "") or "unreadable")[:160]
             yield SourceItem(where, rejection=Rejection(where, f"not a valid RSS or Atom feed ({reason})"))

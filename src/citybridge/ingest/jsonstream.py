@@ -88,6 +88,9 @@ class _Buffered:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                return Element(index, error=f"{what} {index} is nested too deeply (arrays and objects inside "
+                                            f"each other beyond what a record can hold)")
             except json.JSONDecodeError as exc:
                 if len(self.buf) - self.pos > MAX_ELEMENT_CHARS:
                     return Element(index, error=f"{what} larger than {MAX_ELEMENT_CHARS:,} characters")
@@ -196,16 +199,21 @@ def iter_json_lines(fh: IO[bytes]) -> Iterator[Element]:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            pass  # not strict JSON (NaN, huge integers) or not JSON: the standard library decides and explains
+            pass  # not strict JSON (NaN, huge integers), nested too deeply, or not JSON: the standard library decides
         else:
             yield Element(lineno, value=value)
             continue
         try:
-            yield Element(lineno, value=json.loads(raw))
+            value = json.loads(raw)
+        except RecursionError:
+            yield Element(lineno, error="JSON nested too deeply")
+            continue
         except UnicodeDecodeError:
             yield Element(lineno, error="line is not valid UTF-8")
         except json.JSONDecodeError as exc:
             yield Element(lineno, error=f"malformed JSON at column {exc.colno}: {exc.msg}")
+        else:
+            yield Element(lineno, value=value)
 
 
 __all__ = ["Element", "StreamError", "head_text", "iter_json_array", "iter_json_lines", "iter_json_values",

@@ -114,6 +114,12 @@ class Mapping:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise Invalid("mapping file not found", where=str(p)) from None
+        except UnicodeDecodeError as exc:
+            line = p.read_bytes()[: exc.start].count(b"\n") + 1
+            raise Invalid(f"mapping file is not UTF-8 text (byte {exc.start}: {exc.reason})",
+                          where=f"{p}:{line}") from None
+        except OSError as exc:
+            raise Invalid(f"mapping file cannot be read: {exc.strerror or exc}", where=str(p)) from None
         try:
             if p.suffix == ".json":
                 data = json.loads(text)
@@ -263,7 +269,7 @@ def _maybe_json(value: Any) -> Any:
         if s[:1] in "[{":
             try:
                 return json.loads(s)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return value
     return value
 
@@ -445,6 +451,9 @@ def build_record(row: dict[str, Any], kind: str, provenance: Provenance | None =
             ext[key.lower()] = value
         else:
             attrs[key] = value
+    for key in ("external_ids", "labels", "attributes"):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            raise RowError(f"'{key}' must be an object (key: value pairs), not {type(body[key]).__name__}", key)
     if ext:
         body["external_ids"] = {**(body.get("external_ids") or {}), **ext}
     if "name" not in body and model.kind == Kind.person:  # a staff list has first and last names

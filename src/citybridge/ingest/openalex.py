@@ -447,6 +447,10 @@ class OpenAlexSnapshotSource:
 
                     try:
                         doc = json.load(fh)
+                    except RecursionError:
+                        yield SourceItem(f"{self.name}:1", rejection=Rejection(f"{self.name}:1",
+                                                                               "JSON nested too deeply"))
+                        return
                     except ValueError as exc:
                         yield SourceItem(
                             f"{self.name}:1", rejection=Rejection(f"{self.name}:1", f"malformed JSON: {exc}")

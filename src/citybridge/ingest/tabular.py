@@ -95,6 +95,10 @@ class _FileSource:
         return {"file": self.name, "format": fmt + (" (gzip)" if name.endswith(".gz") else "")}
 
 
+#: columns a table may have (Excel's limit is 16,384); a wider line is reported, not inferred over
+MAX_COLUMNS = 16_384
+
+
 class CsvSource(_FileSource):
     """A delimited text file; its header is found below title rows (or named with ``header_row``)."""
 
@@ -103,7 +107,18 @@ class CsvSource(_FileSource):
         super().__init__(path, kind=kind)
         with _open_binary(self.path) as fh:
             sample = fh.read(_SNIFF_BYTES)
+        if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
+                                      or delimiter in "\r\n\""):
+            raise Invalid(f"the delimiter must be one character other than a quote or a line break, "
+                          f"not {str(delimiter)[:20]!r}", where=self.name, field="delimiter")
         self.encoding = encoding or detect_encoding(sample)
+        try:
+            codecs.lookup(self.encoding)
+            # the way the file will be read: a stream decoder (UTF-16/32 need their byte-order mark here)
+            io.TextIOWrapper(io.BytesIO(sample), encoding=self.encoding, errors="surrogateescape").read()
+        except (LookupError, UnicodeError, TypeError, ValueError) as exc:
+            raise Invalid(f"the file cannot be read as {str(self.encoding)[:40]!r} ({exc})", where=self.name,
+                          field="encoding") from None
         text_sample = sample.decode(self.encoding, errors="replace")
         self.delimiter = delimiter or self._sniff(text_sample)
         self.header_row = header_row
@@ -136,10 +151,17 @@ class CsvSource(_FileSource):
                 for rec in CsvRecords(text, self.delimiter):
                     if rec.problem:
                         problems[len(head)] = rec.problem
+                    if rec.cells is not None and len(rec.cells) > MAX_COLUMNS:
+                        problems[len(head)] = (f"line {rec.line} has {len(rec.cells):,} columns, more than the "
+                                               f"{MAX_COLUMNS:,} a table may have")
+                        rec.cells = rec.cells[:MAX_COLUMNS]  # the layout's work stays bounded
                     head.append(rec.cells or [])
                     if len(head) >= wanted:
                         break
             layout = table_layout(head, header_row=self.header_row)
+            too_wide = next((p for p in problems.values() if "columns, more than" in p), None)
+            if too_wide:
+                layout.problem = too_wide
             if layout.problem is None:
                 bad = problems.get(layout.header_index)
                 layout.problem = (f"unreadable header: {bad}" if bad
@@ -223,6 +245,9 @@ class JsonLinesSource(_FileSource):
             at = where if count == 1 else f"{where} (object {count})"
             try:
                 obj, pos = decoder.raw_decode(text, pos)
+            except RecursionError:
+                yield SourceItem(at, rejection=Rejection(at, "JSON nested too deeply"))
+                return
             except json.JSONDecodeError as exc:
                 yield SourceItem(at, rejection=Rejection(at, f"malformed JSON at column {exc.colno}: {exc.msg}"))
                 return  # the rest of the line cannot be resynchronised
@@ -240,6 +265,9 @@ class JsonSource(_FileSource):
             data = fh.read()
         try:
             doc = json.loads(data)
+        except RecursionError:
+            yield SourceItem(self._where(1), rejection=Rejection(self._where(1), "JSON nested too deeply"))
+            return
         except UnicodeDecodeError:
             yield SourceItem(self._where(1), rejection=Rejection(self._where(1), "file is not valid UTF-8"))
             return
@@ -275,10 +303,16 @@ class XlsxSource(_FileSource):
         super().__init__(path, kind=kind)
         self.header_row = header_row
         self._layouts: dict[str, TableLayout] | None = None
+        self._unreadable: dict[str, str] = {}  # sheet title ("" for the workbook) -> why it cannot be read
 
     def _workbook(self) -> Any:
         from openpyxl import load_workbook
 
+        from citybridge.ingest.limits import zip_bomb_problem
+
+        problem = zip_bomb_problem(self.path)
+        if problem:
+            raise Invalid(problem, where=self.name, field="file")
         return load_workbook(self.path, read_only=True, data_only=True)
 
     def layouts(self) -> dict[str, TableLayout]:
@@ -292,10 +326,16 @@ class XlsxSource(_FileSource):
             try:
                 wanted = max(SCAN_ROWS, self.header_row or 0)
                 for ws in wb.worksheets:
-                    head = [[_cell(v) or "" for v in row]
-                            for row in itertools.islice(ws.iter_rows(values_only=True), wanted)]
+                    try:
+                        head = [[_cell(v) or "" for v in row]
+                                for row in itertools.islice(ws.iter_rows(values_only=True), wanted)]
+                    except Exception as exc:  # the sheet's XML is malformed (ParseError, ValueError ...)
+                        self._unreadable[ws.title] = _xml_problem(exc)
+                        continue
                     if any(any(c for c in r) for r in head):
                         out[ws.title] = table_layout(head, header_row=self.header_row)
+            except Exception as exc:  # the workbook's sheet list itself is unreadable
+                self._unreadable[""] = _xml_problem(exc)
             finally:
                 wb.close()
             self._layouts = out
@@ -315,11 +355,18 @@ class XlsxSource(_FileSource):
     def items(self) -> Iterator[SourceItem]:
         try:
             wb = self._workbook()
+        except Invalid as exc:  # a ZIP bomb
+            where = self._where(1)
+            yield SourceItem(where, rejection=Rejection(where, exc.message, field=exc.field))
+            return
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
             where = self._where(1)
             yield SourceItem(where, rejection=Rejection(where, f"not a readable XLSX workbook ({type(exc).__name__})"))
             return
         layouts = self.layouts()
+        for title, problem in self._unreadable.items():
+            where = f"{self.name}:{title}!1" if title else self._where(1)
+            yield SourceItem(where, rejection=Rejection(where, problem))
         try:
             for ws in wb.worksheets:
                 layout = layouts.get(ws.title)
@@ -332,14 +379,33 @@ class XlsxSource(_FileSource):
                 sheet_kind = normalize_kind(ws.title) or self.kind
                 names = layout.columns.names
                 rows = ws.iter_rows(values_only=True, min_row=layout.header_row + 1)
-                for lineno, values in enumerate(rows, start=layout.header_row + 1):
+                lineno = layout.header_row
+                while True:
+                    lineno += 1
+                    try:
+                        values = next(rows, None)
+                    except Exception as exc:  # malformed sheet XML after the header: the rows read so far stand
+                        where = f"{self.name}:{ws.title}!{lineno}"
+                        yield SourceItem(where, rejection=Rejection(where, _xml_problem(exc)))
+                        break
+                    if values is None:
+                        break
                     where = f"{self.name}:{ws.title}!{lineno}"
-                    if values is None or all(v is None or str(v).strip() == "" for v in values):
+                    if all(v is None or str(v).strip() == "" for v in values):
                         continue
                     row = {h: _cell(v) for h, v in zip(names, values, strict=False) if h is not None}
                     yield SourceItem(where, row=row, kind=sheet_kind)
+        except Exception as exc:  # the sheet list or a sheet's parts are unreadable
+            where = self._where(1)
+            yield SourceItem(where, rejection=Rejection(where, _xml_problem(exc)))
         finally:
             wb.close()
+
+
+def _xml_problem(exc: Exception) -> str:
+    """A workbook part that cannot be read, said without a traceback."""
+    detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+    return f"unreadable XLSX sheet ({type(exc).__name__}{': ' + detail if detail else ''})"
 
 
 def _cell(value: Any) -> Any:

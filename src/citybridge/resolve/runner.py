@@ -48,7 +48,7 @@ def propose(hub: Any, kind: str, progress: Callable[[int], None] | None = None
 def run_resolution(hub: Any, kinds: Iterable[str], *, apply: bool, changed_by: str,
                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     ms = MergeStore(hub.store)
-    known = ms.known_pairs()
+    known = ms.pair_states()
     report: dict[str, Any] = {"kinds": {}, "proposals": [], "applied": [], "queued": [], "thresholds": {},
                               "skipped": 0}
     for kind in kinds:
@@ -69,7 +69,15 @@ def run_resolution(hub: Any, kinds: Iterable[str], *, apply: bool, changed_by: s
             if ambiguous:
                 p.reasons["ambiguous_with"] = sorted(targets[p.merged_id] - {p.survivor_id})
             decision = "auto_merge" if p.score >= auto and not ambiguous else "review"
-            if frozenset((p.survivor_id, p.merged_id)) in known:
+            pair = frozenset((p.survivor_id, p.merged_id))
+            if pair in known:
+                merge_id, status = known[pair]
+                if apply and decision == "auto_merge" and status == "proposed":
+                    # proposed by a run that stopped (was killed) before applying it: finish that run's work,
+                    # as an uninterrupted run would have (a review-queue proposal never scores auto_merge)
+                    counts["auto"] += 1
+                    _apply_or_reject(hub, ms, merge_id, changed_by, report)
+                    continue
                 counts["already_decided"] += 1
                 continue
             counts["proposed"] += 1
@@ -80,18 +88,22 @@ def run_resolution(hub: Any, kinds: Iterable[str], *, apply: bool, changed_by: s
             ids = ms.propose([p.as_dict()], created_by=changed_by)
             if not ids:
                 continue
-            known.add(frozenset((p.survivor_id, p.merged_id)))
+            known[pair] = (ids[0], "decided in this run")
             if decision == "review":
                 report["queued"].append(ids[0])
                 continue
-            try:
-                apply_merge(hub, ids[0], changed_by=f"{changed_by}:auto")
-                report["applied"].append(ids[0])
-            except (Conflict, NotFound):  # an earlier merge of this run took one of the records
-                ms.reject(ids[0], changed_by=f"{changed_by}:auto")
-                report["skipped"] += 1
+            _apply_or_reject(hub, ms, ids[0], changed_by, report)
         report["kinds"][kind] = counts
     return report
+
+
+def _apply_or_reject(hub: Any, ms: MergeStore, merge_id: str, changed_by: str, report: dict[str, Any]) -> None:
+    try:
+        apply_merge(hub, merge_id, changed_by=f"{changed_by}:auto")
+        report["applied"].append(merge_id)
+    except (Conflict, NotFound):  # an earlier merge of this run took one of the records
+        ms.reject(merge_id, changed_by=f"{changed_by}:auto")
+        report["skipped"] += 1
 
 
 def apply_merge(hub: Any, merge_id: str, *, changed_by: str) -> dict[str, Any]:

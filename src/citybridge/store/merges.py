@@ -116,6 +116,15 @@ class MergeStore:
         with self.engine.connect() as conn:
             return {frozenset(r) for r in conn.execute(q)}
 
+    def pair_states(self, kind: str | None = None) -> dict[frozenset[str], tuple[str, str]]:
+        """Every pair of records a merge was ever proposed for -> (the latest merge's id, its status)."""
+        m = t.merges.c
+        q = select(m.survivor_id, m.merged_id, m.id, m.status).order_by(m.created_at, m.id)
+        if kind:
+            q = q.where(m.kind == kind)
+        with self.engine.connect() as conn:
+            return {frozenset((r[0], r[1])): (r[2], r[3]) for r in conn.execute(q)}
+
     def get(self, merge_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
             row = conn.execute(select(t.merges).where(t.merges.c.id == merge_id)).mappings().first()

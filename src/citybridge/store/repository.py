@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any, Literal
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -533,7 +534,15 @@ class Store:
                 merged.created_at = _as_utc(rec.created_at) or now
                 merged.updated_at = _as_utc(rec.updated_at) or merged.created_at
             else:
-                merged = merge_records(base, rec)
+                try:
+                    merged = merge_records(base, rec)
+                except ValidationError as exc:  # the row's fields clash with the stored ones (end before start)
+                    err = exc.errors()[0] if exc.errors() else {}
+                    loc = ".".join(str(x) for x in err.get("loc", ()))
+                    msg = str(err.get("msg", exc)).removeprefix("Value error, ")
+                    outcomes[i] = Outcome("rejected", tid, f"{msg} once merged with the stored record '{tid}'",
+                                          loc or None)
+                    continue
                 merged.id = tid
                 merged.created_at = base.created_at
                 merged.updated_at = _as_utc(rec.updated_at) if "updated_at" in rec.model_fields_set else now

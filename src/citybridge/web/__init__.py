@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from citybridge.web.account_pages import router as account_router
+from citybridge.web.analytics_pages import router as analytics_router
 from citybridge.web.import_pages import router as import_router
 from citybridge.web.link_pages import router as link_router
 from citybridge.web.notify_pages import router as notify_router
@@ -19,7 +20,7 @@ from citybridge.web.search_pages import router as search_router
 
 #: page routers, in order; a new group of pages is one more router here
 ROUTERS: list[APIRouter] = [pages_router, search_router, link_router, import_router, review_router, notify_router,
-                            account_router]
+                            account_router, analytics_router]
 
 
 def mount_web(app: FastAPI) -> None:

@@ -74,7 +74,8 @@ templates.env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
 #: top navigation: (endpoint name, message key); pages added later append here
 NAV: list[tuple[str, str]] = [("home", "nav.home"), ("search_page", "nav.search"), ("challenge_page", "nav.challenge"),
                               ("browse", "nav.browse"),
-                              ("map_page", "nav.map"), ("partners_page", "nav.partners"), ("import_page", "nav.import"),
+                              ("map_page", "nav.map"), ("analytics_page", "nav.analytics"),
+                              ("partners_page", "nav.partners"), ("import_page", "nav.import"),
                               ("review_page", "nav.review"), ("digest_page", "nav.digest")]
 
 
