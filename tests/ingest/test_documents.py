@@ -153,3 +153,30 @@ def test_doc_type_guess():
     assert guess_doc_type("x.pdf", "Climate Adaptation Strategy 2030", "pdf") == DocumentType.policy
     assert guess_doc_type("x.pdf", None, "pdf") == DocumentType.report
     assert guess_doc_type("x.md", None, "markdown") == DocumentType.other
+
+
+def test_docx_whose_document_part_is_not_a_word_body_is_a_rejection(store, tmp_path):
+    """Found by benchmarks/fuzz_inputs.py: a package whose parts parse but whose main part's root is not
+    ``w:document`` raised AttributeError from python-docx while reading paragraphs; now a rejection line."""
+    import io
+    import zipfile
+
+    docx = pytest.importorskip("docx")
+    buf = io.BytesIO()
+    d = docx.Document()
+    d.add_paragraph("Urban heat plan")
+    d.save(buf)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
+            zipfile.ZipFile(folder / "odd.docx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = (b'<?xml version="1.0" encoding="UTF-8"?><w:body xmlns:w='
+                        b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>')
+            dst.writestr(item, data)
+    report = _run(store, DocumentSource([folder]))
+    assert report.created == 0 and report.rejected == 1
+    assert "not a readable DOCX" in report.rejections[0]["reason"]
+    assert report.rejections[0]["where"].endswith("odd.docx")

@@ -251,6 +251,10 @@ def test_fuzz_findings_are_row_errors_naming_where(hub: Hub, tmp_path: Path) -> 
     r = hub.import_files([write(tmp_path, "c.jsonl", '{"kind": "project", "name": "P", "attributes": [1]}\n'
                                 + "[" * 100_000 + "]" * 100_000 + "\n")])
     assert r.rejected == 2 and [x["where"] for x in r.rejections] == ["c.jsonl:1", "c.jsonl:2"]
+    # an external id holding a NUL character (a CORDIS grant id in the fuzz run): the row is rejected by name
+    r = hub.import_files([write(tmp_path, "nul.jsonl",
+                                '{"kind": "project", "name": "P", "external_ids": {"eu_grant": "77\\u00006783"}}\n')])
+    assert r.rejected == 1 and r.rejections[0]["where"] == "nul.jsonl:1" and "NUL" in r.rejections[0]["reason"]
     r = hub.import_files([write(tmp_path, "wide.csv", ",".join(f"c{i}" for i in range(20_000)) + "\nx\n")])
     assert r.rejected == 1 and "20,000 columns" in r.rejections[0]["reason"]
     # a mapping file that is not UTF-8, an unknown encoding, a two-character delimiter

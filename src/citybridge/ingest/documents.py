@@ -142,12 +142,13 @@ def extract_docx(data: Path | bytes) -> Extracted:
         raise Unreadable(problem)
     try:
         d = docx.Document(io.BytesIO(data) if isinstance(data, bytes) else str(data))
+        # a package whose parts parse but whose document part is not a Word body fails only here
+        text = "\n".join(p.text for p in d.paragraphs)
+        props = d.core_properties
+        authors = [props.author] if props.author else []
+        published = props.created.date() if props.created else None
     except Exception as exc:
         raise Unreadable(f"not a readable DOCX file ({type(exc).__name__})") from exc
-    text = "\n".join(p.text for p in d.paragraphs)
-    props = d.core_properties
-    authors = [props.author] if props.author else []
-    published = props.created.date() if props.created else None
     return Extracted(
         text,
         title=(props.title or "").strip() or None,

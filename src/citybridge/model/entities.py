@@ -230,6 +230,8 @@ class Record(BaseModel):
                     raise ValueError(f"external id scheme '{scheme[:40]}...' is longer than {MAX_SCHEME} characters")
                 if len(norm) > MAX_EXTERNAL_ID:
                     raise ValueError(f"{scheme} id is longer than {MAX_EXTERNAL_ID} characters")
+                if "\x00" in norm:  # the store refuses it (PostgreSQL cannot hold it): a row error, not a crash
+                    raise ValueError(f"{scheme} id holds a NUL character")
                 out[scheme] = norm
             return out
         return v
