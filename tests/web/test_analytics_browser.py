@@ -83,6 +83,10 @@ def test_sdg11_page_draws_network_trends_and_gaps(pack_page, pack_hub):
     page.wait_for_selector("#gaps-chart[data-drawn] svg")
     cells = page.locator("#gaps-chart svg a rect")
     assert cells.count() > 3
+    # every cell of the figures is drawn and filled by its gap (not only the chosen theme's row)
+    n_cells = page.evaluate("JSON.parse(document.getElementById('gaps-data').textContent).cells.length")
+    assert cells.count() == n_cells
+    assert cells.evaluate_all("rs => new Set(rs.map(r => r.getAttribute('fill'))).size") > 2
     # the map of gaps: countries of the regions with SDG 11 records coloured and linked
     assert page.locator("#gap-map .gap-land path").count() > 150
     assert page.locator("#gap-map .gap-land a").count() > 0

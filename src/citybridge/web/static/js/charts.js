@@ -148,9 +148,12 @@
       color: { type: "diverging", scheme: "RdBu", reverse: true, domain: [-extent, extent], legend: true,
         label: gp.axis.gap },
       marks: [
+        // every cell filled; the chosen theme's cells outlined by a second mark (a null stroke channel value
+        // would make Plot drop the cell altogether)
         Plot.cell(gp.cells, { x: "region", y: "label", fill: "gap", href: "href",
-          title: function (c) { return c.title; }, stroke: function (c) { return c.selected ? "#222" : null; },
-          strokeWidth: 2 }),
+          title: function (c) { return c.title; } }),
+        Plot.cell(gp.cells.filter(function (c) { return c.selected; }), { x: "region", y: "label", fill: "none",
+          stroke: "#222", strokeWidth: 2 }),
         Plot.text(gp.cells, { x: "region", y: "label", text: function (c) { return c.gap > 0 ? "+" + c.gap : String(c.gap); },
           fill: "black", stroke: "white", strokeWidth: 3, fontSize: 10 }),
       ],
