@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import resource
 import sys
 import time
@@ -30,6 +29,8 @@ from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Record
 from citybridge.pipelines.columnar import FORMAT, TABLES, read_table, source_items, step_outputs
 from citybridge.pipelines.partitions import Partition, discover
 from citybridge.pipelines.work import enrichable, process_partition, resolved_id, step_key
+from citybridge.search.artifacts import atomic_write_bytes
+from citybridge.store.backup import fsync_dir
 
 if TYPE_CHECKING:
     from citybridge.hub import Hub
@@ -86,23 +87,6 @@ class _ItemsSource:
         for _seq, it in self._items:
             if not self._relations_only or it.relation is not None or it.row is not None:
                 yield it
-
-
-def _fsync_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class BulkRun:
@@ -164,11 +148,11 @@ class BulkRun:
         folder = self.folder(part)
         folder.mkdir(parents=True, exist_ok=True)
         for name in TABLES:
-            _fsync_write(folder / f"{name}.parquet", result["tables"][name])
+            atomic_write_bytes(folder / f"{name}.parquet", result["tables"][name])
         meta = {"format": FORMAT, "label": part.label, "kind": part.kind, "paths": list(part.paths),
                 "steps": self.salt, "counts": result["counts"], "seconds": result["seconds"]}
-        _fsync_write(folder / SUCCESS, json.dumps(meta, indent=1).encode())
-        _fsync_dir(folder)
+        atomic_write_bytes(folder / SUCCESS, json.dumps(meta, indent=1).encode())
+        fsync_dir(folder)
 
     # ------------------------------------------------------------------ the run
     def run(self) -> BulkReport:
@@ -268,7 +252,7 @@ class BulkRun:
         report.seconds["load_cpu"] = report.seconds.get("load_cpu", 0.0) + cpu
         marker = {"store": self.store_id, "counts": imported.counts(), "unresolved": imported.unresolved,
                   "seconds": {"wall": round(wall, 2), "cpu": round(cpu, 2)}}
-        _fsync_write(folder / LOADED, json.dumps(marker).encode())
+        atomic_write_bytes(folder / LOADED, json.dumps(marker).encode())
 
     def _relink(self, part: Partition, report: BulkReport) -> int:
         items = list(source_items(read_table(self.folder(part) / "items.parquet")))

@@ -13,12 +13,13 @@ Readers that already mmapped the old files keep the old inodes, so a rebuild nev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -49,18 +50,26 @@ class StaleIndex(IndexArtifactError):
     code = "index_stale"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file + fsync + :func:`os.replace`."""
+@contextlib.contextmanager
+def atomic_open(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` whole or not at all: written to a temp name, fsynced and moved into
+    place with :func:`os.replace` when the block ends without an exception (the temp file is removed otherwise)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file + fsync + :func:`os.replace`."""
+    with atomic_open(path) as f:
+        f.write(data)
 
 
 class ArtifactWriter:
@@ -91,23 +100,9 @@ class ArtifactWriter:
         if array.dtype.hasobject:
             raise TypeError(f"array {name!r} has dtype object; artifacts never pickle")
         path = self.dir / f"{name}.npy"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.save(f, array, allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        self.files[name] = {
-            "file": path.name,
-            "dtype": array.dtype.str,
-            "shape": list(array.shape),
-            "bytes": path.stat().st_size,
-            "sha256": sha256_file(path),
-        }
+        with atomic_open(path) as f:
+            np.save(f, array, allow_pickle=False)
+        self._register(name, path, array.dtype, array.shape)
 
     def add_stream(self, name: str, dtype: Any, shape: tuple[int, ...], pieces: Iterable[np.ndarray]) -> None:
         """Write ``<name>.npy`` of a known ``shape`` from consecutive pieces (row blocks in C order), so an
@@ -117,25 +112,20 @@ class ArtifactWriter:
             raise TypeError(f"array {name!r} has dtype object; artifacts never pickle")
         shape = tuple(int(x) for x in shape)
         path = self.dir / f"{name}.npy"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        try:
-            with open(tmp, "wb") as f:
-                header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-                np.lib.format.write_array_header_1_0(f, header)
-                written = 0
-                for piece in pieces:
-                    data = np.ascontiguousarray(piece, dtype=dtype)
-                    f.write(memoryview(data).cast("B"))
-                    written += data.nbytes
-                if written != expected:
-                    raise ValueError(f"array {name!r}: {written} bytes written for shape {shape} ({expected})")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_open(path) as f:
+            header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+            np.lib.format.write_array_header_1_0(f, header)
+            written = 0
+            for piece in pieces:
+                data = np.ascontiguousarray(piece, dtype=dtype)
+                f.write(memoryview(data).cast("B"))
+                written += data.nbytes
+            if written != expected:
+                raise ValueError(f"array {name!r}: {written} bytes written for shape {shape} ({expected})")
+        self._register(name, path, dtype, shape)
+
+    def _register(self, name: str, path: Path, dtype: np.dtype, shape: tuple[int, ...]) -> None:
         self.files[name] = {
             "file": path.name,
             "dtype": dtype.str,

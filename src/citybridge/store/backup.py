@@ -155,7 +155,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (a file just moved into it) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -191,7 +192,7 @@ def backup(engine: Engine, path: str | os.PathLike[str]) -> BackupReport:
         created_at=created, backend=backend, revision=revision, records=report.records,
         relations=report.relations, path=dest), encoding="utf-8")
     _write_json(dest / MANIFEST, manifest)
-    _fsync_dir(dest)
+    fsync_dir(dest)
     return report
 
 
@@ -363,7 +364,7 @@ def _restore_sqlite(url: str, file: Path, manifest: dict[str, Any]) -> list[str]
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     os.replace(part, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     # indexes in the folder (if any) describe another store: drop them, they are rebuilt from this one
     shutil.rmtree(target.parent / "index", ignore_errors=True)
     return []
