@@ -229,6 +229,18 @@ def _check_years(year_from: int | None, year_to: int | None) -> None:
         raise Invalid("year_from is after year_to", field="year_from")
 
 
+def _check_series_args(scheme: str | None, themes: list[str] | None, year_from: int | None, year_to: int | None,
+                       top: int) -> list[str] | None:
+    """Validate the arguments :meth:`AnalyticsMixin.trends` and :meth:`AnalyticsMixin.gaps` share; returns the
+    themes normalised and deduplicated (None or empty as given)."""
+    _check_scheme(scheme)
+    for th in themes or []:
+        _check_theme(th)
+    _check_years(year_from, year_to)
+    if not 1 <= top <= 500:
+        raise Invalid("top must be between 1 and 500", field="top")
+    return [th for th in dict.fromkeys(_norm_theme(th) for th in themes) if th] if themes else themes
+
 #: bump when how a keyword theme's records are found changes (cached results are then stale; kept apart from
 #: :data:`citybridge.analyze.cache.VERSION` so the two change independently)
 KEYWORD_METHOD = 1
@@ -372,13 +384,7 @@ class AnalyticsMixin:
         """
         from citybridge.analyze.trends import trends
 
-        _check_scheme(scheme)
-        for th in themes or []:
-            _check_theme(th)
-        themes = [th for th in dict.fromkeys(_norm_theme(th) for th in themes) if th] if themes else themes
-        _check_years(year_from, year_to)
-        if not 1 <= top <= 500:
-            raise Invalid("top must be between 1 and 500", field="top")
+        themes = _check_series_args(scheme, themes, year_from, year_to, top)
         params = {"scheme": scheme, "themes": sorted(themes or []) or None, "years": [year_from, year_to],
                   "top": top}
 
@@ -406,13 +412,7 @@ class AnalyticsMixin:
         """
         from citybridge.analyze.gaps import gap_map
 
-        _check_scheme(scheme)
-        for th in themes or []:
-            _check_theme(th)
-        themes = [th for th in dict.fromkeys(_norm_theme(th) for th in themes) if th] if themes else themes
-        _check_years(year_from, year_to)
-        if not 1 <= top <= 500:
-            raise Invalid("top must be between 1 and 500", field="top")
+        themes = _check_series_args(scheme, themes, year_from, year_to, top)
         params = {"by": by, "scheme": scheme, "themes": sorted(themes or []) or None, "years": [year_from, year_to],
                   "top": top}
 
