@@ -9,16 +9,18 @@ corrupt or stale artifact is rebuilt before it is ever served.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,7 @@ CROSSLINGUAL_FLOOR = 0.84
 CROSSLINGUAL_MARGIN = 0.03
 
 
+logger = logging.getLogger(__name__)
 _WORDS = re.compile(r"\w+")  # a text scored as words: no phrase, prefix or operator syntax
 
 
@@ -109,6 +112,23 @@ class Loaded:
 
 
 @dataclass
+class _DeltaState:
+    """The records of the delta segment, kept between refreshes (see ``SearchService._with_delta``)."""
+
+    built_at: datetime  # of the main index the delta is relative to
+    versions: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # rid -> version last read
+    bodies: dict[str, tuple[dict[str, Any], _Enrichment]] = field(default_factory=dict)  # deleted ones absent
+    vectors: dict[str, dict[str, np.ndarray | None]] = field(default_factory=dict)  # rid -> model -> vector
+    part: Part | None = None
+
+    def forget(self, rid: str) -> None:
+        self.versions.pop(rid, None)
+        self.bodies.pop(rid, None)
+        self.vectors.pop(rid, None)
+        self.part = None
+
+
+@dataclass
 class _Corpus:
     ids: list[str]
     docs: list[dict[str, str]]
@@ -136,6 +156,14 @@ class SearchService:
         self._checked_at = 0.0
         self._generation = -1
         self._token: tuple[int, int] | None = None
+        self._main: tuple[int, tuple[Part, str, datetime]] | None = None  # (manifest mtime, loaded main part)
+        self._delta_state: _DeltaState | None = None
+        mode = os.environ.get("CITYBRIDGE_SEARCH_REFRESH", "sync").strip().lower()
+        self.background = mode == "background"
+        self.refresh_every = float(os.environ.get("CITYBRIDGE_SEARCH_REFRESH_SECONDS", "0.5") or 0.5)
+        self._bg_guard = threading.Lock()
+        self._bg_running = False
+        self._bg_last = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def _embedder(self) -> Any:
@@ -159,7 +187,14 @@ class SearchService:
 
     def current(self, *, max_age: float = 2.0) -> Loaded:
         """The indexes for the store as it is now: loaded from disk plus a delta of recent changes, or
-        rebuilt when missing, corrupt or too far behind."""
+        rebuilt when missing, corrupt or too far behind.
+
+        Writes through this store are always seen (the caller waits for the refresh: read-your-writes).
+        Other processes' writes are checked by one thread while the others keep serving what is loaded; with
+        ``background`` refresh (``CITYBRIDGE_SEARCH_REFRESH=background``, what ``citybridge serve`` sets) that
+        check runs in a thread of its own, so no reader ever waits for it, and their results are at most
+        one refresh late (the delta is incremental: only the records changed since the last refresh are
+        read again)."""
         now = time.monotonic()
         token = change_token(self.store)  # SQLite: moves on any commit; skips the ~100 ms fingerprint
         same_generation = self._generation == self.store.generation
@@ -170,6 +205,9 @@ class SearchService:
         if self._loaded is not None and same_generation:
             # only other processes' writes are to be checked: one thread makes the check (the
             # fingerprint scans tables), the others keep serving what is loaded instead of queueing behind it
+            if self.background:
+                self._refresh_in_background(token)
+                return self._loaded
             if not self._lock.acquire(blocking=False):
                 return self._loaded
         else:
@@ -179,6 +217,26 @@ class SearchService:
         finally:
             self._lock.release()
 
+    def _refresh_in_background(self, token: Any) -> None:
+        """Start one thread refreshing the indexes (unless one runs), at most every ``refresh_every`` s."""
+        with self._bg_guard:
+            if self._bg_running or time.monotonic() - self._bg_last < self.refresh_every:
+                return
+            self._bg_running = True
+
+        def work() -> None:
+            try:
+                with self._lock:
+                    self._refresh(change_token(self.store))
+            except Exception:  # pragma: no cover - the next request retries, on its own path
+                logger.exception("background search refresh failed")
+            finally:
+                with self._bg_guard:
+                    self._bg_running = False
+                    self._bg_last = time.monotonic()
+
+        threading.Thread(target=work, name="citybridge-search-refresh", daemon=True).start()
+
     def _refresh(self, token: Any) -> Loaded:
         fp = store_fingerprint(self.store)
         self._checked_at = time.monotonic()
@@ -187,14 +245,28 @@ class SearchService:
         if self._loaded is not None and self._loaded.fingerprint == fp:
             return self._loaded
         try:
-            main, built_fp, built_at = self._load_main()
+            main, built_fp, built_at = self._main_part()
             if built_fp == fp:
                 self._loaded = Loaded(fp, [main])
             else:
                 self._loaded = self._with_delta(fp, main, built_at)
         except IndexArtifactError:
+            self._main = None
             self._loaded = self.rebuild(fingerprint=fp)
         return self._loaded
+
+    def _main_part(self) -> tuple[Part, str, datetime]:
+        """The persisted main index, loaded again only when its manifest changed (a rebuild by any process)."""
+        try:
+            stamp = (self.dir / "facets" / "manifest.json").stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if self._main is not None and stamp is not None and self._main[0] == stamp:
+            return self._main[1]
+        loaded = self._load_main()
+        self._main = (stamp, loaded) if stamp is not None else None
+        self._delta_state = None
+        return loaded
 
     def _load_main(self) -> tuple[Part, str, datetime]:
         facets_meta = _manifest(self.dir / "facets")
@@ -220,35 +292,63 @@ class SearchService:
         return part, fp, datetime.fromisoformat(built_at)
 
     def _with_delta(self, fp: str, main: Part, built_at: datetime) -> Loaded:
+        """The main index with the records changed since ``built_at`` masked, and their current versions
+        (deleted ones left out) in an in-memory delta segment.
+
+        Incremental: the delta's records are kept with their version (last update, enrichment and history
+        entry); a refresh reads again only the records whose version moved, then re-indexes the delta from
+        memory, so a write costs about its own records, not every record changed since the main build."""
         changed = self._changed_since(built_at)
         if len(changed) > max(self.delta_limit, main.lexical.n_docs // 20):
+            self._main = None
             return self.rebuild(fingerprint=fp)
+        state = self._delta_state
+        if state is None or state.built_at != built_at:
+            state = self._delta_state = _DeltaState(built_at)
+        moved = sorted(rid for rid, version in changed.items() if state.versions.get(rid) != version)
+        for rid in [rid for rid in state.versions if rid not in changed]:  # (only after a main rebuild)
+            state.forget(rid)
+        if moved:
+            records = self.store.get_many(moved)
+            es = EnrichmentStore(self.store)
+            annotations = ({**a, "record_id": rid} for rid, anns in es.annotations_for(records).items()
+                           for a in anns)
+            enr = _enrichment_by_record(annotations)
+            for rid in moved:
+                state.forget(rid)
+                if rid in records:
+                    state.bodies[rid] = (record_to_dict(records[rid]), enr.get(rid, _EMPTY))
+                state.versions[rid] = changed[rid]
         exclude = np.zeros(main.lexical.n_docs, dtype=bool)
         for rid in changed:
             with contextlib.suppress(KeyError, ValueError):
                 exclude[main.lexical.doc_number(rid)] = True
-        records = self.store.get_many(changed)
-        bodies = [record_to_dict(records[r]) for r in sorted(records)]
-        if not bodies:
-            main.exclude = exclude
-            return Loaded(fp, [main])
-        es = EnrichmentStore(self.store)
-        annotations = ({**a, "record_id": rid} for rid, anns in es.annotations_for(records).items() for a in anns)
-        corpus = self._corpus(bodies, _enrichment_by_record(annotations))
-        delta = self._part(corpus, fp, es, None)
-        main.exclude = exclude
-        return Loaded(fp, [main, delta])
+        masked = dataclasses.replace(main, exclude=exclude)  # the loaded main part itself is never changed
+        if not state.bodies:
+            return Loaded(fp, [masked])
+        if moved or state.part is None:
+            order = sorted(state.bodies)
+            corpus = self._corpus((state.bodies[r][0] for r in order), {r: state.bodies[r][1] for r in order})
+            state.part = self._part(corpus, fp, EnrichmentStore(self.store), None, vector_cache=state.vectors)
+        return Loaded(fp, [masked, state.part])
 
-    def _changed_since(self, when: datetime) -> list[str]:
+    def _changed_since(self, when: datetime) -> dict[str, tuple[Any, ...]]:
+        """Records changed at or after ``when``, each with its version: (its stored version and content hash,
+        its enrichment steps done since and the last of them, its last delete/merge/unmerge history entry)."""
         r, s, h = t.records.c, t.enrich_state.c, t.history.c
-        out: set[str] = set()
+        out: dict[str, list[Any]] = {}
         with self.store.engine.connect() as conn:
-            out.update(x for (x,) in conn.execute(select(r.id).where(r.updated_at >= when)))
-            out.update(x for (x,) in conn.execute(select(s.record_id).where(s.done_at >= when).distinct()))
+            for rid, version, digest in conn.execute(select(r.id, r.version, r.hash).where(r.updated_at >= when)):
+                out.setdefault(rid, [None, None, None])[0] = (version, digest)
+            for rid, n, at in conn.execute(select(s.record_id, func.count(), func.max(s.done_at))
+                                           .where(s.done_at >= when).group_by(s.record_id)):
+                out.setdefault(rid, [None, None, None])[1] = (n, at)
             # deleted, merged into another record, or restored by an undo
-            out.update(x for (x,) in conn.execute(select(h.entity_id).where(
-                h.entity == "record", h.change.in_(("delete", "merge", "unmerge")), h.changed_at >= when)))
-        return sorted(out)
+            for rid, seq in conn.execute(select(h.entity_id, func.max(h.seq)).where(
+                    h.entity == "record", h.change.in_(("delete", "merge", "unmerge")), h.changed_at >= when)
+                    .group_by(h.entity_id)):
+                out.setdefault(rid, [None, None, None])[2] = seq
+        return {rid: tuple(v) for rid, v in sorted(out.items())}
 
     def _corpus(self, bodies: Iterable[dict[str, Any]], enr: dict[str, _Enrichment]) -> _Corpus:
         corpus = _Corpus([], [], [], FacetBuilder())
@@ -276,7 +376,8 @@ class SearchService:
         return corpus
 
     def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore, save_to: Path | None,
-              progress: Callable[[int], None] | None = None, built_at: datetime | None = None) -> Part:
+              progress: Callable[[int], None] | None = None, built_at: datetime | None = None,
+              vector_cache: dict[str, dict[str, np.ndarray | None]] | None = None) -> Part:
         if save_to is not None:  # bounded memory: postings are spilled and sorted a bucket at a time
             lexical = LexicalIndex.build_to(save_to / "lexical", corpus.docs, ids=corpus.ids, langs=corpus.langs,
                                             fingerprint=fp, progress=progress)
@@ -289,6 +390,20 @@ class SearchService:
 
         def stored(model: Any) -> VectorIndex:
             matrix = np.zeros((len(corpus.ids), model.dim), dtype=np.float32)
+            if vector_cache is not None:  # a delta: read only the vectors of records not read before
+                mid = model.model_id
+                need = [rid for rid in corpus.ids if mid not in vector_cache.get(rid, {})]
+                for rid in need:
+                    vector_cache.setdefault(rid, {})[mid] = None
+                if need:
+                    for rid, _p, _f, _s, _e, vec in es.vectors(mid, need):
+                        if rid in pos and len(vec) == model.dim:
+                            vector_cache[rid][mid] = np.asarray(vec, dtype=np.float32)
+                for rid, i in pos.items():
+                    got = vector_cache[rid].get(mid)
+                    if got is not None:
+                        matrix[i] = got
+                return VectorIndex.build(matrix, model.model_id, fingerprint=fp)
             for rid, _p, _f, _s, _e, vec in es.vectors(model.model_id, wanted):
                 if rid in pos and len(vec) == model.dim:
                     matrix[pos[rid]] = vec
@@ -325,7 +440,8 @@ class SearchService:
                 self.dir.rename(old)
             tmp.rename(self.dir)
             shutil.rmtree(old, ignore_errors=True)
-        main, _fp, _at = self._load_main()
+        self._main = None
+        main, _fp, _at = self._main_part()
         current = store_fingerprint(self.store)
         if current != fp:  # written to while we built: serve the changes from a delta
             return self._with_delta(current, main, _at)
