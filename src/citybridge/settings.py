@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     link_refresh_seconds: float = Field(default=30.0, ge=0, le=3600, description="background mode: rebuild the "
                                         "link indexes at most this often; link answers are at most this much plus "
                                         "a rebuild behind the store (search results are never behind)")
+    search_refresh: Literal["sync", "background"] = Field(
+        default="sync", description="other processes' writes: the search request that notices them brings the "
+        "index up to date (sync), or one background thread does while readers keep the loaded index (background: "
+        "what `citybridge serve` uses; writes through the same process are always seen at once)")
+    search_refresh_seconds: float = Field(default=0.5, ge=0, le=60, description="background mode: refresh the "
+                                          "search index at most this often (results at most this plus one "
+                                          "incremental refresh behind other processes' writes)")
+    view_stale_seconds: float = Field(default=0.0, ge=0, le=3600, description="derived views (home counts, map "
+                                      "layers, peer cities) after a write: recompute before answering (0), or "
+                                      "keep answering the previous view while one thread recomputes it, at most "
+                                      "this often (what `citybridge serve` uses: 30)")
     # dissemination (citybridge.notify)
     public_url: str = Field(default="http://127.0.0.1:8000", description="base URL of the web app for links")
     linked_data_base: str | None = Field(default=None, description="base IRI of exported records and of the "

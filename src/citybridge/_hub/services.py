@@ -38,7 +38,9 @@ class QueryMixin:
 
             self._search = SearchService(self.store, self.settings.data_dir / "index",
                                          embedder=self.settings.search_embedder,
-                                         crosslingual=self.settings.crosslingual_embedder)
+                                         crosslingual=self.settings.crosslingual_embedder,
+                                         background=self.settings.search_refresh == "background",
+                                         refresh_every=self.settings.search_refresh_seconds)
         return self._search
 
     def search(self, query: str, filters: dict[str, Any] | None = None, facets: Iterable[str] | None = None,

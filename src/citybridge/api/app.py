@@ -63,6 +63,13 @@ accepted from 127.0.0.1 only, and such responses carry an `X-Citybridge-Dev-Writ
 """
 
 
+def _view_cache(hub: Hub) -> TTLCache:
+    """The app's cache of derived views: stale after writes by this process or (SQLite) by any other."""
+    from citybridge.store.state import change_token
+
+    return TTLCache(stale=hub.settings.view_stale_seconds, version=lambda: change_token(hub.store))
+
+
 def create_app(hub: Hub | None = None, *, settings: Settings | None = None, web: bool = True) -> FastAPI:
     """Build the application around a Hub (made from ``settings`` or the environment when not given)."""
     hub = hub or Hub(settings or Settings())
@@ -73,7 +80,7 @@ def create_app(hub: Hub | None = None, *, settings: Settings | None = None, web:
         responses={422: {"model": ErrorOut, "description": "Invalid input (the field is named)"}},
     )
     app.state.hub = hub
-    app.state.cache = TTLCache()
+    app.state.cache = _view_cache(hub)
     if dev_local_writes(hub.settings, "127.0.0.1"):
         log.warning("no CITYBRIDGE_WRITE_TOKEN/CITYBRIDGE_TOKENS: API writes are accepted from 127.0.0.1 only")
 

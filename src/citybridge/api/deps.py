@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from citybridge.model.access import ANONYMOUS, Caller, role_caller
 
 TOKEN_COOKIE = "citybridge_token"
 SESSION_COOKIE = "citybridge_session"
+log = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="a personal token (cbt_..., made on the 'My account' page) or "
                     "one from CITYBRIDGE_WRITE_TOKEN or CITYBRIDGE_TOKENS")
 
@@ -93,30 +95,79 @@ def api_curator(request: Request, response: Response,
 
 
 class TTLCache:
-    """A tiny thread-safe cache for derived views (home counts, map layers), cleared on every write."""
+    """A small thread-safe cache for derived views (home counts, map layers, peer cities).
 
-    def __init__(self, ttl: float = 300.0, size: int = 256) -> None:
+    An entry is fresh until a write: ``clear()`` (called after writes through this process) and, with a
+    ``version`` function (the store's change token), any commit by another process make every entry stale.
+    A stale entry is recomputed before answering when ``stale`` is 0; otherwise it keeps being served while
+    one background thread recomputes it, at most once per ``stale`` seconds per entry (so views are at most
+    ``stale`` seconds plus one computation behind the store, and a burst of writes costs one computation per
+    view, not one per write). Concurrent misses of the same key compute it once; the others wait for it.
+    """
+
+    def __init__(self, ttl: float = 300.0, size: int = 256, *, stale: float = 0.0,
+                 version: Callable[[], Any] | None = None) -> None:
         self.ttl = ttl
         self.size = size
-        self._data: dict[Any, tuple[float, Any]] = {}
+        self.stale = stale
+        self._version = version
+        self._epoch = 0
+        self._data: dict[Any, tuple[float, Any, Any]] = {}  # key -> (computed at, (epoch, version), value)
+        self._computing: dict[Any, threading.Event] = {}
         self._lock = threading.Lock()
 
+    def _stamp(self) -> Any:
+        return (self._epoch, self._version() if self._version is not None else None)
+
     def get(self, key: Any, compute: Callable[[], Any]) -> Any:
-        now = time.monotonic()
+        while True:
+            now = time.monotonic()
+            stamp = self._stamp()
+            with self._lock:
+                hit = self._data.get(key)
+                if hit and now - hit[0] < self.ttl and (hit[1] == stamp or (
+                        self.stale > 0 and now - hit[0] < self.ttl)):
+                    if hit[1] != stamp and now - hit[0] >= self.stale and key not in self._computing:
+                        self._start(key, compute, background=True)
+                    return hit[2]
+                running = self._computing.get(key)
+                if running is None:
+                    self._start(key, compute, background=False)
+                    break
+            running.wait()  # another thread computes it: take its answer
+        return self._compute(key, compute, stamp)
+
+    def _start(self, key: Any, compute: Callable[[], Any], *, background: bool) -> None:
+        """Mark ``key`` as being computed (under the lock); in a thread of its own when ``background``."""
+        self._computing[key] = threading.Event()
+        if background:
+            stamp = self._stamp()
+            threading.Thread(target=self._compute, args=(key, compute, stamp, True), daemon=True,
+                             name="citybridge-view-refresh").start()
+
+    def _compute(self, key: Any, compute: Callable[[], Any], stamp: Any, background: bool = False) -> Any:
+        try:
+            value = compute()
+        except Exception:
+            with self._lock:
+                self._computing.pop(key).set()
+            if background:  # pragma: no cover - the stale view stays; the next request after `stale` retries
+                log.exception("recomputing a cached view failed")
+                return None
+            raise
         with self._lock:
-            hit = self._data.get(key)
-            if hit and now - hit[0] < self.ttl:
-                return hit[1]
-        value = compute()
-        with self._lock:
-            if len(self._data) >= self.size:
+            if key not in self._data and len(self._data) >= self.size:
                 self._data.pop(next(iter(self._data)))
-            self._data[key] = (now, value)
+            self._data[key] = (time.monotonic(), stamp, value)
+            self._computing.pop(key).set()
         return value
 
     def clear(self) -> None:
+        """Make every entry stale (a write through this process changed the store)."""
         with self._lock:
-            self._data.clear()
+            self._epoch += 1
+            if self.stale <= 0:
+                self._data.clear()
 
 
 def get_cache(request: Request) -> TTLCache:

@@ -65,6 +65,10 @@ def serve(
     # a served instance keeps answering link calls from the link indexes it has while writes come in; one
     # thread per worker rebuilds them (settings: link_refresh, link_refresh_seconds)
     os.environ.setdefault("CITYBRIDGE_LINK_REFRESH", "background")
+    # ... and likewise search (other workers' writes: one thread brings the index up to date, incrementally) and
+    # the derived views (home counts, map layers, peer cities: recomputed by one thread at most every 30 s)
+    os.environ.setdefault("CITYBRIDGE_SEARCH_REFRESH", "background")
+    os.environ.setdefault("CITYBRIDGE_VIEW_STALE_SECONDS", "30")
     if s.is_sqlite:
         from citybridge.hub import Hub
 

@@ -145,7 +145,8 @@ class SearchService:
     """
 
     def __init__(self, store: Store, index_dir: Path, *, embedder: str | None = "wordllama",
-                 delta_limit: int = 5000, crosslingual: str | None = None) -> None:
+                 delta_limit: int = 5000, crosslingual: str | None = None, background: bool = False,
+                 refresh_every: float = 0.5) -> None:
         self.store = store
         self.dir = Path(index_dir)
         self.embedder_name = embedder
@@ -158,9 +159,8 @@ class SearchService:
         self._token: tuple[int, int] | None = None
         self._main: tuple[int, tuple[Part, str, datetime]] | None = None  # (manifest mtime, loaded main part)
         self._delta_state: _DeltaState | None = None
-        mode = os.environ.get("CITYBRIDGE_SEARCH_REFRESH", "sync").strip().lower()
-        self.background = mode == "background"
-        self.refresh_every = float(os.environ.get("CITYBRIDGE_SEARCH_REFRESH_SECONDS", "0.5") or 0.5)
+        self.background = background  # other processes' writes: refreshed off the request path
+        self.refresh_every = refresh_every
         self._bg_guard = threading.Lock()
         self._bg_running = False
         self._bg_last = 0.0
@@ -191,7 +191,7 @@ class SearchService:
 
         Writes through this store are always seen (the caller waits for the refresh: read-your-writes).
         Other processes' writes are checked by one thread while the others keep serving what is loaded; with
-        ``background`` refresh (``CITYBRIDGE_SEARCH_REFRESH=background``, what ``citybridge serve`` sets) that
+        ``background`` (``Settings.search_refresh``, what ``citybridge serve`` uses) that
         check runs in a thread of its own, so no reader ever waits for it, and their results are at most
         one refresh late (the delta is incremental: only the records changed since the last refresh are
         read again)."""
