@@ -264,13 +264,28 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q / 100 * len(s)) - 1))] if s else float("nan")
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its waited-for children (the server, once stopped)."""
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of one process group (the server: uvicorn and its
+    workers, started in a session of their own), from /proc (0 where there is none)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 12 and int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time of this process (the load generator) and of its waited-for children (the server, once
+    stopped)."""
     import resource
 
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -293,15 +308,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
             budget = Budget(args.seconds, args.max_requests)
             t1 = time.monotonic()
+            run_cpu0 = time.process_time(), group_cpu(proc.pid)
             await asyncio.gather(
                 *(user(i, args.think, warmed, texts, client, budget, out, errors)
                   for i in range(args.users)),
                 *(writer(i, args.write_every, warmed["ids"], client, budget, out, errors, args.import_rows)
                   for i in range(args.writers)))
             wall = time.monotonic() - t1
+            run_cpu = time.process_time() - run_cpu0[0], group_cpu(proc.pid) - run_cpu0[1]
     finally:
         stop_server(proc)
-    cpu = cpu_seconds() - cpu0
+    client1, server1 = cpu_seconds()
+    client_cpu, server_cpu = client1 - cpu0[0], server1 - cpu0[1]
+    cpu = client_cpu + server_cpu
     total = sum(len(v) for v in out.values())
     routes = {name: {"n": len(v), "rps": round(len(v) / wall, 2), "p50_ms": round(pct(v, 50), 1),
                      "p95_ms": round(pct(v, 95), 1), "p99_ms": round(pct(v, 99), 1), "max_ms": round(max(v), 1),
@@ -312,7 +331,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {"users": args.users, "writers": args.writers, "seconds": args.seconds, "think_s": args.think,
             "workers": args.workers, "startup_s": started, "warmup_s": warmed["seconds"], "requests": total,
             "wall_s": round(wall, 1), "rps": round(total / wall, 1), "cpu_s": round(cpu, 1),
+            "client_cpu_s": round(client_cpu, 1), "server_cpu_s": round(server_cpu, 1),
             "requests_per_cpu_s": round(total / cpu, 2) if cpu > 0 else None,
+            "run_client_cpu_s": round(run_cpu[0], 1), "run_server_cpu_s": round(run_cpu[1], 1),
+            "requests_per_server_cpu_s": round(total / run_cpu[1], 2) if run_cpu[1] > 0 else None,
             "max_write_ms": round(max(writes), 1) if writes else None,
             "writes_over_1s": sum(1 for ms in writes if ms > 1000), "errors": len(errors),
             "error_examples": errors[:5], "load_average": os.getloadavg(), "routes": routes}
@@ -350,7 +372,10 @@ def main() -> None:
     print(f"{res['users']} readers + {res['writers']} writers, {res['seconds']:g} s, think {res['think_s']:g} s, "
           f"{res['workers']} worker(s); startup {res['startup_s']} s, warm-up {res['warmup_s']} s")
     print(f"{res['requests']:,} requests in {res['wall_s']} s = {res['rps']} req/s; {res['cpu_s']} CPU s "
-          f"(server + client) = {res['requests_per_cpu_s']} req per CPU s; load average {res['load_average']}")
+          f"(server {res['server_cpu_s']} incl. start-up and warm-up + client {res['client_cpu_s']}) = "
+          f"{res['requests_per_cpu_s']} req per CPU s; load average {res['load_average']}")
+    print(f"measured phase: server {res['run_server_cpu_s']} CPU s = {res['requests_per_server_cpu_s']} req per "
+          f"server CPU s; load generator {res['run_client_cpu_s']} CPU s")
     print(f"errors: {res['errors']}; longest write {res['max_write_ms']} ms, {res['writes_over_1s']} over 1 s")
     print(f"{'route':<13}{'n':>7}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
     for name, r in res["routes"].items():

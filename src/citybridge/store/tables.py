@@ -91,6 +91,7 @@ history = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Column("changed_by", String(256)),  # clipped by the store (repository.who)
     Index("ix_history_entity", "entity", "entity_id"),
+    Index("ix_history_changed_at", "changed_at"),  # what changed since a time (search delta; 0008)
 )
 
 imports = Table(
@@ -134,6 +135,7 @@ enrich_state = Table(
     Column("step_version", String(32), nullable=False),
     Column("record_hash", String(40), nullable=False),  # records.hash
     Column("done_at", DateTime(timezone=True), nullable=False),
+    Index("ix_enrich_state_done_at", "done_at"),  # what changed since a time (search delta; 0008)
 )
 
 # a step's version text (it names the code, model, data and weights, and may be long) by its short key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from citybridge.api.deps import CacheDep, CallerDep, HubDep
 from citybridge.api.routes.common import errors
@@ -60,11 +60,16 @@ def map_points(
     pathway: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,40}$", examples=["nature-based"])] = None,
     org_type: Annotated[OrganizationType | None, Query(description="organisations of this type only")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 3000,
-) -> dict[str, Any]:
+) -> Response:
     """Points for the map: cities records are in or about, organisations with coordinates, and projects at
     their partners' places; filter by SDG, pathway and organisation type."""
     labels = tuple(x for x in (f"sdg:{sdg}" if sdg else None, f"pathway:{pathway}" if pathway else None) if x)
     layers = tuple(layer or ("city", "organization", "project"))
-    key = ("map", caller, layers, labels, org_type, limit)
-    return cache.get(key, lambda: hub.map_layers(caller, layers=layers, labels=labels,  # type: ignore[no-any-return]
-                                                 org_type=org_type.value if org_type else None, limit=limit))
+    key = ("map.json", caller, layers, labels, org_type, limit)
+
+    def compute() -> bytes:  # validated and serialised once per view, not once per request (thousands of points)
+        points = hub.map_layers(caller, layers=layers, labels=labels, org_type=org_type.value if org_type else None,
+                                limit=limit)
+        return MapOut.model_validate(points).model_dump_json().encode()
+
+    return Response(cache.get(key, compute), media_type="application/json")
