@@ -51,7 +51,9 @@ def test_the_delta_reads_again_only_the_records_a_write_changed(indexed: Hub, mo
     indexed.upsert([Document(id="d_two", name="Rain gardens in Malmo", description="Malmo plants rain gardens.")])
     assert ids(indexed.search("rain gardens")) == ["d_two"]
     assert ids(indexed.search("bioswales")) == ["d_one"]  # still served from the kept delta
-    assert read == [["d_one"], ["d_two"]]  # d_one was not read again for the second write
+    # (the first read may hold base records written in the second the index was built: they count as changed)
+    assert len(read) == 2 and "d_one" in read[0]
+    assert read[1] == ["d_two"]  # only the second write's record was read again, nothing before it
 
 
 def test_a_changed_or_deleted_record_never_shows_its_old_version(indexed: Hub) -> None:
