@@ -102,7 +102,7 @@ async def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 
     raise SystemExit(f"the server did not answer within {timeout:g} s")
 
 
-async def warm(base: str, workers: int) -> dict[str, Any]:
+async def warm(base: str, workers: int, link: bool = True) -> dict[str, Any]:
     """Load the indexes and derived structures in every worker, and sample ids for entity pages."""
     t0 = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=600) as c:
@@ -121,7 +121,10 @@ async def warm(base: str, workers: int) -> dict[str, Any]:
                     (await own.get(f"/entity/{ids['city'][i % len(ids['city'])]}")).raise_for_status()
 
         await asyncio.gather(*(one(i) for i in range(max(1, workers) * 4)))
-        has_link = "/api/v1/link" in (await c.get("/api/v1/openapi.json")).json().get("paths", {})
+        for params in MAP_VIEWS * max(1, workers) * 2:  # the map views the readers ask for, in every worker
+            async with httpx.AsyncClient(base_url=base, timeout=600) as own:
+                (await own.get("/api/v1/map", params=params)).raise_for_status()
+        has_link = link and "/api/v1/link" in (await c.get("/api/v1/openapi.json")).json().get("paths", {})
         cities: set[str] = set()
         if has_link:  # the first link builds the profile, city and partner indexes
             for _ in range(max(1, workers)):
@@ -134,15 +137,25 @@ async def warm(base: str, workers: int) -> dict[str, Any]:
     return {"ids": ids, "seconds": round(time.perf_counter() - t0, 1), "link": has_link, "cities": cities}
 
 
+#: the map views readers ask for
+MAP_VIEWS: list[dict[str, Any]] = [{}, {"sdg": "11"}, {"pathway": "nature-based"}, {"layer": "city"},
+                                   {"sdg": "13", "layer": "organization"}]
 #: a reader's mix: (route, share); link calls keep the 5% of the earlier read-only runs (issue 16: link p95 2.2 s)
 MIX = (("search_page", 0.45), ("entity_page", 0.20), ("api_search", 0.20), ("api_link", 0.05), ("map", 0.10))
 
 
+def mix_with_link(share: float) -> tuple[tuple[str, float], ...]:
+    """MIX with link calls at ``share`` of the readers' requests, the rest as in MIX (scaled)."""
+    others = [(name, w) for name, w in MIX if name != "api_link"]
+    rest = sum(w for _n, w in others)
+    return (*((name, w * (1 - share) / rest) for name, w in others), ("api_link", share))
+
+
 def pick(rng: random.Random, ids: dict[str, list[str]], has_link: bool, texts: list[tuple[str, str | None]],
-         cities: set[str]) -> tuple[str, str, dict[str, Any]]:
+         cities: set[str], mix: tuple[tuple[str, float], ...] = MIX) -> tuple[str, str, dict[str, Any]]:
     roll = rng.random()
-    route = MIX[-1][0]
-    for name, share in MIX:
+    route = "map"  # (only if the shares sum to a hair under 1)
+    for name, share in mix:
         if roll < share:
             route = name
             break
@@ -167,8 +180,7 @@ def pick(rng: random.Random, ids: dict[str, list[str]], has_link: bool, texts: l
             params["place"] = city
         return route, "/api/v1/link", params
     if route == "map":
-        return route, "/api/v1/map", rng.choice([{}, {"sdg": "11"}, {"pathway": "nature-based"},
-                                                  {"layer": "city"}, {"sdg": "13", "layer": "organization"}])
+        return route, "/api/v1/map", rng.choice(MAP_VIEWS)
     return "api_search", "/api/v1/search", {"q": rng.choice(QUERIES), **rng.choice(FACETS)}
 
 
@@ -191,7 +203,7 @@ async def user(n: int, think: float, warmed: dict[str, Any], texts: list[tuple[s
     rng = random.Random(n)
     await asyncio.sleep(rng.uniform(0, max(think, 0.05)))  # users arrive spread out, not in one burst
     while budget.take():
-        route, path, params = pick(rng, warmed["ids"], warmed["link"], texts, warmed["cities"])
+        route, path, params = pick(rng, warmed["ids"], warmed["link"], texts, warmed["cities"], warmed["mix"])
         t0 = time.perf_counter()
         try:
             r = await client.get(path, params=params)
@@ -297,8 +309,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         await wait_ready(base, proc)
         started = round(time.perf_counter() - t0, 1)
-        warmed = await warm(base, args.workers)
-        if not warmed["link"]:
+        warmed = await warm(base, args.workers, link=args.link_share > 0)
+        warmed["mix"] = mix_with_link(args.link_share)
+        if not warmed["link"] and args.link_share > 0:
             print("note: no /api/v1/link route on this server; link calls skipped", file=sys.stderr)
         out: dict[str, list[float]] = defaultdict(list)
         errors: list[str] = []
@@ -329,6 +342,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
               for name, v in sorted(out.items())}
     writes = [ms for name in ("write_import", "write_edit") for ms in out.get(name, [])]
     return {"users": args.users, "writers": args.writers, "seconds": args.seconds, "think_s": args.think,
+            "link_share": args.link_share,
             "workers": args.workers, "startup_s": started, "warmup_s": warmed["seconds"], "requests": total,
             "wall_s": round(wall, 1), "rps": round(total / wall, 1), "cpu_s": round(cpu, 1),
             "client_cpu_s": round(client_cpu, 1), "server_cpu_s": round(server_cpu, 1),
@@ -352,6 +366,8 @@ def main() -> None:
     ap.add_argument("--write-every", type=float, default=2.0, help="mean time between a writer's writes, s")
     ap.add_argument("--import-rows", type=int, default=10, help="records per imported file")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--link-share", type=float, default=0.05, help="share of the readers' requests that are "
+                    "link calls (0-0.5; 0 measures search, pages and map alone)")
     ap.add_argument("--short", action="store_true", help="the tests' mode: 4 readers, 2 writers, 5 s")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON (logs on stderr)")
     args = ap.parse_args()
@@ -362,9 +378,9 @@ def main() -> None:
         ap.error("--data-dir must be a folder with a citybridge.db (use a copy of the demo store)")
     if (not 1 <= args.users <= 200 or not 1 <= args.seconds <= 600 or args.think < 0 or not 1 <= args.workers <= 8
             or not 0 <= args.writers <= 8 or args.write_every <= 0 or not 1 <= args.import_rows <= 1000
-            or args.max_requests < 1):
+            or args.max_requests < 1 or not 0 <= args.link_share <= 0.5):
         ap.error("bounds: --users 1-200, --writers 0-8, --seconds 1-600, --think >= 0, --workers 1-8, "
-                 "--write-every > 0, --import-rows 1-1000, --max-requests >= 1")
+                 "--write-every > 0, --import-rows 1-1000, --max-requests >= 1, --link-share 0-0.5")
     res = asyncio.run(run(args))
     if args.json:
         print(json.dumps(res, indent=2))
