@@ -162,6 +162,10 @@ class VectorIndex:
             if mask is None:
                 return top_k(np.arange(self.n_docs), self.vectors @ query, k)
             docs = np.flatnonzero(mask)
+            if len(docs) * 4 >= self.n_docs:
+                # most rows allowed: one pass over the (memory-mapped) matrix, then pick the allowed scores;
+                # gathering the allowed rows first copied nearly the whole matrix per query (~2x the time)
+                return top_k(docs, np.asarray(self.vectors @ query)[docs], k)
             return top_k(docs, self.vectors[docs] @ query, k)
 
     def search(
