@@ -316,8 +316,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         out: dict[str, list[float]] = defaultdict(list)
         errors: list[str] = []
         texts = link_texts()
+        # idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them: otherwise a request
+        # sent on a connection the server is just closing fails with a ReadError that is no server fault
         limits = httpx.Limits(max_connections=args.users + args.writers,
-                              max_keepalive_connections=args.users + args.writers)
+                              max_keepalive_connections=args.users + args.writers, keepalive_expiry=3.0)
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
             budget = Budget(args.seconds, args.max_requests)
             t1 = time.monotonic()
