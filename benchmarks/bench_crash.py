@@ -4,14 +4,22 @@ result.
 
     .venv/bin/python benchmarks/bench_crash.py [--kills 50] [--ops import,enrich,resolve,reindex,digest]
                                                [--backends sqlite,postgresql]
-                                               [--postgres URL] [--records 1500] [--seed 7] [--json]
+                                               [--postgres URL] [--records N] [--seed 7] [--json]
 
 Data: a slice of the shipped demo pack (``data/demo``): the first projects, their partner organisations, the
 first documents and the ``partner_in`` relations among them, plus exact copies (new id, no external ids) of
-some organisations for resolve to merge. Each operation starts from its own base store (import: empty; the
-others: the whole slice imported); an uninterrupted run gives the reference. Then, ``--kills`` times per
-operation: copy the base, start the child, SIGKILL it after a delay drawn uniformly between 0 and the
-reference run's duration, and check
+some organisations for resolve to merge; each operation has its own slice size (``SLICE``; ``--records`` sets
+them all). Each operation starts from its own base store (import: empty; the others: the slice imported),
+made once. The children are real ``citybridge`` command lines forked from this process (which imported the
+package once: no interpreter start per run); each reports its progress on a pipe - a byte per database commit
+(SQLAlchemy's ``commit`` event) and per file moved into place (``os.replace``: index artifacts). The
+uninterrupted reference run is made once per operation and gives the final content and the progress events'
+times. Then, until ``--kills`` children were killed mid-way: copy the base (SQLite online backup; PostgreSQL a
+database from the base as template), start the child, and SIGKILL it at a moment drawn (seeded) uniformly in
+the reference run's progress window, first to last event, taken as "after the child's k-th progress event,
+plus the time the reference run took from its k-th event to that moment" - so the kill lands where the child
+is in its own work however loaded the machine is. A child that finished first is counted apart
+(``finished_before_kill``), not as a kill. After each kill, check
 
 * ``PRAGMA integrity_check`` is ok and ``PRAGMA foreign_key_check`` finds nothing (PostgreSQL: constraints
   are the server's; the rest of the checks run there too);
@@ -24,12 +32,15 @@ reference run's duration, and check
   server holds exactly one distinct message per sent digest (a message sent again after a kill between the
   server's acceptance and the commit carries the same Message-ID) and as many as the reference run sent;
 * search over the killed data folder returns exactly what an index freshly built from the same store returns
-  (never a corrupt or stale index);
+  (never a corrupt or stale index; the fresh index's matches are kept per store content hash, so a store
+  state met before - a killed reindex leaves the store as it was - is not indexed again);
 * a re-run to completion leaves the same content (every table's rows without timestamps and sequence
   numbers, in canonical order, hashed) as the uninterrupted reference run.
 
 Each failed check counts one inconsistency. ``--json`` prints ``{"kills", "inconsistencies", "per_op": ...}``
-on stdout; progress goes to stderr.
+on stdout (per operation: kills, runs, inconsistencies, the reference run, its progress events and window, and
+per kill cycle its wall and CPU seconds - this process and the forked runs - and where the wall time went);
+progress goes to stderr.
 """
 
 from __future__ import annotations
