@@ -16,9 +16,10 @@ package once: no interpreter start per run); each reports its progress on a pipe
 uninterrupted reference run is made once per operation and gives the final content and the progress events'
 times. Then, until ``--kills`` children were killed mid-way: copy the base (SQLite online backup; PostgreSQL a
 database from the base as template), start the child, and SIGKILL it at a moment drawn (seeded) uniformly in
-the reference run's progress window, first to last event, taken as "after the child's k-th progress event,
-plus the time the reference run took from its k-th event to that moment" - so the kill lands where the child
-is in its own work however loaded the machine is. A child that finished first is counted apart
+the child's own progress: after its k-th progress event (k drawn uniformly from 1 to one before the reference
+run's last event) plus a delay drawn uniformly within the reference run's time from its k-th to its next
+event, or at the child's next event if that comes first - so the kill lands after the first durable progress
+and before the last, however loaded the machine is. A child that finished first is counted apart
 (``finished_before_kill``), not as a kill. After each kill, check
 
 * ``PRAGMA integrity_check`` is ok and ``PRAGMA foreign_key_check`` finds nothing (PostgreSQL: constraints
@@ -187,10 +188,12 @@ def preload() -> None:
     import citybridge.store  # noqa: F401
 
 
-def _child(target: Target, argv: list[str], wfd: int, errfd: int) -> None:
+def _child(target: Target, argv: list[str], wfd: int, ackfd: int, errfd: int) -> None:
     """In the forked child: the environment of ``target``, progress events on ``wfd``, then ``citybridge ARGV``.
     A progress event is a database commit (SQLAlchemy's ``commit`` event, before the commit reaches the
-    database) or a file moved into place (``os.replace``: index artifacts, resolve caches)."""
+    database) or a file moved into place (``os.replace``: index artifacts, resolve caches); after each the
+    child waits for the parent's go-ahead on ``ackfd``, so it can never run past the event it is to be killed
+    after plus one."""
     code = 70
     try:
         os.chdir(target.data_dir.parent)
@@ -205,6 +208,7 @@ def _child(target: Target, argv: list[str], wfd: int, errfd: int) -> None:
 
         def tick(*_a: Any) -> None:
             os.write(wfd, b".")
+            os.read(ackfd, 1)
 
         event.listen(Engine, "commit", tick)
         real_replace = os.replace
@@ -238,6 +242,7 @@ def cli(target: Target, *args: str, kill: Kill | None = None) -> Outcome:
     """Run ``citybridge ARGS`` in a forked child; with ``kill``, SIGKILL it there. The child's progress
     events are timed (seconds from its start)."""
     rfd, wfd = os.pipe()
+    ack_r, ack_w = os.pipe()
     err = tempfile.TemporaryFile()  # noqa: SIM115 - closed on every path below
     sys.stdout.flush()
     sys.stderr.flush()
@@ -245,8 +250,10 @@ def cli(target: Target, *args: str, kill: Kill | None = None) -> Outcome:
     pid = os.fork()
     if pid == 0:
         os.close(rfd)
-        _child(target, list(args), wfd, err.fileno())
+        os.close(ack_w)
+        _child(target, list(args), wfd, ack_r, err.fileno())
     os.close(wfd)
+    os.close(ack_r)
     events: list[float] = []
     killed = False
     kill_at = t0 + kill.delay if kill is not None and kill.after == 0 else None
@@ -265,8 +272,15 @@ def cli(target: Target, *args: str, kill: Kill | None = None) -> Outcome:
                 break
             now = time.perf_counter() - t0
             events.extend([now] * len(chunk))
-            if kill is not None and kill_at is None and len(events) >= kill.after:
+            if kill is not None and len(events) > kill.after:
+                # the child reached its next event before the drawn moment and is held there, before that
+                # commit: kill it now (the same crash point whenever the kill would come)
+                kill_at = time.perf_counter()
+                continue
+            if kill is not None and kill_at is None and len(events) == kill.after:
                 kill_at = t0 + now + kill.delay
+            os.write(ack_w, b"." * len(chunk))
+    os.close(ack_w)
     _pid, status = os.waitpid(pid, 0)
     seconds = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
@@ -282,16 +296,15 @@ def cli(target: Target, *args: str, kill: Kill | None = None) -> Outcome:
 
 
 def draw_kill(rng: random.Random, ref: Outcome) -> Kill:
-    """A moment drawn uniformly in the reference run's progress window (its first to its last progress event),
-    expressed as "after event k, plus the time the reference took from event k to that moment": the child is
-    killed where it is in its own progress, however much slower or faster than the reference it runs, so
-    the kill lands after some work was committed and before the last commit."""
+    """After the child's k-th progress event, k drawn uniformly from 1 to one before the last (a count of
+    commits / published files, not a clock), plus a delay drawn uniformly within the time the reference run took
+    from its k-th to its next event; ``cli`` kills at the child's next event if it comes first. So the kill lands
+    after the child's first durable progress and before its last, however loaded the machine is."""
     ev = ref.events
     if len(ev) < 2:
         return Kill(0, rng.uniform(0.0, ref.seconds))
-    t = rng.uniform(ev[0], ev[-1])
-    k = sum(1 for e in ev if e <= t)
-    return Kill(k, t - ev[k - 1])
+    k = rng.randint(1, len(ev) - 1)
+    return Kill(k, rng.uniform(0.0, ev[k] - ev[k - 1]))
 
 
 def _engine(url: str) -> Any:
