@@ -18,6 +18,7 @@ from sqlalchemy import select
 from citybridge.link import expertise
 from citybridge.link._derived import cached, label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
+from citybridge.link.passages import best_snippet
 from citybridge.link.profile_index import ProfileIndex, Scores, is_theme, key_terms, match
 from citybridge.link.search_sections import LinkItem, quote, shared_themes, term_coverage, themes_reason
 from citybridge.model.access import Caller, can_see
@@ -30,6 +31,10 @@ PROFILE_WEIGHTS = {"themes": 0.35, "semantic": 0.3, "keywords": 0.25, "recency":
 RELEVANT = ("themes", "semantic", "keywords")
 #: experts: how many of the best profile matches the expertise model re-ranks
 EXPERT_POOL = 100
+#: how the organisations section searches the organisations' own records: "lexical" (its item must match the
+#: challenge's words in its record's passage anyway; "hybrid" adds a scan of every organisation's vector, the
+#: largest cost of the section, for an order among the lexical matches)
+ORG_SEARCH_MODE = "lexical"
 MIN_RELEVANCE = 0.08  # weighted themes + semantic + keywords below this is not a match
 #: Horizon 2020 societal challenges, for explanations of project-graph paths
 H2020_PARTS = {"SC1": "health", "SC2": "food and bioeconomy", "SC3": "energy", "SC4": "transport",
@@ -206,10 +211,11 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
     hits: dict[str, dict[str, Any]] = {}
     if kind == "organization":
         res = hub.searcher.search(challenge.query, filters={**(filters or {}), "kind": "organization"}, facets=(),
-                                  per_page=30, caller=caller, fuzzy=False)
+                                  per_page=30, caller=caller, fuzzy=False, snippets=False, mode=ORG_SEARCH_MODE)
         top = max((h["score"] for h in res["results"]), default=1.0) or 1.0
+        org_records = hub.store.get_many([h["id"] for h in res["results"]])
         for h in res["results"]:
-            snip = h.get("snippet") or {}
+            snip = best_snippet(hub, org_records.get(h["id"]), challenge.query)
             terms = {w for s, e in snip.get("highlights", []) for w in key_terms(snip["text"][s:e],
                                                                                 [challenge.language])}
             if term_coverage(hub, challenge, terms) >= 0.35 and h["id"] not in challenge.exclude:
