@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import select
 
 from citybridge.link import expertise
-from citybridge.link._derived import cached, label_name, label_names
+from citybridge.link._derived import label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
 from citybridge.link.passages import best_snippet
 from citybridge.link.profile_index import ProfileIndex, Scores, is_theme, key_terms, match
@@ -172,9 +172,9 @@ def _network(hub: Any, challenge: Challenge, caller: Caller) -> tuple[Any, dict[
     focus = challenge.focus
     if focus is None or not focus.local_governments:
         return None, {}
-    from citybridge.link.partner_store import graph_from_store
+    from citybridge.link.partner_store import partner_graph
 
-    graph = cached(hub, "partner_graph", hub.store, caller, lambda: graph_from_store(hub.store, caller))
+    graph = partner_graph(hub, caller)
     lgs = [graph.index_of(o) for o in focus.local_governments if graph.has_org(o)]
     if not lgs:
         return graph, {}

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 from citybridge.link._derived import label_name, label_names
-from citybridge.link.passages import best_snippet, phrase_pairs_of, record_pairs
 from citybridge.link.challenge import Challenge, city_index, profile_index
 from citybridge.link.opportunities import budget_reason, closed_reason, deadline_reason, eligibility, programme_reason
+from citybridge.link.passages import best_snippet, phrase_pairs_of, record_pairs
 from citybridge.link.profile_index import is_theme, key_terms
 from citybridge.model.access import Caller
 from citybridge.store.enrichment import EnrichmentStore
