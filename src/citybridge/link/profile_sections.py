@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from citybridge.link import expertise
+from citybridge.link import expertise, reads
 from citybridge.link._derived import label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
 from citybridge.link.passages import best_snippet
@@ -122,7 +122,7 @@ def explain_profiles(hub: Any, ids: list[str], challenge: Challenge, caller: Cal
                                   + [r for _lab, e in labels.items() for r in e.get("records", [])[:1]]))[:16]
         plan[eid] = {"shared": shared, "kws": kws, "recs": recs, "data": prof["data"]}
         record_ids.update(recs)
-    records = {r.id: r for r in hub.store.get_many(record_ids).values() if can_see(r.visibility, r.owner, caller)}
+    records = {r.id: r for r in reads.records(hub, record_ids).values() if can_see(r.visibility, r.owner, caller)}
     closest: dict[str, tuple[float, str]] = {}
     if challenge.vector is not None and idx.vector_model:
         vecs = {rid: v for rid, *_r, v in es.vectors(idx.vector_model, list(records))}
@@ -213,7 +213,7 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
         res = hub.searcher.search(challenge.query, filters={**(filters or {}), "kind": "organization"}, facets=(),
                                   per_page=30, caller=caller, fuzzy=False, snippets=False, mode=ORG_SEARCH_MODE)
         top = max((h["score"] for h in res["results"]), default=1.0) or 1.0
-        org_records = hub.store.get_many([h["id"] for h in res["results"]])
+        org_records = reads.records(hub, [h["id"] for h in res["results"]])
         for h in res["results"]:
             snip = best_snippet(hub, org_records.get(h["id"]), challenge.query)
             terms = {w for s, e in snip.get("highlights", []) for w in key_terms(snip["text"][s:e],
@@ -244,10 +244,9 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
     if not ranked:
         return []
     explained = explain_profiles(hub, ranked, challenge, caller, idx)
-    records = hub.store.get_many(ranked)
-    lg_names = [r.name for r in hub.store.get_many(focus.local_governments).values()] if focus else []
-    es = EnrichmentStore(hub.store)
-    own = es.annotations_for([e for e in ranked if e in hits], steps=("tags",))
+    records = reads.records(hub, ranked)
+    lg_names = [r.name for r in reads.records(hub, focus.local_governments).values()] if focus else []
+    own = reads.annotations(hub, [e for e in ranked if e in hits], ("tags",))
     names = label_names()
     items = []
     for eid in ranked:

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from citybridge.link import reads
 from citybridge.link._derived import label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
 from citybridge.link.opportunities import budget_reason, closed_reason, deadline_reason, eligibility, programme_reason
 from citybridge.link.passages import best_snippet, phrase_pairs_of, record_pairs
 from citybridge.link.profile_index import is_theme, key_terms
 from citybridge.model.access import Caller
-from citybridge.store.enrichment import EnrichmentStore
 
 SEARCH_SECTIONS: dict[str, dict[str, Any]] = {
     "evidence": {"kind": "document", "subtype": ["paper", "report", "dataset", "news"]},
@@ -191,8 +191,8 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
     if not hits:
         return []
     ids = [h["id"] for h in hits]
-    anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places", "language"))
-    records = hub.store.get_many(ids)
+    anns = reads.annotations(hub, ids, ("tags", "places", "language"))
+    records = reads.records(hub, ids)
     cities = city_index(hub, caller) if section == "practice" else None
     names = label_names()
     idf = profile_index(hub).theme_idf_of
