@@ -13,7 +13,7 @@ from typing import Any
 from citybridge.link._derived import current_fingerprint
 from citybridge.store.enrichment import EnrichmentStore
 
-MAX_ENTRIES = 20_000
+MAX_ENTRIES = 5_000  # records of ~15 link calls; a report with its full text can weigh hundreds of kB
 _MISSING = object()
 _lock = threading.Lock()
 
