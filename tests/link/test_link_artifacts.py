@@ -222,3 +222,15 @@ def test_a_damaged_artifact_is_built_again(data_dir: Path) -> None:
         _same_arrays(idx, ProfileIndex.from_store(hub.store))
     finally:
         hub.close()
+
+
+def test_an_unwritable_artifact_folder_falls_back_to_memory(data_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the artifact folder should be")
+    hub = _hub(data_dir)
+    try:
+        idx = artifacts.shared(blocker / "link-index", "profile_index", ("fp",), ProfileIndex,
+                               lambda: ProfileIndex.from_store(hub.store))
+        assert not isinstance(idx.vectors, np.memmap) and len(idx.ids) > 0
+    finally:
+        hub.close()

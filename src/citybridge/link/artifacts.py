@@ -141,12 +141,19 @@ def load(cls: type, directory: Path, name: str, fingerprint: str) -> Any:
 
 # ---------------------------------------------------------------------------------------------- sharing
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as fh:
+def _locked(path: Path) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``path``; yields False (no lock) when the folder cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+b")  # noqa: SIM115 - closed below
+    except OSError as e:
+        log.warning("link indexes cannot be shared through %s (%s); each process builds its own", path.parent, e)
+        yield False
+        return
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -161,7 +168,9 @@ def shared(root: Path | None, name: str, fp: Any, cls: type, build: Callable[[],
     final = root / f"{name}-{key}"
     with contextlib.suppress(IndexArtifactError, OSError, KeyError, ValueError, TypeError):
         return load(cls, final, name, key)
-    with _locked(root / f"{name}.lock"):
+    with _locked(root / f"{name}.lock") as writable:
+        if not writable:
+            return build()
         with contextlib.suppress(IndexArtifactError, OSError, KeyError, ValueError, TypeError):
             return load(cls, final, name, key)  # built by the process that held the lock
         obj = build()
