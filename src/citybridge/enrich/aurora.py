@@ -62,20 +62,18 @@ def _fold_token(word: str) -> str:
 class TokenizedText:
     """A text split into folded word tokens with character offsets, indexed for fast term lookup."""
 
-    __slots__ = ("text", "tokens", "starts", "ends", "_positions", "_prefix_cache", "_sorted")
+    __slots__ = ("text", "tokens", "_spans", "_positions", "_prefix_cache", "_sorted")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work
-        ascii_text = text.isascii()
-        found = list(_WORD.finditer(text.lower() if ascii_text else text))
-        if ascii_text:
-            self.tokens: list[str] = [m.group() for m in found]
+        # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work. Tokens
+        # come from findall (no Match objects); their offsets are only needed for evidence, so found lazily.
+        if text.isascii():
+            self.tokens: list[str] = _WORD.findall(text.lower())
         else:
             cached = _FOLDED.get
-            self.tokens = [cached(w) or _fold_token(w) for w in (m.group() for m in found)]
-        self.starts: list[int] = [m.start() for m in found]
-        self.ends: list[int] = [m.end() for m in found]
+            self.tokens = [cached(w) or _fold_token(w) for w in _WORD.findall(text)]
+        self._spans: tuple[list[int], list[int]] | None = None
         positions: dict[str, list[int]] = {}
         for i, tok in enumerate(self.tokens):
             got = positions.get(tok)
@@ -86,6 +84,23 @@ class TokenizedText:
         self._positions = positions
         self._prefix_cache: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
+
+    def _offsets(self) -> tuple[list[int], list[int]]:
+        if self._spans is None:
+            text = self.text
+            found = list(_WORD.finditer(text.lower() if text.isascii() else text))
+            self._spans = ([m.start() for m in found], [m.end() for m in found])
+        return self._spans
+
+    @property
+    def starts(self) -> list[int]:
+        """Character offset of each token's start."""
+        return self._offsets()[0]
+
+    @property
+    def ends(self) -> list[int]:
+        """Character offset of each token's end."""
+        return self._offsets()[1]
 
     @property
     def word_positions(self) -> dict[str, list[int]]:
