@@ -27,12 +27,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 
 from citybridge.errors import Invalid
 
 __all__ = ["Query", "QuerySyntaxError", "TokenizedText", "char_spans", "fold", "parse_query"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_WORD_PIECES = re.compile(r"(\w+)", re.UNICODE)
 _TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*")|(?P<lpar>\()|(?P<rpar>\))|(?P<word>[^\s()"]+))')
 _PROX = re.compile(r"^(W|PRE)/(\d+)$", re.IGNORECASE)
 
@@ -62,18 +64,24 @@ def _fold_token(word: str) -> str:
 class TokenizedText:
     """A text split into folded word tokens with character offsets, indexed for fast term lookup."""
 
-    __slots__ = ("text", "tokens", "_spans", "_positions", "_prefix_cache", "_sorted")
+    __slots__ = ("text", "tokens", "starts", "ends", "_positions", "_prefix_cache", "_sorted")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work. Tokens
-        # come from findall (no Match objects); their offsets are only needed for evidence, so found lazily.
-        if text.isascii():
-            self.tokens: list[str] = _WORD.findall(text.lower())
+        # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work.
+        ascii_text = text.isascii()
+        # split on a captured word pattern gives [gap, word, gap, word, ..., gap]: the tokens and, from the
+        # running sum of the pieces' lengths, their offsets, without a Match object per token
+        parts = _WORD_PIECES.split(text.lower() if ascii_text else text)
+        words = parts[1::2]
+        if ascii_text:
+            self.tokens: list[str] = words
         else:
             cached = _FOLDED.get
-            self.tokens = [cached(w) or _fold_token(w) for w in _WORD.findall(text)]
-        self._spans: tuple[list[int], list[int]] | None = None
+            self.tokens = [cached(w) or _fold_token(w) for w in words]
+        ends = list(accumulate(map(len, parts)))
+        self.starts: list[int] = ends[0:-1:2]
+        self.ends: list[int] = ends[1::2]
         positions: dict[str, list[int]] = {}
         for i, tok in enumerate(self.tokens):
             got = positions.get(tok)
@@ -84,23 +92,6 @@ class TokenizedText:
         self._positions = positions
         self._prefix_cache: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
-
-    def _offsets(self) -> tuple[list[int], list[int]]:
-        if self._spans is None:
-            text = self.text
-            found = list(_WORD.finditer(text.lower() if text.isascii() else text))
-            self._spans = ([m.start() for m in found], [m.end() for m in found])
-        return self._spans
-
-    @property
-    def starts(self) -> list[int]:
-        """Character offset of each token's start."""
-        return self._offsets()[0]
-
-    @property
-    def ends(self) -> list[int]:
-        """Character offset of each token's end."""
-        return self._offsets()[1]
 
     @property
     def word_positions(self) -> dict[str, list[int]]:
