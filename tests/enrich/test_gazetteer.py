@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from citybridge.enrich import place_records
 from citybridge.enrich.gazetteer import Gazetteer
 from citybridge.model import Place, PlaceType, derive_id
@@ -37,18 +34,3 @@ def test_place_records_validate() -> None:
     assert (city.country, city.un_region, city.population) == ("FR", "Western Europe", 11_060_000)
     country = next(r for r in records if r.external_ids.get("iso") == "BR")
     assert country.capital == "Brasília" and country.un_region == "Latin America and the Caribbean"
-
-
-def _fold_by_char(text: str) -> str:
-    from citybridge.enrich.gazetteer import fold_char
-
-    return "".join(fold_char(c) for c in text)
-
-
-@given(st.text(max_size=120))
-def test_fold_equals_folding_character_by_character(text: str) -> None:
-    from citybridge.enrich.gazetteer import fold
-
-    assert fold(text) == _fold_by_char(text)
-    assert fold("Zürich ’s São Paulo – Ōsaka ß") == _fold_by_char("Zürich ’s São Paulo – Ōsaka ß") == \
-        "Zurich 's Sao Paulo – Osaka ß"

@@ -27,7 +27,6 @@ FORMAT = "citybridge-gazetteer 1"
 SOURCE_CREDIT = "SimpleMaps.com World Cities Database (Basic), CC BY 4.0"
 
 _FOLD_CACHE: dict[str, str] = {}
-_FOLD_TABLE: dict[int, str] = {}  # code point -> its fold, for the characters fold_char changes
 _SPACES = re.compile(r"\s+")
 
 
@@ -40,8 +39,6 @@ def fold_char(ch: str) -> str:
         if out in "’`´‘":
             out = "'"
         _FOLD_CACHE[ch] = out
-        if out != ch:
-            _FOLD_TABLE[ord(ch)] = out
     return out
 
 
@@ -49,10 +46,7 @@ def fold(text: str) -> str:
     """Text without accents, character for character: offsets into the folded text hold for the original."""
     if text.isascii():
         return text
-    # each distinct character folded once, then one str.translate pass (no Python call per character)
-    for ch in set(text).difference(_FOLD_CACHE):
-        fold_char(ch)
-    return text.translate(_FOLD_TABLE)
+    return "".join(fold_char(c) for c in text)
 
 
 def name_key(name: str) -> str:
