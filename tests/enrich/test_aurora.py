@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from citybridge.enrich.aurora import QuerySyntaxError, TokenizedText, parse_query
 from citybridge.enrich.sdg_knowledge import aurora_data, aurora_queries
@@ -74,26 +72,3 @@ def test_docstring_examples() -> None:
     for module in (aurora, sdg):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
-
-
-def _tokenized_by_matches(text: str) -> tuple[list[str], list[int], list[int]]:
-    """The reference tokenisation: one Match object per word (what TokenizedText did before issue 15)."""
-    from citybridge.enrich.aurora import _WORD, fold
-
-    found = list(_WORD.finditer(text.lower() if text.isascii() else text))
-    tokens = [m.group() for m in found] if text.isascii() else [fold(m.group()) for m in found]
-    return tokens, [m.start() for m in found], [m.end() for m in found]
-
-
-@pytest.mark.parametrize("text", ["", " ", "Heat", "  Urban heat-islands, in Lisbon (2019)!  ", "a_b c__d 3.5km",
-                                  "Inundações em São Paulo e Zürich", "北京 城市 热岛", "x\u2581y\tz\n\nw",
-                                  "İstanbul ǅemal ﬁnance", "mixed ASCII then ünïcode"])
-def test_tokens_and_offsets_equal_the_match_based_path(text: str) -> None:
-    doc = TokenizedText(text)
-    assert (doc.tokens, doc.starts, doc.ends) == _tokenized_by_matches(text)
-
-
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
-def test_tokens_and_offsets_equal_the_match_based_path_on_any_text(text: str) -> None:
-    doc = TokenizedText(text)
-    assert (doc.tokens, doc.starts, doc.ends) == _tokenized_by_matches(text)

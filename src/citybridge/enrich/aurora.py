@@ -27,14 +27,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate
 
 from citybridge.errors import Invalid
 
 __all__ = ["Query", "QuerySyntaxError", "TokenizedText", "char_spans", "fold", "parse_query"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_WORD_PIECES = re.compile(r"(\w+)", re.UNICODE)
 _TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*")|(?P<lpar>\()|(?P<rpar>\))|(?P<word>[^\s()"]+))')
 _PROX = re.compile(r"^(W|PRE)/(\d+)$", re.IGNORECASE)
 
@@ -68,20 +66,16 @@ class TokenizedText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work.
+        # ASCII text folds by lower-casing, which keeps offsets: one pass, no per-token Unicode work
         ascii_text = text.isascii()
-        # split on a captured word pattern gives [gap, word, gap, word, ..., gap]: the tokens and, from the
-        # running sum of the pieces' lengths, their offsets, without a Match object per token
-        parts = _WORD_PIECES.split(text.lower() if ascii_text else text)
-        words = parts[1::2]
+        found = list(_WORD.finditer(text.lower() if ascii_text else text))
         if ascii_text:
-            self.tokens: list[str] = words
+            self.tokens: list[str] = [m.group() for m in found]
         else:
             cached = _FOLDED.get
-            self.tokens = [cached(w) or _fold_token(w) for w in words]
-        ends = list(accumulate(map(len, parts)))
-        self.starts: list[int] = ends[0:-1:2]
-        self.ends: list[int] = ends[1::2]
+            self.tokens = [cached(w) or _fold_token(w) for w in (m.group() for m in found)]
+        self.starts: list[int] = [m.start() for m in found]
+        self.ends: list[int] = [m.end() for m in found]
         positions: dict[str, list[int]] = {}
         for i, tok in enumerate(self.tokens):
             got = positions.get(tok)
