@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from citybridge.ingest.base import Rejection, Source, SourceItem
+from citybridge.ingest.columnar import build_records
 from citybridge.ingest.mapping import (
     Mapping,
     RowError,
@@ -26,7 +27,7 @@ from citybridge.ingest.mapping import (
 )
 from citybridge.ingest.resolve import Resolver
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Provenance, Record, normalize_external_id
-from citybridge.model.relations import Relation, with_ends
+from citybridge.model.relations import Relation, unchecked_provenance, with_ends
 from citybridge.store.repository import Outcome, Store, fallback_key
 
 MAX_DETAILED_REJECTIONS = 10_000
@@ -128,8 +129,9 @@ class Importer:
 
     def __init__(self, store: Store, *, batch_size: int = 2000, changed_by: str | None = None,
                  progress: Callable[[int], None] | None = None, row_log: IO[str] | None = None,
-                 resolver: Resolver | None = None) -> None:
+                 resolver: Resolver | None = None, columnar: bool = True) -> None:
         self.store = store
+        self.columnar = columnar  # False: every record row on the model path (tests compare the two)
         self.resolver = resolver
         self.batch_size = batch_size
         self.changed_by = changed_by
@@ -219,15 +221,13 @@ class Importer:
             return
         records: list[tuple[SourceItem, Record]] = []
         relations: list[tuple[SourceItem, Relation | dict[str, Any]]] = []
-        for item in items:
+        for item, built in zip(items, self._build_batch(items, kind, mapping, provenance_source), strict=True):
             if item.rejection is not None:
                 rej = item.rejection
                 self._log("rejected", rej.where, reason=rej.reason, field=rej.field, report=report)
                 continue
-            try:
-                built = self._build(item, kind, mapping, provenance_source)
-            except RowError as exc:
-                self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
+            if isinstance(built, RowError):
+                self._log("rejected", item.where, reason=built.reason, field=built.field, report=report)
                 continue
             if isinstance(built, Record) and item.stub:
                 records.append((item, built))  # reference records may repeat; the store merges them
@@ -309,8 +309,41 @@ class Importer:
         for (item, _rel), out in zip(ready, outcomes, strict=True):
             self._log(out.status, item.where, id=out.id, reason=out.reason, field=out.field, report=report)
 
+    def _build_batch(self, items: list[SourceItem], kind: str | None, mapping: Mapping | None,
+                     provenance_source: str | None) -> list[Record | Relation | dict[str, Any] | RowError | None]:
+        """What each item of a batch becomes (None for an item that is a rejection already): record rows are
+        checked a column at a time (:mod:`citybridge.ingest.columnar`); a row that fails any check there is
+        built on the model path, which raises its error (returned as the RowError)."""
+        out: list[Record | Relation | dict[str, Any] | RowError | None] = [None] * len(items)
+        pending: list[tuple[int, dict[str, Any], str, dict[str, str] | None]] = []
+        for i, item in enumerate(items):
+            if item.rejection is not None:
+                continue
+            try:
+                built = self._build(item, kind, mapping, provenance_source, defer=self.columnar)
+            except RowError as exc:
+                out[i] = exc
+                continue
+            if built.__class__ is _RecordRow:
+                pending.append((i, built.row, built.kind, built.prov))  # type: ignore[union-attr]
+            else:
+                out[i] = built  # type: ignore[assignment]
+        if pending:
+            provs = [unchecked_provenance(p) if p is not None else None for _i, _r, _k, p in pending]
+            fast = build_records([r for _i, r, _k, _p in pending], [k for _i, _r, k, _p in pending], provs)
+            for (i, row, rkind, prov), rec in zip(pending, fast, strict=True):
+                if rec is None:
+                    try:
+                        rec = build_record(row, rkind, Provenance(**prov) if prov is not None else None)
+                    except RowError as exc:
+                        out[i] = exc
+                        continue
+                out[i] = rec
+        return out
+
     def _build(self, item: SourceItem, kind: str | None, mapping: Mapping | None,
-               provenance_source: str | None) -> Record | Relation | dict[str, Any]:
+               provenance_source: str | None, *, defer: bool = False
+               ) -> Record | Relation | dict[str, Any] | _RecordRow:
         if item.record is not None:
             return item.record
         if item.relation is not None:
@@ -329,7 +362,18 @@ class Importer:
             if prov is not None and "provenance" not in row:
                 row = {**row, "provenance": [prov]}
             return row
+        if defer:
+            return _RecordRow(row, resolved_kind, prov)
         return build_record(row, resolved_kind, Provenance(**prov) if prov is not None else None)
+
+
+@dataclass(slots=True)
+class _RecordRow:
+    """A mapped record row waiting for the batch's columnar check."""
+
+    row: dict[str, Any]
+    kind: str
+    prov: dict[str, str] | None
 
 
 _SCHEME_COLUMNS: dict[tuple[str, ...], tuple[str, ...]] = {}
