@@ -334,7 +334,33 @@ def _build_group(plan: _Plan, model: type[Record], rows: list[dict[str, Any]],
             body["attributes"] = attrs
         if provenances[j] is not None:
             body["provenance"] = [provenances[j]]
-        out[index[j]] = model.model_construct(**body)
+        out[index[j]] = _construct(model, body)
+
+
+@functools.cache
+def _defaults(model: type[Record]) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+    plain = {name: f.default for name, f in model.model_fields.items()
+             if not f.is_required() and f.default_factory is None}
+    factories = tuple((name, f.default_factory) for name, f in model.model_fields.items()
+                      if f.default_factory is not None)
+    return plain, factories  # type: ignore[return-value]
+
+
+def _construct(model: type[Record], body: dict[str, Any]) -> Record:
+    """``model.model_construct(**body)`` (what it sets: every field, the fields given, no extras), without
+    its per-call inspection of each default factory's signature, which costs more than the whole check."""
+    plain, factories = _defaults(model)
+    values = plain.copy()
+    for name, factory in factories:
+        if name not in body:
+            values[name] = factory()
+    values.update(body)
+    rec = model.__new__(model)
+    object.__setattr__(rec, "__dict__", values)
+    object.__setattr__(rec, "__pydantic_fields_set__", set(body))
+    object.__setattr__(rec, "__pydantic_extra__", None)
+    object.__setattr__(rec, "__pydantic_private__", None)
+    return rec
 
 
 __all__ = ["build_records"]
