@@ -286,10 +286,8 @@ def _build_group(plan: _Plan, model: type[Record], rows: list[dict[str, Any]],
     good = [True] * n
     # one scan per row for NUL and undecodable bytes over all its text cells (the model path names the cell)
     for j, row in enumerate(rows):
-        values = row.values()
-        if any(v.__class__ is not str for v in values if v is not None):
-            good[j] = False
-        elif _BAD_CHARS.search("\x01".join(v for v in values if v is not None)):
+        texts = [v for v in row.values() if v is not None]
+        if any(v.__class__ is not str for v in texts) or _BAD_CHARS.search("\x01".join(texts)):
             good[j] = False
     columns: list[tuple[str, str, list[Any], list[bool]]] = []
     for key, role, target, check in plan.columns:

@@ -6,6 +6,7 @@ batch; re-running the same import continues, because upserts of unchanged rows a
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import tempfile
@@ -161,17 +162,21 @@ class Importer:
         seen: dict[str, str] = {}
         deferred = _Deferred()
         batch: list[SourceItem] = []
-        for item in source.items():
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
-                batch = []
-        self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
-        # relations whose ends appeared later in the input get a second chance
-        retry, deferred = deferred, _Deferred()
-        for chunk in retry.batches(self.batch_size):
-            self._flush_relations(chunk, report, deferred, final=True)
-        retry.close()
+        with _collector_paused() as collect:
+            for item in source.items():
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
+                    batch = []
+                    collect()
+            self._flush(batch, report, seen, deferred, kind, mapping, provenance_source, final=False)
+            collect()
+            # relations whose ends appeared later in the input get a second chance
+            retry, deferred = deferred, _Deferred()
+            for chunk in retry.batches(self.batch_size):
+                self._flush_relations(chunk, report, deferred, final=True)
+                collect()
+            retry.close()
 
     def _run_strict(self, source: Source, report: ImportReport, kind: str | None, mapping: Mapping | None,
                     provenance_source: str | None) -> str:
@@ -414,6 +419,25 @@ def _as_patches(store: Store, conn: Any, records: list[tuple[SourceItem, Record]
             object.__setattr__(rec, "__pydantic_fields_set__", fields)
         out.append((item, rec))
     return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[Callable[[], None]]:
+    """Python's cyclic garbage collector off while a batch is read, checked and written, and one young-generation
+    collection after each batch (the caller calls the function yielded): a batch allocates hundreds of thousands of
+    short-lived objects, and the collections they trigger traverse every long-lived object of the process, which
+    cost as much as the validation itself (measured: ~25 -> ~13 us per organisation row). Reference counting
+    frees the batch's objects as before; cycles a batch makes (an exception and its traceback) are collected
+    after it, so memory stays bounded by the batch. The collector is left as it was found."""
+    was_enabled = gc.isenabled()
+    if not was_enabled:
+        yield lambda: None
+        return
+    gc.disable()
+    try:
+        yield lambda: gc.collect(0)
+    finally:
+        gc.enable()
 
 
 class _StrictStop(Exception):
