@@ -278,10 +278,10 @@ class Importer:
         refs = {ref for _i, rel in relations for ref in _ends(rel)}
         kinds = self.store.kinds_of(refs, conn)
         pairs = {ref: p for ref in refs - set(kinds) if (p := _ref_pair(ref))}
-        ext = self.store.resolve_external(pairs.values(), conn) if pairs else {}
-        resolved = {ref: ref for ref in kinds} | {ref: ext[p] for ref, p in pairs.items() if p in ext}
-        if ext:  # the kinds of the records named by external id, so the store need not read every end again
-            kinds.update(self.store.kinds_of(set(ext.values()) - kinds.keys(), conn))
+        resolved = {ref: ref for ref in kinds}
+        # the records named by external id, with their kinds, so the store need not read every end again
+        ext = self.store.resolve_external(pairs.values(), conn, kinds=kinds) if pairs else {}
+        resolved |= {ref: ext[p] for ref, p in pairs.items() if p in ext}
         ready: list[tuple[SourceItem, Relation]] = []
         for item, rel in relations:
             src, dst = _ends(rel)

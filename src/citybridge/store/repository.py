@@ -45,6 +45,9 @@ _CHUNK = 900  # ids per IN (...) query, safe for every SQLite build
 _SEL_KINDS = "SELECT id, kind FROM records WHERE id IN ({})"
 # scheme first: the primary key (scheme, value) serves the lookup (value alone would scan the table)
 _SEL_EXT = "SELECT scheme, value, record_id FROM external_ids WHERE scheme = {ph} AND value IN ({{}})"
+# ... and the kind of each record found, in the same lookup (the importer needs both for a relation's ends)
+_SEL_EXT_KIND = ("SELECT e.scheme, e.value, e.record_id, r.kind FROM external_ids e JOIN records r ON r.id = e.record_id "
+                 "WHERE e.scheme = {ph} AND e.value IN ({{}})")
 _SEL_EXISTING = "SELECT id, kind, data, hash, version FROM records WHERE id IN ({})"
 _SEL_REL_EXISTING = "SELECT id, data, hash, version FROM relations WHERE id IN ({})"
 
@@ -263,9 +266,10 @@ class Store:
                 run(c)
         return out
 
-    def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None
-                         ) -> dict[tuple[str, str], str]:
-        """Map (scheme, value) pairs to record ids where known."""
+    def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None, *,
+                         kinds: dict[str, str] | None = None) -> dict[tuple[str, str], str]:
+        """Map (scheme, value) pairs to record ids where known; ``kinds``, when given, also gets the kind of
+        each record found (record id -> kind), read in the same query."""
         by_scheme: dict[str, list[str]] = {}
         for scheme, value in dict.fromkeys(pairs):
             by_scheme.setdefault(scheme, []).append(value)
@@ -273,12 +277,18 @@ class Store:
 
         def run(c: Connection) -> None:
             ph = _placeholder(c)
-            with _dbapi_cursor(c, _SEL_EXT) as cur:
+            sql = _SEL_EXT if kinds is None else _SEL_EXT_KIND
+            with _dbapi_cursor(c, sql) as cur:
                 for scheme, values in by_scheme.items():
                     for chunk in _chunks(values):
-                        cur.execute(_SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
-                        for s, v, rid in cur.fetchall():
-                            out[(s, v)] = rid
+                        cur.execute(sql.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
+                        if kinds is None:
+                            for s, v, rid in cur.fetchall():
+                                out[(s, v)] = rid
+                        else:
+                            for s, v, rid, kind in cur.fetchall():
+                                out[(s, v)] = rid
+                                kinds[rid] = kind
 
         if conn is not None:
             run(conn)
