@@ -6,6 +6,7 @@ batch; re-running the same import continues, because upserts of unchanged rows a
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import json
@@ -106,7 +107,10 @@ class ImportReport:
                    f"store (e.g. {'; '.join(self.unresolved_examples[:3])})")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _ref_pair(ref: str) -> tuple[str, str] | None:
+    """(scheme, normalised value) of a relation end written as ``scheme:value``; cached, as a file's relations
+    name the same records again and again."""
     scheme, sep, value = ref.partition(":")
     if sep and scheme.lower() in EXTERNAL_ID_SCHEMES and value:
         return scheme.lower(), normalize_external_id(scheme.lower(), value)
@@ -275,7 +279,8 @@ class Importer:
                       report: ImportReport, deferred: _Deferred, *, final: bool) -> None:
         if not relations:
             return
-        refs = {ref for _i, rel in relations for ref in _ends(rel)}
+        ends = [_ends(rel) for _i, rel in relations]
+        refs = {ref for pair in ends for ref in pair}
         kinds = self.store.kinds_of(refs, conn)
         pairs = {ref: p for ref in refs - set(kinds) if (p := _ref_pair(ref))}
         resolved = {ref: ref for ref in kinds}
@@ -283,10 +288,9 @@ class Importer:
         ext = self.store.resolve_external(pairs.values(), conn, kinds=kinds) if pairs else {}
         resolved |= {ref: ext[p] for ref, p in pairs.items() if p in ext}
         ready: list[tuple[SourceItem, Relation]] = []
-        for item, rel in relations:
-            src, dst = _ends(rel)
-            missing = [(end, ref) for end, ref in (("source", src), ("target", dst)) if ref not in resolved]
-            if missing:
+        for (item, rel), (src, dst) in zip(relations, ends, strict=True):
+            if src not in resolved or dst not in resolved:
+                missing = [(end, ref) for end, ref in (("source", src), ("target", dst)) if ref not in resolved]
                 if not final:
                     deferred.append((item, rel))
                 elif item.optional:
@@ -302,9 +306,11 @@ class Importer:
                     if not rel.id or rel.id == rel.key():
                         built.__dict__["id"] = built.key()
                 else:
-                    row = dict(rel)
-                    row["source"], row["target"] = resolved[src], resolved[dst]
-                    built = plain_relation(row) or build_relation(row)
+                    built = plain_relation(rel, resolved[src], resolved[dst])  # type: ignore[assignment]
+                    if built is None:
+                        row = dict(rel)
+                        row["source"], row["target"] = resolved[src], resolved[dst]
+                        built = build_relation(row)
             except RowError as exc:
                 self._log("rejected", item.where, reason=exc.reason, field=exc.field, report=report)
                 continue

@@ -46,7 +46,8 @@ _SEL_KINDS = "SELECT id, kind FROM records WHERE id IN ({})"
 # scheme first: the primary key (scheme, value) serves the lookup (value alone would scan the table)
 _SEL_EXT = "SELECT scheme, value, record_id FROM external_ids WHERE scheme = {ph} AND value IN ({{}})"
 # ... and the kind of each record found, in the same lookup (the importer needs both for a relation's ends)
-_SEL_EXT_KIND = ("SELECT e.scheme, e.value, e.record_id, r.kind FROM external_ids e JOIN records r ON r.id = e.record_id "
+_SEL_EXT_KIND = ("SELECT e.scheme, e.value, e.record_id, r.kind FROM external_ids e "
+                 "JOIN records r ON r.id = e.record_id "
                  "WHERE e.scheme = {ph} AND e.value IN ({{}})")
 _SEL_EXISTING = "SELECT id, kind, data, hash, version FROM records WHERE id IN ({})"
 _SEL_REL_EXISTING = "SELECT id, data, hash, version FROM relations WHERE id IN ({})"
@@ -646,12 +647,13 @@ class Store:
         updates: dict[str, dict[str, Any]] = {}
         hist: list[dict[str, Any]] = []
         for rel in relations:
-            missing = [(end, ref) for end, ref in (("source", rel.source), ("target", rel.target)) if ref not in kinds]
-            if missing:
-                end, ref = missing[0]
+            values = rel.__dict__
+            source_kind, target_kind = kinds.get(values["source"]), kinds.get(values["target"])
+            if source_kind is None or target_kind is None:
+                end, ref = ("source", rel.source) if source_kind is None else ("target", rel.target)
                 outcomes.append(Outcome("rejected", rel.id, f"{end} record '{ref}' not found", end))
                 continue
-            key = (rel.type, kinds[rel.source], kinds[rel.target])
+            key = (values["type"], source_kind, target_kind)
             if key not in fits:
                 fits[key] = check_relation_kinds(rel.type, Kind(key[1]), Kind(key[2]))
             why = fits[key]
@@ -663,7 +665,6 @@ class Store:
             if old is None:
                 # a new relation: its stored body straight from one dump of the model
                 body = _new_relation_body(rel, changed_by, now_json)
-                values = rel.__dict__
                 created = _as_utc(values["created_at"]) or now
                 row = {"id": rel.id, "type": _REL_TYPE[rel.type], "source_id": rel.source,
                        "target_id": rel.target, "role": rel.role, "visibility": _VIS[rel.visibility],
