@@ -45,6 +45,10 @@ _CHUNK = 900  # ids per IN (...) query, safe for every SQLite build
 _SEL_KINDS = "SELECT id, kind FROM records WHERE id IN ({})"
 # scheme first: the primary key (scheme, value) serves the lookup (value alone would scan the table)
 _SEL_EXT = "SELECT scheme, value, record_id FROM external_ids WHERE scheme = {ph} AND value IN ({{}})"
+# ... and the kind of each record found, in the same lookup (the importer needs both for a relation's ends)
+_SEL_EXT_KIND = ("SELECT e.scheme, e.value, e.record_id, r.kind FROM external_ids e "
+                 "JOIN records r ON r.id = e.record_id "
+                 "WHERE e.scheme = {ph} AND e.value IN ({{}})")
 _SEL_EXISTING = "SELECT id, kind, data, hash, version FROM records WHERE id IN ({})"
 _SEL_REL_EXISTING = "SELECT id, data, hash, version FROM relations WHERE id IN ({})"
 
@@ -263,9 +267,10 @@ class Store:
                 run(c)
         return out
 
-    def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None
-                         ) -> dict[tuple[str, str], str]:
-        """Map (scheme, value) pairs to record ids where known."""
+    def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None, *,
+                         kinds: dict[str, str] | None = None) -> dict[tuple[str, str], str]:
+        """Map (scheme, value) pairs to record ids where known; ``kinds``, when given, also gets the kind of
+        each record found (record id -> kind), read in the same query."""
         by_scheme: dict[str, list[str]] = {}
         for scheme, value in dict.fromkeys(pairs):
             by_scheme.setdefault(scheme, []).append(value)
@@ -273,12 +278,18 @@ class Store:
 
         def run(c: Connection) -> None:
             ph = _placeholder(c)
-            with _dbapi_cursor(c, _SEL_EXT) as cur:
+            sql = _SEL_EXT if kinds is None else _SEL_EXT_KIND
+            with _dbapi_cursor(c, sql) as cur:
                 for scheme, values in by_scheme.items():
                     for chunk in _chunks(values):
-                        cur.execute(_SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
-                        for s, v, rid in cur.fetchall():
-                            out[(s, v)] = rid
+                        cur.execute(sql.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
+                        if kinds is None:
+                            for s, v, rid in cur.fetchall():
+                                out[(s, v)] = rid
+                        else:
+                            for s, v, rid, kind in cur.fetchall():
+                                out[(s, v)] = rid
+                                kinds[rid] = kind
 
         if conn is not None:
             run(conn)
@@ -636,12 +647,13 @@ class Store:
         updates: dict[str, dict[str, Any]] = {}
         hist: list[dict[str, Any]] = []
         for rel in relations:
-            missing = [(end, ref) for end, ref in (("source", rel.source), ("target", rel.target)) if ref not in kinds]
-            if missing:
-                end, ref = missing[0]
+            values = rel.__dict__
+            source_kind, target_kind = kinds.get(values["source"]), kinds.get(values["target"])
+            if source_kind is None or target_kind is None:
+                end, ref = ("source", rel.source) if source_kind is None else ("target", rel.target)
                 outcomes.append(Outcome("rejected", rel.id, f"{end} record '{ref}' not found", end))
                 continue
-            key = (rel.type, kinds[rel.source], kinds[rel.target])
+            key = (values["type"], source_kind, target_kind)
             if key not in fits:
                 fits[key] = check_relation_kinds(rel.type, Kind(key[1]), Kind(key[2]))
             why = fits[key]
@@ -653,7 +665,6 @@ class Store:
             if old is None:
                 # a new relation: its stored body straight from one dump of the model
                 body = _new_relation_body(rel, changed_by, now_json)
-                values = rel.__dict__
                 created = _as_utc(values["created_at"]) or now
                 row = {"id": rel.id, "type": _REL_TYPE[rel.type], "source_id": rel.source,
                        "target_id": rel.target, "role": rel.role, "visibility": _VIS[rel.visibility],
