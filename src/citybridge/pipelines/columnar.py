@@ -149,6 +149,8 @@ def _loads(text: str) -> Any:
 
 _PLAIN_REL = frozenset({"_set", "id", "type", "source", "target", "role", "attributes", "provenance", "visibility"})
 _PLAIN_PROV = frozenset({"source", "record_id", "licence", "url"})
+_REL_TYPES = {t.value: t for t in RelationType}  # a dict lookup: calling an Enum by value costs more
+_VISIBILITY = {v.value: v for v in Visibility}
 
 
 def _relation(d: dict[str, Any], fields: list[str]) -> Relation:
@@ -158,7 +160,7 @@ def _relation(d: dict[str, Any], fields: list[str]) -> Relation:
     compares both ways on a whole snapshot partition); any other goes through the model's validation."""
     if d.keys() <= _PLAIN_REL and all(p.keys() <= _PLAIN_PROV for p in d.get("provenance", ())):
         try:
-            values: dict[str, Any] = {"id": d["id"], "type": RelationType(d["type"]), "source": d["source"],
+            values: dict[str, Any] = {"id": d["id"], "type": _REL_TYPES[d["type"]], "source": d["source"],
                                       "target": d["target"]}
             if "role" in d:
                 values["role"] = d["role"]
@@ -167,7 +169,7 @@ def _relation(d: dict[str, Any], fields: list[str]) -> Relation:
             if "provenance" in d:
                 values["provenance"] = [unchecked_provenance(p) for p in d["provenance"]]
             if "visibility" in d:
-                values["visibility"] = Visibility(d["visibility"])
+                values["visibility"] = _VISIBILITY[d["visibility"]]
         except (KeyError, ValueError, TypeError):
             pass
         else:
