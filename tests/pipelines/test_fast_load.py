@@ -3,9 +3,9 @@
 Fast path: partition bodies read with orjson, plain relations rebuilt without re-validation, replaced rows
 updated with one driver ``executemany`` per batch, the workers' outputs written in large batches. Reference:
 the standard library's ``json``, ``Relation.model_validate`` for every relation, one SQLAlchemy ``UPDATE`` per
-replaced row, and small enrichment batches (what the store did before). Both load the same two partitions of a
+replaced row, small enrichment batches (what the client did before). Both load the same two partitions of a
 generated OpenAlex snapshot (the second one's people and institutions repeat the first's, so rows are updated
-and history is written), on SQLite and on PostgreSQL."""
+and history is written), then run the final link pass, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -160,7 +160,12 @@ def _load(folder: Path, parts: list[Path], url: str | None, *, reference: bool,
                 run._write(part, process_partition(part, run.steps))
                 report = BulkReport()
                 run._load(part, report)
-                counts.append({**report.imported.counts(), "annotations": report.enrich.annotations})
+                counts.append({**report.imported.counts(), "annotations": report.enrich.annotations,
+                               "unresolved": report.imported.unresolved})
+            # the final link pass (citations to works of the later partition), as BulkRun.run ends
+            report = BulkReport()
+            left = [run._relink(part, report) for k, part in enumerate(run.partitions) if counts[k]["unresolved"]]
+            counts.append({"relinked": report.relinked, "left": sum(left)})
             return _dump(hub), counts
 
 
@@ -178,6 +183,7 @@ def test_fast_load_stores_what_the_reference_path_stores(parts: list[Path], tmp_
             ref, ref_counts = _load(tmp_path / "ref", parts, url, reference=True, monkeypatch=monkeypatch)
     assert fast_counts == ref_counts
     assert fast_counts[1]["updated"] > 0  # the second partition's people and institutions update stored rows
+    assert fast_counts[2]["relinked"] > 0  # citations of the first partition to works of the second
     assert fast["history"] and fast["annotations"]
     for table in ref:
         assert len(fast[table]) == len(ref[table]), table
