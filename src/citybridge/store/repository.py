@@ -125,6 +125,33 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
     conn.exec_driver_sql(sql, params)
 
 
+def _bulk_update(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str = "id") -> None:
+    """``UPDATE table SET ... WHERE key = ?`` for each row, one executemany per column set straight on the
+    driver (in order: a row updated twice in a batch ends as its last version), with the columns' own bind
+    processing, as :func:`_bulk_insert`; what one ``conn.execute(update(...))`` per row did, minus
+    SQLAlchemy's statement building per row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r), []).append(r)
+    if len(groups) > 1:  # keep the order of the rows across groups: one statement per row then
+        for r in rows:
+            _bulk_update(conn, table, [r], key)
+        return
+    ph = _placeholder(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    for cols_t, group in groups.items():
+        cols = [c for c in cols_t if c != key]
+        procs = [_memo(p) if p else None for p in (table.c[c].type._cached_bind_processor(conn.dialect)
+                                                    for c in [*cols, key])]
+        sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {ph}' for c in cols)} "
+               f"WHERE {quote(key)} = {ph}")
+        params = []
+        for r in group:
+            values = [r[c] for c in cols] + [r[key]]
+            params.append(tuple(p(v) if p else v for p, v in zip(procs, values, strict=True)))
+        conn.exec_driver_sql(sql, params)
+
+
 COPY_MIN_ROWS = 64  # PostgreSQL: batches from this size are bulk loaded with COPY, smaller ones inserted
 
 
@@ -604,10 +631,10 @@ class Store:
 
         if inserts:
             _bulk_insert(conn, t.records, inserts)
-        for row in updates:
-            conn.execute(update(t.records).where(t.records.c.id == row["id"]).values(**row))
+        if updates:
+            _bulk_update(conn, t.records, updates)
         if hist:
-            conn.execute(insert(t.history), hist)
+            _bulk_insert(conn, t.history, hist)
         if ext_rows:
             try:
                 _bulk_insert(conn, t.external_ids, ext_rows)
@@ -714,10 +741,10 @@ class Store:
                 outcomes.append(Outcome("updated", rel.id))
         if inserts:
             _bulk_insert(conn, t.relations, list(inserts.values()))
-        for row in updates.values():
-            conn.execute(update(t.relations).where(t.relations.c.id == row["id"]).values(**row))
+        if updates:
+            _bulk_update(conn, t.relations, list(updates.values()))
         if hist:
-            conn.execute(insert(t.history), hist)
+            _bulk_insert(conn, t.history, hist)
         return outcomes
 
     def delete_record(self, record_id: str, *, changed_by: str | None = None) -> None:
