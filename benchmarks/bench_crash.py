@@ -4,14 +4,23 @@ result.
 
     .venv/bin/python benchmarks/bench_crash.py [--kills 50] [--ops import,enrich,resolve,reindex,digest]
                                                [--backends sqlite,postgresql]
-                                               [--postgres URL] [--records 1500] [--seed 7] [--json]
+                                               [--postgres URL] [--records N] [--seed 7] [--json]
 
 Data: a slice of the shipped demo pack (``data/demo``): the first projects, their partner organisations, the
 first documents and the ``partner_in`` relations among them, plus exact copies (new id, no external ids) of
-some organisations for resolve to merge. Each operation starts from its own base store (import: empty; the
-others: the whole slice imported); an uninterrupted run gives the reference. Then, ``--kills`` times per
-operation: copy the base, start the child, SIGKILL it after a delay drawn uniformly between 0 and the
-reference run's duration, and check
+some organisations for resolve to merge; each operation has its own slice size (``SLICE``; ``--records`` sets
+them all). Each operation starts from its own base store (import: empty; the others: the slice imported),
+made once. The children are real ``citybridge`` command lines forked from this process (which imported the
+package once: no interpreter start per run); each reports its progress on a pipe - a byte per database commit
+(SQLAlchemy's ``commit`` event) and per file moved into place (``os.replace``: index artifacts). The
+uninterrupted reference run is made once per operation and gives the final content and the progress events'
+times. Then, until ``--kills`` children were killed mid-way: copy the base (SQLite online backup; PostgreSQL a
+database from the base as template), start the child, and SIGKILL it at a moment drawn (seeded) uniformly in
+the child's own progress: after its k-th progress event (k drawn uniformly from 1 to one before the reference
+run's last event) plus a delay drawn uniformly within the reference run's time from its k-th to its next
+event, or at the child's next event if that comes first - so the kill lands after the first durable progress
+and before the last, however loaded the machine is. A child that finished first is counted apart
+(``finished_before_kill``), not as a kill. After each kill, check
 
 * ``PRAGMA integrity_check`` is ok and ``PRAGMA foreign_key_check`` finds nothing (PostgreSQL: constraints
   are the server's; the rest of the checks run there too);
@@ -24,12 +33,15 @@ reference run's duration, and check
   server holds exactly one distinct message per sent digest (a message sent again after a kill between the
   server's acceptance and the commit carries the same Message-ID) and as many as the reference run sent;
 * search over the killed data folder returns exactly what an index freshly built from the same store returns
-  (never a corrupt or stale index);
+  (never a corrupt or stale index; the fresh index's matches are kept per store content hash, so a store
+  state met before - a killed reindex leaves the store as it was - is not indexed again);
 * a re-run to completion leaves the same content (every table's rows without timestamps and sequence
   numbers, in canonical order, hashed) as the uninterrupted reference run.
 
 Each failed check counts one inconsistency. ``--json`` prints ``{"kills", "inconsistencies", "per_op": ...}``
-on stdout; progress goes to stderr.
+on stdout (per operation: kills, runs, inconsistencies, the reference run, its progress events and window, and
+per kill cycle its wall and CPU seconds - this process and the forked runs - and where the wall time went);
+progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -40,10 +52,11 @@ import hashlib
 import json
 import os
 import random
+import resource
+import select
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -153,22 +166,145 @@ class Target:
         return env
 
 
-def cli(target: Target, *args: str, kill_after: float | None = None) -> tuple[bool, float]:
-    """Run ``citybridge ARGS`` in a child; with ``kill_after``, SIGKILL it then. Returns (killed, seconds)."""
-    t0 = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "citybridge.cli.main", *args], env=target.env(),
-                             cwd=target.data_dir.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if kill_after is not None:
+class Kill:
+    """Where to SIGKILL a child: ``delay`` seconds after its ``after``-th progress event (0: after its start)."""
+
+    def __init__(self, after: int, delay: float) -> None:
+        self.after, self.delay = after, delay
+
+
+class Outcome:
+    def __init__(self, killed: bool, seconds: float, events: list[float]) -> None:
+        self.killed, self.seconds, self.events = killed, seconds, events
+
+
+def preload() -> None:
+    """Import what the children run once, in this process: every child is forked from it (no interpreter start,
+    no imports per run - 1-4 s each on a loaded machine)."""
+    import citybridge.cli.main  # noqa: F401
+    import citybridge.enrich.pipeline  # noqa: F401
+    import citybridge.notify  # noqa: F401
+    import citybridge.search.service  # noqa: F401
+    import citybridge.store  # noqa: F401
+
+
+def _child(target: Target, argv: list[str], wfd: int, ackfd: int, errfd: int) -> None:
+    """In the forked child: the environment of ``target``, progress events on ``wfd``, then ``citybridge ARGV``.
+    A progress event is a database commit (SQLAlchemy's ``commit`` event, before the commit reaches the
+    database) or a file moved into place (``os.replace``: index artifacts, resolve caches); after each the
+    child waits for the parent's go-ahead on ``ackfd``, so it can never run past the event it is to be killed
+    after plus one."""
+    code = 70
+    try:
+        os.chdir(target.data_dir.parent)
+        os.environ.clear()
+        os.environ.update(target.env())
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.dup2(errfd, 2)
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        def tick(*_a: Any) -> None:
+            os.write(wfd, b".")
+            os.read(ackfd, 1)
+
+        event.listen(Engine, "commit", tick)
+        real_replace = os.replace
+
+        def replace(*a: Any, **k: Any) -> None:
+            real_replace(*a, **k)
+            tick()
+
+        os.replace = replace  # type: ignore[assignment]
+        from citybridge.cli.main import app
+
         try:
-            child.wait(kill_after)
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-            return True, time.perf_counter() - t0
-    _out, err = child.communicate()
-    if child.returncode not in (0, 1):
-        raise RuntimeError(f"citybridge {' '.join(args)} failed ({child.returncode}): {err.decode()[-500:]}")
-    return False, time.perf_counter() - t0
+            app(args=argv, prog_name="citybridge")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported through the exit code and stderr
+        import traceback
+
+        traceback.print_exc()
+        code = 70
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def cli(target: Target, *args: str, kill: Kill | None = None) -> Outcome:
+    """Run ``citybridge ARGS`` in a forked child; with ``kill``, SIGKILL it there. The child's progress
+    events are timed (seconds from its start)."""
+    rfd, wfd = os.pipe()
+    ack_r, ack_w = os.pipe()
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - closed on every path below
+    sys.stdout.flush()
+    sys.stderr.flush()
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        os.close(ack_w)
+        _child(target, list(args), wfd, ack_r, err.fileno())
+    os.close(wfd)
+    os.close(ack_r)
+    events: list[float] = []
+    killed = False
+    kill_at = t0 + kill.delay if kill is not None and kill.after == 0 else None
+    with os.fdopen(rfd, "rb", buffering=0) as pipe:
+        while True:
+            now = time.perf_counter()
+            if kill_at is not None and now >= kill_at:
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+                break
+            ready, _, _ = select.select([pipe], [], [], None if kill_at is None else kill_at - now)
+            if not ready:
+                continue
+            chunk = pipe.read(4096)
+            if not chunk:  # the child exited
+                break
+            now = time.perf_counter() - t0
+            events.extend([now] * len(chunk))
+            if kill is not None and len(events) > kill.after:
+                # the child reached its next event before the drawn moment and is held there, before that
+                # commit: kill it now (the same crash point whenever the kill would come)
+                kill_at = time.perf_counter()
+                continue
+            if kill is not None and kill_at is None and len(events) == kill.after:
+                kill_at = t0 + now + kill.delay
+            os.write(ack_w, b"." * len(chunk))
+    os.close(ack_w)
+    _pid, status = os.waitpid(pid, 0)
+    seconds = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if killed and code == -signal.SIGKILL:
+        err.close()
+        return Outcome(True, seconds, events)
+    err.seek(0)
+    message = err.read().decode(errors="replace")
+    err.close()
+    if code not in (0, 1):
+        raise RuntimeError(f"citybridge {' '.join(args)} failed ({code}): {message[-1500:]}")
+    return Outcome(False, seconds, events)
+
+
+def draw_kill(rng: random.Random, ref: Outcome) -> Kill:
+    """After the child's k-th progress event, k drawn uniformly from 1 to one before the last (a count of
+    commits / published files, not a clock), plus a delay drawn uniformly within the time the reference run took
+    from its k-th to its next event; ``cli`` kills at the child's next event if it comes first. So the kill lands
+    after the child's first durable progress and before its last, however loaded the machine is."""
+    ev = ref.events
+    if len(ev) < 2:
+        return Kill(0, rng.uniform(0.0, ref.seconds))
+    k = rng.randint(1, len(ev) - 1)
+    return Kill(k, rng.uniform(0.0, ev[k] - ev[k - 1]))
 
 
 def _engine(url: str) -> Any:
@@ -344,21 +480,29 @@ def check_resolve(target: Target) -> list[str]:
     return out
 
 
+#: what an index freshly built over a store matches, per query, by the store's content hash (a killed import
+#: leaves one of a few states - whole batches -, a killed reindex never changes the store: most cycles reuse it)
+_FRESH: dict[str, dict[str, set[str]]] = {}
+
+
 def check_search(target: Target, scratch: Path) -> list[str]:
     """The killed folder's search (whatever index it left) answers exactly as a fresh build over the store."""
     from citybridge.search.service import SearchService
     from citybridge.store import Store
 
+    state = hashlib.sha256(json.dumps(content(target.url), sort_keys=True).encode()).hexdigest()
     store = Store.open(target.url, migrate=False)
     try:
         served = SearchService(store, target.data_dir / "index", embedder=None)
-        fresh_dir = scratch / "fresh-index"
-        shutil.rmtree(fresh_dir, ignore_errors=True)
-        fresh = SearchService(store, fresh_dir, embedder=None)
-        fresh.rebuild()
+        if state not in _FRESH:
+            fresh_dir = scratch / "fresh-index"
+            shutil.rmtree(fresh_dir, ignore_errors=True)
+            fresh = SearchService(store, fresh_dir, embedder=None)
+            fresh.rebuild()
+            _FRESH[state] = {q: set(fresh.matching(q)) for q in QUERIES}
         # the same records match (a delta segment's term statistics may order ties differently)
         for q in QUERIES:
-            a, b = set(served.matching(q)), set(fresh.matching(q))
+            a, b = set(served.matching(q)), _FRESH[state][q]
             if a != b:
                 return [f"search: '{q}' matched {len(a ^ b)} records differently from a fresh index"]
             if not served.search(q, per_page=20, snippets=False)["results"] and b:
@@ -488,107 +632,180 @@ def pg_databases(server: str | None, names: list[str]) -> Iterator[dict[str, str
         eng.dispose()
 
 
+#: records in each operation's slice (about; ``--records`` sets them all): enough batches, annotations, merges,
+#: index segments or digests for the operation to mean something, short enough for 50 kill cycles
+SLICE = {"import": 800, "enrich": 250, "resolve": 400, "reindex": 300, "digest": 300}
+#: import on PostgreSQL (the same slice as on SQLite)
+SLICE_PG = 800
+PHASES = ("copy", "killed_run", "checks", "search", "rerun", "compare")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (the forked runs)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="cb-crash-"))
     results: dict[str, Any] = {}
+    preload()
+    datasets: dict[int, tuple[Path, dict[str, Any]]] = {}
+    bases: dict[tuple[str, int, str], Target] = {}
+
+    def dataset_of(n: int) -> tuple[Path, dict[str, Any]]:
+        if n not in datasets:
+            path = work / f"slice-{n}.jsonl"
+            datasets[n] = (path, build_dataset(path, n, args.seed))
+            log(f"slice {n}: {len(datasets[n][1]['records'])} records, {len(datasets[n][1]['relations'])} relations")
+        return datasets[n]
+
+    def base_of(backend: str, n: int, kind: str, pg: dict[str, str]) -> Target:
+        """The empty store, or the slice imported, per backend and slice size (made once)."""
+        key = (backend, n, kind)
+        if key in bases:
+            return bases[key]
+        if backend == "postgresql":
+            from sqlalchemy import text
+
+            url = pg[kind]
+            eng = _engine(_admin(url)).execution_options(isolation_level="AUTOCOMMIT")
+            with eng.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{_dbname(url)}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{_dbname(url)}"'))
+            eng.dispose()
+            target = Target(work / f"{backend}-{n}-{kind}" / "data", url)
+        else:
+            target = Target(work / f"{backend}-{n}-{kind}" / "data")
+        if kind == "empty":
+            target.data_dir.mkdir(parents=True)
+            cli(target, "init")
+        else:
+            copy_base(base_of(backend, n, "empty", pg), target)
+            cli(target, "import", str(dataset_of(n)[0]))
+        bases[key] = target
+        return target
+
     try:
-        data = work / "slice.jsonl"
-        dataset = build_dataset(data, args.records, args.seed)
-        log(f"slice: {len(dataset['records'])} records, {len(dataset['relations'])} relations")
         ops = [o.strip() for o in args.ops.split(",") if o.strip()]
         wanted = {b.strip() for b in args.backends.split(",")}
         backends = ([("sqlite", None)] if "sqlite" in wanted else []) + \
             ([("postgresql", args.postgres)] if args.postgres and "postgresql" in wanted else [])
         with pg_databases(args.postgres, ["empty", "imported", "run", "ref"]) as pg:
             for backend, server in backends:
-                if server:
-                    from sqlalchemy import text
-
-                    eng = _engine(_admin(server)).execution_options(isolation_level="AUTOCOMMIT")
-                    with eng.connect() as conn:
-                        for name in ("empty", "imported"):
-                            conn.execute(text(f'CREATE DATABASE "{_dbname(pg[name])}"'))
-                    eng.dispose()
-                empty = Target(work / f"{backend}-empty" / "data", pg.get("empty") if server else None)
-                empty.data_dir.mkdir(parents=True)
-                cli(empty, "init")
-                imported = Target(work / f"{backend}-imported" / "data", pg.get("imported") if server else None)
-                imported.data_dir.mkdir(parents=True)
-                copy_base(empty, imported)
-                cli(imported, "import", str(data))
                 for op in ops:
                     if backend == "postgresql" and op != "import":
                         continue
-                    base = empty if op == "import" else imported
+                    n = args.records or (SLICE_PG if server else SLICE[op])
+                    data, dataset = dataset_of(n)
+                    base = base_of(backend, n, "empty" if op == "import" else "imported", pg)
                     if op == "reindex":  # an index that exists but is behind the store: the harder case
-                        base = Target(work / f"{backend}-indexed" / "data")
-                        copy_base(imported, base)
-                        cli(base, "reindex")
-                        cli(base, "import", str(_extra(work, dataset)))
+                        indexed = Target(work / f"{backend}-{n}-indexed" / "data")
+                        copy_base(base, indexed)
+                        cli(indexed, "reindex")
+                        cli(indexed, "import", str(_extra(work, dataset)))
+                        base = indexed
                     if op == "digest":
-                        base = Target(work / f"{backend}-members" / "data")
-                        copy_base(imported, base)
-                        seed_members(base, dataset)
+                        members = Target(work / f"{backend}-{n}-members" / "data")
+                        copy_base(base, members)
+                        seed_members(members, dataset)
+                        base = members
                     argv = [a.replace("{data}", str(data)) for a in OPS[op]]
                     if op == "enrich" and args.enrich_steps:
                         argv = ["enrich", *(x for st in args.enrich_steps.split(",") for x in ("--step", st)),
                                 "--workers", "1"]
-                    ref = Target(work / "ref" / "data", pg.get("ref") if server else None)
-                    copy_base(base, ref)
-                    box = Mailbox() if op == "digest" else None
-                    ref.smtp_port = box.port if box else None
-                    _killed, seconds = cli(ref, *argv)
-                    reference_sent = len(_message_ids(ref.url)) if box else 0
-                    if box and not reference_sent:
-                        raise RuntimeError("the reference digest run sent nothing: the check would prove nothing")
-                    reference = content(ref.url)
-                    enrich_ref = enrich_reference(ref.url) if op == "enrich" else {}
                     key = op if backend == "sqlite" else f"{op}:{backend}"
-                    log(f"{key}: uninterrupted run {seconds:.1f}s")
-                    stats = {"kills": 0, "inconsistencies": 0, "finished_before_kill": 0, "reference_s":
-                             round(seconds, 2), "examples": [],
-                             "reference_rows": {k: int(v.split(":")[0]) for k, v in reference.items()}}
-                    for i in range(args.kills):
-                        target = Target(work / "run" / "data", pg.get("run") if server else None)
-                        copy_base(base, target)
-                        if box:
-                            box.received.clear()
-                            target.smtp_port = box.port
-                        delay = rng.uniform(0.0, seconds)
-                        killed, _ = cli(target, *argv, kill_after=delay)
-                        stats["kills"] += int(killed)
-                        stats["finished_before_kill"] += int(not killed)
-                        problems = check_integrity(target)
-                        if op == "import":
-                            problems += check_import_batches(target, dataset)
-                        elif op == "enrich":
-                            problems += check_enrich(target, enrich_ref)
-                        elif op == "resolve":
-                            problems += check_resolve(target)
-                        elif box:
-                            problems += check_digest_after_kill(target, box)
-                        problems += check_search(target, work)
-                        cli(target, *argv)  # the re-run
-                        problems += diff(content(target.url), reference)
-                        if box:
-                            problems += check_digest_after_rerun(target, box, reference_sent)
-                        problems += check_integrity(target)
-                        stats["inconsistencies"] += len(problems)
-                        if problems and len(stats["examples"]) < 5:
-                            stats["examples"].append({"kill": i, "delay_s": round(delay, 3), "problems": problems})
-                        log(f"{key} kill {i + 1}/{args.kills} at {delay:.2f}s: "
-                            f"{'killed' if killed else 'finished first'}, {len(problems)} problem(s)"
-                            + "".join(f"\n    {p}" for p in problems))
-                    if box:
-                        stats["reference_digests_sent"] = reference_sent
-                        box.close()
-                    results[key] = stats
+                    # one seeded stream per operation: running the operations one by one draws the same kills
+                    rng = random.Random(f"{args.seed}:{key}")
+                    results[key] = run_op(key, op, argv, base, dataset, work, pg if server else {}, rng, args.kills)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"kills": sum(s["kills"] for s in results.values()),
             "inconsistencies": sum(s["inconsistencies"] for s in results.values()),
             "per_op": results, "seed": args.seed, "batch": BATCH}
+
+
+def run_op(key: str, op: str, argv: list[str], base: Target, dataset: dict[str, Any], work: Path,
+           pg: dict[str, str], rng: random.Random, kills: int) -> dict[str, Any]:
+    """The uninterrupted reference run (once), then kill cycles until ``kills`` children were killed mid-way
+    (a child that finishes before its kill moment is counted apart and does not count as a kill)."""
+    ref = Target(work / "ref" / "data", pg.get("ref"))
+    copy_base(base, ref)
+    box = Mailbox() if op == "digest" else None
+    ref.smtp_port = box.port if box else None
+    reference_run = cli(ref, *argv)
+    reference_sent = len(_message_ids(ref.url)) if box else 0
+    if box and not reference_sent:
+        raise RuntimeError("the reference digest run sent nothing: the check would prove nothing")
+    reference = content(ref.url)
+    enrich_ref = enrich_reference(ref.url) if op == "enrich" else {}
+    ev = reference_run.events
+    log(f"{key}: uninterrupted run {reference_run.seconds:.1f}s, {len(ev)} progress events"
+        + (f" from {ev[0]:.2f}s to {ev[-1]:.2f}s" if ev else ""))
+    stats: dict[str, Any] = {
+        "kills": 0, "inconsistencies": 0, "finished_before_kill": 0, "runs": 0,
+        "reference_s": round(reference_run.seconds, 2), "progress_events": len(ev),
+        "progress_window_s": [round(ev[0], 3), round(ev[-1], 3)] if ev else None, "examples": [],
+        "reference_rows": {k: int(v.split(":")[0]) for k, v in reference.items()}}
+    phases = dict.fromkeys(PHASES, 0.0)
+    wall0, cpu0 = time.perf_counter(), _cpu()
+    while stats["kills"] < kills and stats["runs"] < 2 * kills + 5:
+        i = stats["runs"]
+        stats["runs"] += 1
+        t = time.perf_counter()
+        target = Target(work / "run" / "data", pg.get("run"))
+        copy_base(base, target)
+        if box:
+            box.received.clear()
+            target.smtp_port = box.port
+        t = _lap(phases, "copy", t)
+        kill = draw_kill(rng, reference_run)
+        outcome = cli(target, *argv, kill=kill)
+        t = _lap(phases, "killed_run", t)
+        stats["kills"] += int(outcome.killed)
+        stats["finished_before_kill"] += int(not outcome.killed)
+        problems = check_integrity(target)
+        if op == "import":
+            problems += check_import_batches(target, dataset)
+        elif op == "enrich":
+            problems += check_enrich(target, enrich_ref)
+        elif op == "resolve":
+            problems += check_resolve(target)
+        elif box:
+            problems += check_digest_after_kill(target, box)
+        t = _lap(phases, "checks", t)
+        problems += check_search(target, work)
+        t = _lap(phases, "search", t)
+        cli(target, *argv)  # the re-run
+        t = _lap(phases, "rerun", t)
+        problems += diff(content(target.url), reference)
+        if box:
+            problems += check_digest_after_rerun(target, box, reference_sent)
+        problems += check_integrity(target)
+        _lap(phases, "compare", t)
+        stats["inconsistencies"] += len(problems)
+        if problems and len(stats["examples"]) < 5:
+            stats["examples"].append({"run": i, "after_events": kill.after, "delay_s": round(kill.delay, 3),
+                                      "problems": problems})
+        log(f"{key} run {i + 1} (kill {stats['kills']}/{kills}) after event {kill.after}/{len(ev)} "
+            f"+{kill.delay:.3f}s: {'killed' if outcome.killed else 'finished first'} at {outcome.seconds:.2f}s "
+            f"({len(outcome.events)} events), {len(problems)} problem(s)" + "".join(f"\n    {p}" for p in problems))
+    runs = max(1, stats["runs"])
+    stats["cycle_wall_s"] = round((time.perf_counter() - wall0) / runs, 2)
+    stats["cycle_cpu_s"] = round((_cpu() - cpu0) / runs, 2)
+    stats["cycle_phases_s"] = {k: round(v / runs, 3) for k, v in phases.items()}
+    if box:
+        stats["reference_digests_sent"] = reference_sent
+        box.close()
+    log(f"{key}: {stats['kills']} kills in {stats['runs']} runs, {stats['inconsistencies']} inconsistencies; "
+        f"per cycle {stats['cycle_wall_s']}s wall, {stats['cycle_cpu_s']}s CPU, {stats['cycle_phases_s']}")
+    return stats
+
+
+def _lap(phases: dict[str, float], name: str, t: float) -> float:
+    now = time.perf_counter()
+    phases[name] += now - t
+    return now
 
 
 def _extra(work: Path, dataset: dict[str, Any]) -> Path:
@@ -605,7 +822,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=50, help="kills per operation (default 50)")
     ap.add_argument("--ops", default=",".join(OPS), help="comma-separated: " + ", ".join(OPS))
-    ap.add_argument("--records", type=int, default=1500, help="records in the slice (about)")
+    ap.add_argument("--records", type=int, default=0,
+                    help="records in every operation's slice (about; default: per operation, see SLICE)")
     ap.add_argument("--postgres", default=os.environ.get("CITYBRIDGE_TEST_POSTGRES_URL"),
                     help="PostgreSQL server URL for the import runs (default: $CITYBRIDGE_TEST_POSTGRES_URL)")
     ap.add_argument("--backends", default="sqlite,postgresql",

@@ -117,10 +117,11 @@ class PeakRss:
         self._t.join()
 
 
-# Measured on this machine before the fast paths (main at 789e9d3): wall figures of a run at load average ~7,
-# CPU-second figure of this same script on that commit at load 13-17 (SQLite; PostgreSQL client CPU: 10,262).
-PREVIOUS = {"orgs_per_s": 6_373, "rels_per_s": 6_512, "all_per_s": 6_477, "reimport_per_s": 5_209,
-            "all_per_cpu_s": 10_536}
+# Measured on this machine before the columnar path (main at 111742b, SQLite): this same script, two runs
+# interleaved with the columnar branch's at load average ~12 (means; wall figures depend on the load, compare the
+# per-CPU-second one). Before the first fast path (789e9d3): 10,536 records per CPU-second.
+PREVIOUS = {"orgs_per_s": 2_908, "rels_per_s": 3_523, "all_per_s": 3_342, "reimport_per_s": 2_540,
+            "all_per_cpu_s": 12_432}
 
 
 def _timed(fn: Any) -> tuple[Any, float, float]:

@@ -10,6 +10,8 @@ theme and keyword matrices of the demo's density, and times the per-query profil
 profile sections. The search part at 1M is measured by ``bench_search.py`` (phase 2, 1M documents); the
 1M estimate printed here is: demo link p95 - demo profile matching + 1M profile matching + 4 searches x
 (1M search p95 - demo search p95), with the search figures passed in (``--search-1m-p95-ms``).
+``--cpu [--json]`` runs only the per-section CPU phase (:func:`cpu_phase`: uncached, uncached with the
+per-record caches of a running worker, repeated), CPU ms of the calling thread beside wall ms.
 Never asserted on; a measurement.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +60,54 @@ CHALLENGES = [
 
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
+
+
+def cpu_phase(limit: int) -> dict[str, Any]:
+    """CPU ms (this thread) and wall ms per section of one link call, three ways: ``uncached`` - every challenge
+    with a random suffix, in a process whose link indexes are loaded but whose per-record caches (passages,
+    records, annotations) are empty; ``uncached_warm`` - another random suffix, per-record caches filled by
+    the first pass (what a long-running worker sees: no answer can come from a cache, the records of related
+    challenges can); ``repeat`` - the same texts again."""
+    import random
+
+    from citybridge.hub import Hub
+    from citybridge.settings import Settings
+
+    try:
+        from citybridge.link import passages
+    except ImportError:  # a checkout from before link.passages (for the "before" figures)
+        passages = None  # type: ignore[assignment]
+    hub = Hub(Settings())
+    t0, c0 = time.perf_counter(), time.process_time()
+    hub.link("urban heat", limit=limit)  # maps (or builds) the link indexes, loads the search index and models
+    print(f"first call (link indexes mapped or built, search index and models loaded): "
+          f"{time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} CPU-s")
+    if passages is not None:
+        passages.clear()
+    hub.__dict__.pop("_link_reads", None)
+    rng = random.Random(16)
+    out: dict[str, Any] = {}
+    for label, suffix in (("uncached", True), ("uncached_warm", True), ("repeat", False)):
+        cpu: dict[str, list[float]] = {}
+        wall: dict[str, list[float]] = {}
+        for text, place in CHALLENGES:
+            query = f"{text} {rng.randint(0, 10**9)}" if suffix else text
+            t, c = time.perf_counter(), time.thread_time()
+            res = hub.link(query, place=place, limit=limit)
+            wall.setdefault("total", []).append((time.perf_counter() - t) * 1000)
+            # a LinkResult without cpu_ms (before it existed): the call's total only
+            per = getattr(res, "cpu_ms", None) or {"total": (time.thread_time() - c) * 1000}
+            for name, ms in per.items():
+                cpu.setdefault(name, []).append(ms)
+            for name, ms in res.timings.items():
+                wall.setdefault(name, []).append(ms)
+        out[label] = {name: {"cpu_mean": round(float(np.mean(v)), 1), "cpu_p95": round(pct(v, 95), 1),
+                             "wall_mean": round(float(np.mean(wall[name])), 1)} for name, v in cpu.items()}
+        print(f"{label}: per call CPU ms mean / p95 (wall ms mean), {len(CHALLENGES)} challenges")
+        for name, f in out[label].items():
+            print(f"  {name:<14} {f['cpu_mean']:7.1f} / {f['cpu_p95']:7.1f}  ({f['wall_mean']:7.1f})")
+    hub.close()
+    return out
 
 
 def demo_phase(limit: int) -> dict[str, float]:
@@ -175,7 +226,19 @@ def main() -> None:
     ap.add_argument("--profiles", type=int, default=250_000)
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--search-1m-p95-ms", type=float, default=None)
+    ap.add_argument("--cpu", action="store_true", help="only the per-section CPU phase (see cpu_phase)")
+    ap.add_argument("--json", action="store_true", help="with --cpu: the figures as JSON on stdout")
     args = ap.parse_args()
+    if args.cpu:
+        import contextlib
+        import json
+        import sys
+
+        with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+            figures = cpu_phase(args.limit)
+        if args.json:
+            print(json.dumps(figures, indent=1))
+        return
     demo = None if args.skip_demo else demo_phase(args.limit)
     synthetic_phase(args.profiles, demo, args.search_1m_p95_ms)
 

@@ -97,8 +97,9 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
             fh.write(json.dumps(w, separators=(",", ":")) + "\n")
 
 
-# Measured before the fast paths (commit 789e9d3; the figure): 20,000 works imported into SQLite.
-PREVIOUS = {"import_works_per_s": 142}
+# Measured before the fast paths (commit 789e9d3; the figure): 20,000 works imported into SQLite;
+# and per CPU-second on main before the openalexfast branch (111742b, 10,000 works, load average ~10).
+PREVIOUS = {"import_works_per_s": 142, "import_works_per_cpu_s": 387}
 
 
 def main() -> None:
@@ -159,7 +160,8 @@ def main() -> None:
             print(
                 f"import {args.import_works:,} works into SQLite in {dt:.1f} s = "
                 f"{args.import_works / dt:,.0f} works/s wall, {args.import_works / cpu:,.0f} works per CPU-second "
-                f"(previous: {PREVIOUS['import_works_per_s']:,} works/s); {stats['records']:,} records, "
+                f"(previous: {PREVIOUS['import_works_per_s']:,} works/s, "
+                f"{PREVIOUS['import_works_per_cpu_s']:,} per CPU-second); {stats['records']:,} records, "
                 f"{stats['relations']:,} relations, {report.unresolved:,} citations to works outside the "
                 f"part; RSS {base:.0f} -> peak {peak:.0f} MiB", file=log
             )

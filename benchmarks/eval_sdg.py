@@ -29,9 +29,11 @@ import csv
 import hashlib
 import itertools
 import json
+import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -244,12 +246,33 @@ def multilingual_check(use_embeddings: bool | None) -> dict:
     return out
 
 
+def record_features(tagger: Tagger, texts: list[str], *, own_embedding: bool = False) -> Any:
+    """Features of each text read as a record, first sentence as its name, as the `tags` step computes them."""
+    from citybridge.enrich.pipeline import record_text
+    from citybridge.enrich.steps import TaggingStep
+    from citybridge.model import Document
+
+    docs = []
+    for k, text in enumerate(texts):
+        parts = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)
+        docs.append(Document(id=f"dev_{k}", name=parts[0], description=parts[1] if len(parts) > 1 else None))
+    tagged = [record_text(d, 20_000)[0] for d in docs]
+    if own_embedding or not tagger.embeddings:
+        return tagger.features(tagged, lang="en")
+    return tagger.features(tagged, lang="en", vectors=TaggingStep._record_vectors(docs))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_data(), help="CSV with id,text,sdg,label")
     ap.add_argument("--tune", action="store_true", help="choose features and refit every weight set on the file")
     ap.add_argument("--no-embeddings", action="store_true", help="lexical signals only (no wordllama)")
     ap.add_argument("--no-multilingual", action="store_true", help="skip the multilingual UN-text check")
+    ap.add_argument("--as-records", action="store_true",
+                    help="read each text as a record (first sentence = name, the rest = description) and tag it "
+                         "as the `tags` step does: its record text, and its record vector for the semantic signal")
+    ap.add_argument("--own-embedding", action="store_true",
+                    help="with --as-records: embed the tagged text instead (the `tags` step before issue 15)")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     args = ap.parse_args(argv)
     if not args.data.exists():
@@ -259,7 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     use_embeddings = False if args.no_embeddings else None
     tagger = Tagger(use_embeddings=use_embeddings)
     started = time.perf_counter()
-    feats = tagger.features(texts, lang="en")  # an English benchmark
+    if args.as_records:
+        feats = record_features(tagger, texts, own_embedding=args.own_embedding)
+    else:
+        feats = tagger.features(texts, lang="en")  # an English benchmark
     seconds = time.perf_counter() - started
     model = tagger.model_for("en")
     tuned = {m: tune_model(feats, y, goals, ids, m) for m in SDG_MODELS

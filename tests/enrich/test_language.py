@@ -112,3 +112,18 @@ def test_batched_walk_matches_py3langid_on_any_text(texts):
     for (raw, n), text in zip(scorer.raw_many(texts), texts, strict=True):
         ref, ref_n = scorer.raw(text)
         assert n == ref_n and np.array_equal(raw, ref)
+
+
+def test_batched_sentence_scoring_equals_text_by_text(
+    scifact_texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """detect_languages scores the sentences of all long texts in shared automaton walks (issue 15): the same
+    results as detecting each text alone, also when the walk is cut into several pieces."""
+    from citybridge.enrich import language
+
+    texts = scifact_texts[:40] + ["Kurz.", "", "La ville de Lyon adopte un plan climat. The city of Lyon adopts "
+                                  "a climate plan for its districts and its buildings. " * 3]
+    alone = [language.detect_languages([t])[0] for t in texts]
+    assert language.detect_languages(texts) == alone
+    monkeypatch.setattr(language, "_WALK_CHARS", 500)  # many walks, some holding one sentence
+    assert language.detect_languages(texts) == alone

@@ -188,3 +188,24 @@ def test_steps_that_cannot_fork_run_in_process() -> None:
         assert runner.workers == 1 and runner._pool is None
     with StepRunner([KeywordsStep()], workers=2) as runner:
         assert runner.workers == 2 and runner._pool is not None
+
+
+def test_tags_read_the_record_vector_the_embedding_step_stores() -> None:
+    pytest.importorskip("wordllama")
+    import numpy as np
+
+    from citybridge.enrich.steps import EmbedStep, TaggingStep
+
+    recs = [Document(id="d1", name="Cooling Lisbon", description="Urban heat islands and green roofs. " * 60),
+            Document(id="d2", name="Flood maps", description="River flooding in Porto."),
+            Document(id="d3", name="A bare name")]
+    step = TaggingStep()
+    vectors = TaggingStep._record_vectors(recs)
+    stored = EmbedStep("wordllama").run(recs)
+    assert np.array_equal(vectors, np.stack([o.vectors.record_vector for o in stored]))
+    # the step's tags are the tagger's with those vectors
+    texts = [record_text(r, 20_000)[0] for r in recs]
+    expected = step.tagger.tag(texts, vectors=vectors)
+    got = step.run(recs)
+    assert [[a.label for a in o.annotations] for o in got] == [
+        [f"{lab.scheme}:{lab.code}" for lab in labs] for labs in expected]

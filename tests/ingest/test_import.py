@@ -255,6 +255,22 @@ def test_fuzz_findings_are_row_errors_naming_where(hub: Hub, tmp_path: Path) -> 
     r = hub.import_files([write(tmp_path, "nul.jsonl",
                                 '{"kind": "project", "name": "P", "external_ids": {"eu_grant": "77\\u00006783"}}\n')])
     assert r.rejected == 1 and r.rejections[0]["where"] == "nul.jsonl:1" and "NUL" in r.rejections[0]["reason"]
+    # integers beyond 64 bits (the columnar tests' find): in a typed field and inside an attributes object
+    r = hub.import_files([write(tmp_path, "big.csv", "kind,name,established,country\n"
+                                "organization,Big Org,99999999999999999999,PT\n")])
+    assert r.rejected == 1 and r.rejections[0]["where"] == "big.csv:2" and r.rejections[0]["field"] == "established"
+    r = hub.import_files([write(tmp_path, "big.jsonl", '{"kind": "project", "name": "P2", "attributes": '
+                                '{"n": 99999999999999999999}}\n{"kind": "document", "name": "D", "pages": 1e400}\n')])
+    assert r.rejected == 2 and [x["where"] for x in r.rejections] == ["big.jsonl:1", "big.jsonl:2"], r.rejections
+    big = '"{""n"": 1' + "0" * 30 + '}"'
+    r = hub.import_files([write(tmp_path, "big2.csv", f"kind,name,attributes\nproject,P3,{big}\n")])
+    assert r.rejected == 1 and r.rejections[0]["where"] == "big2.csv:2" and "64-bit" in r.rejections[0]["reason"]
+    from pydantic import ValidationError
+
+    from citybridge.model.relations import Relation
+
+    with pytest.raises(ValidationError, match="64-bit"):
+        Relation(type="partner_in", source="org_a", target="prj_x", attributes={"n": -(10**30)})
     r = hub.import_files([write(tmp_path, "wide.csv", ",".join(f"c{i}" for i in range(20_000)) + "\nx\n")])
     assert r.rejected == 1 and "20,000 columns" in r.rejections[0]["reason"]
     # a mapping file that is not UTF-8, an unknown encoding, a two-character delimiter

@@ -112,6 +112,10 @@ def get_embedder(name: str = DEFAULT_EMBEDDER, **options: Any) -> Embedder:
         return _INSTANCES[key]
 
 
+#: how many recently embedded texts a WordLlamaEmbedder keeps the vectors of (a few enrichment batches; 1 KB each)
+RECENT_VECTORS = 4096
+
+
 class WordLlamaEmbedder:
     """WordLlama ``l2_supercat`` static embeddings, average-pooled, optionally truncated (Matryoshka).
 
@@ -147,18 +151,43 @@ class WordLlamaEmbedder:
 
         # same vectors as wordllama's own embed, ~5x faster (see wordllama_pool); None if not applicable
         self._fast = chunked_encoder(self._model) if dim == 256 else None
+        self._recent: dict[str, np.ndarray] = {}  # text -> vector of the last RECENT_VECTORS texts embedded
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._fast is not None:
-            return np.nan_to_num(self._fast.embed([t or " " for t in texts]), copy=False)
+            return self._embed_fast(texts)
         # Sort by length so each padded batch wastes little work, then restore the order.
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = self._model.embed([texts[i] or " " for i in order], norm=False, batch_size=batch_size)
         result = np.empty_like(out)
         result[order] = out
         return l2_normalize(result)
+
+
+    def _embed_fast(self, texts: list[str]) -> np.ndarray:
+        # Each row depends on its own text only, so rows of texts embedded by a recent call are reused:
+        # the tagging step embeds each record's text (record_head) and the embedding step then asks for it
+        # again in the same batch.
+        recent = self._recent
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: list[int] = []
+        for i, text in enumerate(texts):
+            got = recent.get(text)
+            if got is None:
+                missing.append(i)
+            else:
+                out[i] = got
+        if missing:
+            assert self._fast is not None
+            fresh = np.nan_to_num(self._fast.embed([texts[i] or " " for i in missing]), copy=False)
+            out[missing] = fresh
+            if len(recent) + len(missing) > RECENT_VECTORS:
+                recent.clear()
+            if len(missing) <= RECENT_VECTORS:
+                recent.update(zip((texts[i] for i in missing), fresh, strict=True))
+        return out
 
 
 class SentenceTransformerEmbedder:

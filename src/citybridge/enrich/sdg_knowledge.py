@@ -149,10 +149,11 @@ def stem_table(doc: TokenizedText, lang: str) -> dict[str, tuple[int, int]]:
             if len(cache) > 200_000:
                 cache.clear()
             cache.update(zip(missing, stemmer.stemWords(missing), strict=True))
-        stemmed = [cache[w] for w in words]
+        stemmed = list(map(cache.__getitem__, words))
     out: dict[str, tuple[int, int]] = {}
     for where, word_stem in zip(words.values(), stemmed, strict=True):
-        for st in segments(word_stem):
+        # an ASCII stem is its own only segment (see segments): skip the call for the common case
+        for st in (word_stem,) if word_stem.isascii() else segments(word_stem):
             got = out.get(st)
             out[st] = (len(where), where[0]) if got is None else (got[0] + len(where), min(got[1], where[0]))
     return out

@@ -31,6 +31,12 @@ def _evidence(spans: list[tuple[str, int, int]], text: str, start: int, end: int
     return ev
 
 
+def record_head(record: Record, max_chars: int = 1200) -> str:
+    """The text of a record's record vector: its name and description, cut to ``2 * max_chars`` characters."""
+    head = record.name + (". " + record.description if record.description else "")
+    return head[: max_chars * 2]
+
+
 def _main_languages(records: Sequence[Record], context: Context | None) -> list[str | None]:
     """The main language of each record: detected by the language step in this batch, else as declared."""
     out: list[str | None] = []
@@ -99,7 +105,8 @@ class TaggingStep:
     @property
     def version(self) -> str:
         digest = hashlib.sha1("|".join(sorted(f"{k}" for k in self._ids)).encode()).hexdigest()[:8]
-        return f"tags/{self.tagger.version}/{digest}"
+        # "rv": the semantic signal reads the record vector (record_head), not an embedding of the tagged text
+        return f"tags/{self.tagger.version} rv/{digest}"
 
     def __getstate__(self) -> dict[str, Any]:  # the tagger is rebuilt lazily in worker processes
         return {"user_themes": self.user_themes, "_ids": self._ids}
@@ -107,10 +114,13 @@ class TaggingStep:
     def run(self, records: Sequence[Record], context: Context | None = None) -> list[StepOutput]:
         texts = [record_text(r, 20_000) for r in records]
         langs = _main_languages(records, context)
+        # the semantic signal reads each record's wordllama record vector (the one `embed:wordllama` stores;
+        # the embedder keeps it, so that step does not embed the record again)
+        vectors = self._record_vectors(records) if records and self.tagger.embeddings else None
         if all(langs):
-            labels = self.tagger.tag([t for t, _s in texts], langs=langs)  # type: ignore[arg-type]
+            labels = self.tagger.tag([t for t, _s in texts], langs=langs, vectors=vectors)  # type: ignore[arg-type]
         else:
-            labels = self.tagger.tag([t for t, _s in texts])
+            labels = self.tagger.tag([t for t, _s in texts], vectors=vectors)
         out = []
         for (text, spans), labs in zip(texts, labels, strict=True):
             anns = []
@@ -125,6 +135,12 @@ class TaggingStep:
                                        relation="about" if is_goal and target else None))
             out.append(StepOutput(anns))
         return out
+
+    @staticmethod
+    def _record_vectors(records: Sequence[Record]) -> Any:
+        from citybridge.enrich.embed import get_embedder
+
+        return get_embedder("wordllama").embed([record_head(r) for r in records])
 
 
 class PlacesStep:
@@ -233,8 +249,8 @@ class EmbedStep:
         plans: list[list[tuple[str, int, int, str]]] = []
         for rec in records:
             plan: list[tuple[str, int, int, str]] = []
-            head = rec.name + (". " + rec.description if rec.description else "")
-            plan.append(("record", 0, len(head), head[: self.max_chars * 2]))
+            head = record_head(rec, self.max_chars)
+            plan.append(("record", 0, len(rec.name) + (len(rec.description) + 2 if rec.description else 0), head))
             for fname, text in rec.text_fields().items():
                 if fname == "name" or not text:
                     continue

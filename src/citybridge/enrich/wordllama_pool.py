@@ -13,8 +13,10 @@ wordllama model); callers then use wordllama's own ``embed``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -31,31 +33,39 @@ _EXPECTED_NORMALIZER = {
     ],
 }
 MAX_CACHE = 500_000  # cached chunks (a few tens of MB); cleared when full
+# chunk -> ids, one table per tokenizer (by its JSON digest): the SDG tagger's encoder and the embedding
+# step's encoder load the same tokenizer, so a chunk is tokenised once per process, not once per encoder
+_CACHES: dict[str, dict[str, tuple[int, ...]]] = {}
 
 
 class ChunkedEncoder:
     """Token ids and pooled embeddings of texts for one wordllama model (see the module docstring)."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, cache_key: str = "") -> None:
         self.bpe = model.tokenizer.model
         self.matrix: np.ndarray = model.embedding
-        self.cache: dict[str, list[int]] = {}
+        self.cache: dict[str, tuple[int, ...]] = _CACHES.setdefault(cache_key, {}) if cache_key else {}
+
+    def _chunk_ids(self, text: str) -> list[tuple[int, ...]]:
+        """The ids of each space-started chunk of ``text``, in order (their concatenation is :meth:`ids`)."""
+        chunks = _CHUNK.findall(_SPACE + text.replace(" ", _SPACE))
+        cache = self.cache
+        try:  # the common case, every chunk seen before: one C-level pass, no Python loop
+            return list(map(cache.__getitem__, chunks))
+        except KeyError:
+            pass
+        if len(cache) > MAX_CACHE:
+            cache.clear()
+        tokenize = self.bpe.tokenize
+        for chunk in set(chunks).difference(cache):
+            cache[chunk] = tuple(t.id for t in tokenize(chunk))
+        return list(map(cache.__getitem__, chunks))
 
     def ids(self, text: str) -> list[int]:
         """The token ids wordllama's tokenizer gives ``text`` (no special tokens)."""
         if not text:
             return []
-        cache = self.cache
-        if len(cache) > MAX_CACHE:
-            cache.clear()
-        out: list[int] = []
-        for chunk in _CHUNK.findall(_SPACE + text.replace(" ", _SPACE)):
-            got = cache.get(chunk)
-            if got is None:
-                got = [t.id for t in self.bpe.tokenize(chunk)]
-                cache[chunk] = got
-            out.extend(got)
-        return out
+        return list(chain.from_iterable(self._chunk_ids(text)))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised mean token vectors, float32, one row per text (``nan`` rows for empty texts, as
@@ -64,13 +74,14 @@ class ChunkedEncoder:
         limit = matrix.shape[0] - 1
         out = np.zeros((len(texts), matrix.shape[1]), dtype=np.float32)
         for i, text in enumerate(texts):
-            ids = self.ids(text)
-            if ids:
+            if not text:
+                continue
+            rows = np.fromiter(chain.from_iterable(self._chunk_ids(text)), dtype=np.intp)
+            if rows.size:
                 # one gather + sum per text: faster than gathering a whole batch (memory-bound) or reduceat
-                rows = np.asarray(ids, dtype=np.intp)
                 if rows.max() > limit:
                     np.clip(rows, 0, limit, out=rows)
-                out[i] = matrix[rows].sum(axis=0) / np.float32(len(ids))
+                out[i] = matrix[rows].sum(axis=0) / np.float32(rows.size)
         with np.errstate(invalid="ignore", divide="ignore"):
             out /= np.linalg.norm(out, axis=1, keepdims=True)
         return out
@@ -91,7 +102,7 @@ def chunked_encoder(model: Any) -> ChunkedEncoder | None:
         return None
     if any(re.search(f"[^{_SPACE}]{_SPACE}", tok) for tok in model.tokenizer.get_vocab()):
         return None  # a merge could cross a chunk boundary
-    return ChunkedEncoder(model)
+    return ChunkedEncoder(model, hashlib.sha1(model.tokenizer.to_str().encode()).hexdigest())
 
 
 def import_wordllama() -> Any:

@@ -373,13 +373,18 @@ _PLAIN_COLUMNS = frozenset({"kind", "type", "source", "target", "role", "provena
 _PROVENANCE_KEYS = frozenset({"source", "record_id"})
 
 
-def plain_relation(row: dict[str, Any]) -> Relation | None:
+def plain_relation(row: dict[str, Any], source: str | None = None, target: str | None = None) -> Relation | None:
     """The Relation of a plain relation row (text ``type``, ``source``, ``target``, ``role`` and the importer's
     own provenance), checked here without a pydantic validation per row; None for any other row, or one
-    with a value the model would refuse, which then goes through :func:`build_relation` (and its error)."""
+    with a value the model would refuse, which then goes through :func:`build_relation` (and its error).
+    ``source`` and ``target``, when given, stand for the row's ends (resolved to record ids)."""
     if not _PLAIN_COLUMNS.issuperset(row):
         return None
-    rtype, source, target = row.get("type"), row.get("source"), row.get("target")
+    rtype = row.get("type")
+    if source is None:
+        source = row.get("source")
+    if target is None:
+        target = row.get("target")
     role = row.get("role")
     if (rtype.__class__ is not str or source.__class__ is not str or target.__class__ is not str
             or not source.strip() or not target.strip() or source == target):

@@ -147,6 +147,31 @@ def cached(holder: Any, name: str, store: Store, caller: Caller, build: Callable
     return value
 
 
+def shared_index(holder: Any, name: str, caller: Caller, cls: type, build: Callable[[], Any],
+                 share: bool = True) -> Any:
+    """:func:`cached`, and when ``share``: the structure of the store's current state is the memory-mapped
+    artifact all processes serving this store use (see :mod:`citybridge.link.artifacts`), built by one of
+    them. ``share`` is for what every caller may see (the structures of anonymous visitors, the profile
+    index, which is masked per query); other callers' structures are built in memory."""
+    store = holder.store
+
+    def make() -> Any:
+        if not share:
+            return build()
+        from citybridge.link.artifacts import artifact_root, shared
+
+        return shared(artifact_root(holder), name, current_fingerprint(holder, store), cls, build)
+
+    return cached(holder, name, store, caller, make)
+
+
+def is_public(caller: Caller) -> bool:
+    """Whether ``caller`` sees what an anonymous visitor sees, no more."""
+    from citybridge.model.access import ANONYMOUS
+
+    return caller_key(caller) == caller_key(ANONYMOUS)
+
+
 def label_names() -> dict[str, str]:
     """Display names of SDG and pathway labels: ``sdg:11`` -> "SDG 11: Sustainable cities and communities"."""
     out = {}

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from citybridge.errors import Invalid, NotFound
-from citybridge.link._derived import cached
+from citybridge.link._derived import is_public, shared_index
 from citybridge.link.city_index import CityIndex
 from citybridge.link.glossary import read_as_english
 from citybridge.link.profile_index import ProfileIndex, is_theme, key_terms
@@ -75,11 +75,13 @@ def phrase_pairs(texts: list[str], lang: str | None) -> set[tuple[str, str]]:
 
 def profile_index(hub: Any) -> ProfileIndex:
     # one index with every profile; visibility is masked per query, so it is shared by all callers
-    return cached(hub, "profile_index", hub.store, CURATOR, lambda: ProfileIndex.from_store(hub.store))  # type: ignore[no-any-return]
+    return shared_index(hub, "profile_index", CURATOR, ProfileIndex,  # type: ignore[no-any-return]
+                        lambda: ProfileIndex.from_store(hub.store))
 
 
 def city_index(hub: Any, caller: Caller) -> CityIndex:
-    return cached(hub, "city_index", hub.store, caller, lambda: CityIndex.from_store(hub.store, caller))  # type: ignore[no-any-return]
+    return shared_index(hub, "city_index", caller, CityIndex,  # type: ignore[no-any-return]
+                        lambda: CityIndex.from_store(hub.store, caller), share=is_public(caller))
 
 
 def tagging_step(hub: Any) -> Any:

@@ -67,6 +67,10 @@ class CityIndex:
     def position(self, city_id: str) -> int | None:
         return self._index.get(city_id)
 
+    def after_load(self) -> None:
+        """Rebuild the lookups that are not stored (see :mod:`citybridge.link.artifacts`)."""
+        self._index = {c: i for i, c in enumerate(self.ids)}
+
     def city_of_org(self, org_id: str) -> int | None:
         return self.org_city.get(org_id)
 

@@ -143,6 +143,12 @@ class PartnerGraph:
         graph._derive()
         return graph
 
+    def after_load(self) -> None:
+        """Rebuild the lookups and derived arrays that are not stored (see :mod:`citybridge.link.artifacts`)."""
+        self._org_index = {o: i for i, o in enumerate(self.org_ids)}
+        self._project_index = {p: i for i, p in enumerate(self.project_ids)}
+        self._derive()
+
     def _derive(self) -> None:
         inc = self.incidence
         self.org_degree = np.asarray(inc.sum(axis=1)).ravel().astype(np.float32)

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import select
 
 from citybridge.errors import Invalid, NotFound
-from citybridge.link._derived import cached, caller_key, label_name, label_names, visible
+from citybridge.link._derived import caller_key, is_public, label_name, label_names, shared_index, visible
 from citybridge.link.partner_graph import Participation, PartnerGraph
 from citybridge.link.partner_signals import PartnerQuery
 from citybridge.link.partners import PartnerConstraints, PartnerSuggestion, suggest_partners
@@ -25,6 +25,13 @@ from citybridge.store.enrichment import EnrichmentStore
 from citybridge.store.repository import Store
 
 PROFILE_LABELS = ("sdg:", "pathway:", "kw:")
+
+
+def partner_graph(hub: Any, caller: Caller = ANONYMOUS) -> PartnerGraph:
+    """The partner graph of what ``caller`` may see, for the store's current state (cached; anonymous
+    visitors' graph is the artifact every process maps, see :mod:`citybridge.link.artifacts`)."""
+    return shared_index(hub, "partner_graph", caller, PartnerGraph,  # type: ignore[no-any-return]
+                        lambda: graph_from_store(hub.store, caller), share=is_public(caller))
 
 
 def graph_from_store(store: Store, caller: Caller = ANONYMOUS) -> PartnerGraph:
@@ -150,7 +157,7 @@ def suggest_for_store(hub: Any, *, text: str | None = None, project: str | None 
         raise Invalid("give a text, a project or current partners", field="text")
     cons = PartnerConstraints.of(constraints)
     cons.check()
-    graph: PartnerGraph = cached(hub, "partner_graph", hub.store, caller, lambda: graph_from_store(hub.store, caller))
+    graph = partner_graph(hub, caller)
     records = [_resolve(hub, p, Organization, caller, "current_partners") for p in partners]
     parts: list[str] = []
     year = None

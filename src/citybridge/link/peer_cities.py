@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from citybridge.errors import Invalid, NotFound
-from citybridge.link._derived import cached, label_name, label_names
+from citybridge.link._derived import label_name, label_names
 from citybridge.link.city_index import CityIndex
 from citybridge.model.access import ANONYMOUS, Caller, can_see
 from citybridge.model.entities import Organization, Place, PlaceType
@@ -224,7 +224,9 @@ def peer_cities_for_store(hub: Any, city: str, *, weights: Mapping[str, float] |
     if not can_see(record.visibility, record.owner, caller):
         raise NotFound(f"no record with id '{city}'")
     check_weights(weights)
-    index: CityIndex = cached(hub, "city_index", hub.store, caller, lambda: CityIndex.from_store(hub.store, caller))
+    from citybridge.link.challenge import city_index
+
+    index: CityIndex = city_index(hub, caller)
     if isinstance(record, Place):
         if record.place_type != PlaceType.city:
             raise Invalid(f"'{city}' is a {record.place_type.value}, not a city", field="city")

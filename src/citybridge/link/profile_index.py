@@ -80,6 +80,11 @@ class ProfileIndex:
     def position(self, entity_id: str) -> int | None:
         return self._index.get(entity_id)
 
+    def after_load(self) -> None:
+        """Rebuild the lookups that are not stored (see :mod:`citybridge.link.artifacts`)."""
+        self._index = {e: i for i, e in enumerate(self.ids)}
+        self._theme_col = {lab: i for i, lab in enumerate(self.theme_labels)}
+
     def allowed(self, caller: Caller) -> np.ndarray:
         mask = self.public.copy()
         key = caller_key(caller)

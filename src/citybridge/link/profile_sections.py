@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from citybridge.link import expertise
-from citybridge.link._derived import cached, label_name, label_names
+from citybridge.link import expertise, reads
+from citybridge.link._derived import label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
+from citybridge.link.passages import best_snippet
 from citybridge.link.profile_index import ProfileIndex, Scores, is_theme, key_terms, match
 from citybridge.link.search_sections import LinkItem, quote, shared_themes, term_coverage, themes_reason
 from citybridge.model.access import Caller, can_see
@@ -30,6 +31,10 @@ PROFILE_WEIGHTS = {"themes": 0.35, "semantic": 0.3, "keywords": 0.25, "recency":
 RELEVANT = ("themes", "semantic", "keywords")
 #: experts: how many of the best profile matches the expertise model re-ranks
 EXPERT_POOL = 100
+#: how the organisations section searches the organisations' own records: "lexical" (its item must match the
+#: challenge's words in its record's passage anyway; "hybrid" adds a scan of every organisation's vector, the
+#: largest cost of the section, for an order among the lexical matches)
+ORG_SEARCH_MODE = "lexical"
 MIN_RELEVANCE = 0.08  # weighted themes + semantic + keywords below this is not a match
 #: Horizon 2020 societal challenges, for explanations of project-graph paths
 H2020_PARTS = {"SC1": "health", "SC2": "food and bioeconomy", "SC3": "energy", "SC4": "transport",
@@ -117,7 +122,7 @@ def explain_profiles(hub: Any, ids: list[str], challenge: Challenge, caller: Cal
                                   + [r for _lab, e in labels.items() for r in e.get("records", [])[:1]]))[:16]
         plan[eid] = {"shared": shared, "kws": kws, "recs": recs, "data": prof["data"]}
         record_ids.update(recs)
-    records = {r.id: r for r in hub.store.get_many(record_ids).values() if can_see(r.visibility, r.owner, caller)}
+    records = {r.id: r for r in reads.records(hub, record_ids).values() if can_see(r.visibility, r.owner, caller)}
     closest: dict[str, tuple[float, str]] = {}
     if challenge.vector is not None and idx.vector_model:
         vecs = {rid: v for rid, *_r, v in es.vectors(idx.vector_model, list(records))}
@@ -167,9 +172,9 @@ def _network(hub: Any, challenge: Challenge, caller: Caller) -> tuple[Any, dict[
     focus = challenge.focus
     if focus is None or not focus.local_governments:
         return None, {}
-    from citybridge.link.partner_store import graph_from_store
+    from citybridge.link.partner_store import partner_graph
 
-    graph = cached(hub, "partner_graph", hub.store, caller, lambda: graph_from_store(hub.store, caller))
+    graph = partner_graph(hub, caller)
     lgs = [graph.index_of(o) for o in focus.local_governments if graph.has_org(o)]
     if not lgs:
         return graph, {}
@@ -206,10 +211,11 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
     hits: dict[str, dict[str, Any]] = {}
     if kind == "organization":
         res = hub.searcher.search(challenge.query, filters={**(filters or {}), "kind": "organization"}, facets=(),
-                                  per_page=30, caller=caller, fuzzy=False)
+                                  per_page=30, caller=caller, fuzzy=False, snippets=False, mode=ORG_SEARCH_MODE)
         top = max((h["score"] for h in res["results"]), default=1.0) or 1.0
+        org_records = reads.records(hub, [h["id"] for h in res["results"]])
         for h in res["results"]:
-            snip = h.get("snippet") or {}
+            snip = best_snippet(hub, org_records.get(h["id"]), challenge.query)
             terms = {w for s, e in snip.get("highlights", []) for w in key_terms(snip["text"][s:e],
                                                                                 [challenge.language])}
             if term_coverage(hub, challenge, terms) >= 0.35 and h["id"] not in challenge.exclude:
@@ -238,10 +244,9 @@ def profile_section(hub: Any, section: str, challenge: Challenge, *, filters: di
     if not ranked:
         return []
     explained = explain_profiles(hub, ranked, challenge, caller, idx)
-    records = hub.store.get_many(ranked)
-    lg_names = [r.name for r in hub.store.get_many(focus.local_governments).values()] if focus else []
-    es = EnrichmentStore(hub.store)
-    own = es.annotations_for([e for e in ranked if e in hits], steps=("tags",))
+    records = reads.records(hub, ranked)
+    lg_names = [r.name for r in reads.records(hub, focus.local_governments).values()] if focus else []
+    own = reads.annotations(hub, [e for e in ranked if e in hits], ("tags",))
     names = label_names()
     items = []
     for eid in ranked:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from citybridge.link import reads
 from citybridge.link._derived import label_name, label_names
 from citybridge.link.challenge import Challenge, city_index, profile_index
 from citybridge.link.opportunities import budget_reason, closed_reason, deadline_reason, eligibility, programme_reason
+from citybridge.link.passages import best_snippet, phrase_pairs_of, record_pairs
 from citybridge.link.profile_index import is_theme, key_terms
 from citybridge.model.access import Caller
-from citybridge.store.enrichment import EnrichmentStore
 
 SEARCH_SECTIONS: dict[str, dict[str, Any]] = {
     "evidence": {"kind": "document", "subtype": ["paper", "report", "dataset", "news"]},
@@ -159,15 +160,13 @@ def concept_query(challenge: Challenge, subject: set[str]) -> str | None:
     return query
 
 
-def phrase_share(challenge: Challenge, text: str) -> tuple[float, list[str]]:
+def phrase_share(challenge: Challenge, text: str, pairs: frozenset[tuple[str, str]] | None = None
+                 ) -> tuple[float, list[str]]:
     """Share of the challenge's adjacent key-term pairs that a record's text also has side by side, and those
     pairs (as stems): "urban heat" in a record about urban heat, not "urban" here and "heat" there."""
     if not challenge.pairs or not text:
         return 0.0, []
-    from citybridge.search.analysis import get_analyzer
-
-    terms = [t for t in get_analyzer("en").terms(text) if len(t) > 2]
-    have = set(zip(terms, terms[1:], strict=False)) & challenge.pairs
+    have = (pairs if pairs is not None else phrase_pairs_of(text)) & challenge.pairs
     return len(have) / len(challenge.pairs), sorted(f"{a} {b}" for a, b in have)
 
 
@@ -192,8 +191,8 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
     if not hits:
         return []
     ids = [h["id"] for h in hits]
-    anns = EnrichmentStore(hub.store).annotations_for(ids, steps=("tags", "places", "language"))
-    records = hub.store.get_many(ids)
+    anns = reads.annotations(hub, ids, ("tags", "places", "language"))
+    records = reads.records(hub, ids)
     cities = city_index(hub, caller) if section == "practice" else None
     names = label_names()
     idf = profile_index(hub).theme_idf_of
@@ -224,7 +223,7 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
                           and (r := cities.position(a["target_id"])) is not None]
             if not where_city:
                 continue  # a project or news item in practice must say where the measures were taken
-        snip = h.get("snippet") or {}
+        snip = best_snippet(hub, rec, h["_query"])
         hl_terms = {t for s, e in snip.get("highlights", []) for t in key_terms(snip["text"][s:e], [lang])}
         # the challenge's terms the record names: in its best passage, its title or its description
         named, in_title = _named_terms(challenge, rec)
@@ -242,7 +241,8 @@ def search_section(hub: Any, section: str, challenge: Challenge, *, filters: dic
                 continue
         elif not (coverage >= 0.35 or (coverage >= 0.2 and overlap >= 0.5)):
             continue
-        phrase, said = phrase_share(challenge, " ".join(rec.text_fields().values()) if rec is not None else "")
+        phrase, said = phrase_share(challenge, " ".join(rec.text_fields().values()) if rec is not None else "",
+                                    record_pairs(rec) if rec is not None else None)
         if across is None and not (hl_terms & subject or (PHRASE_IS_KEY and said)):
             continue
         match = 0.5 * float(across) if across is not None else h["_match"]
@@ -303,13 +303,16 @@ def _candidates(hub: Any, challenge: Challenge, subject: set[str], wanted: dict[
     if second is not None:
         queries.append(second)
     for n, query in enumerate(queries):
-        res = hub.searcher.search(query, filters=wanted, facets=(), per_page=per_page, caller=caller, fuzzy=False)
+        # no snippets from the search: a hit's passage is cut only once it passed the cheap checks (see
+        # best_snippet), most hits of practice and opportunities never get that far
+        res = hub.searcher.search(query, filters=wanted, facets=(), per_page=per_page, caller=caller, fuzzy=False,
+                                  snippets=False)
         hits = [h for h in res["results"] if h["id"] not in challenge.exclude]
         top = max((h["score"] for h in hits), default=0.0) or 1.0
         for h in hits:
             rel = min(1.0, h["score"] / top) * (0.5 if n and MATCH_FROM == "full" else 1.0)
             if h["id"] not in out:
-                out[h["id"]] = {**h, "_match": rel}
+                out[h["id"]] = {**h, "_match": rel, "_query": query}
             elif rel > out[h["id"]]["_match"]:
                 out[h["id"]]["_match"] = rel
     return list(out.values())

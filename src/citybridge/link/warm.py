@@ -16,16 +16,14 @@ log = logging.getLogger("citybridge.link")
 def warm_link_indexes(hub: Any) -> dict[str, float]:
     """Build (or reuse) each link index once; returns the seconds each took. A failure is logged, not raised:
     the first link call then builds what is missing."""
-    from citybridge.link._derived import cached
     from citybridge.link.challenge import city_index, profile_index, tagging_step
-    from citybridge.link.partner_store import graph_from_store
+    from citybridge.link.partner_store import partner_graph
 
     took: dict[str, float] = {}
     steps = {
         "profile_index": lambda: profile_index(hub),
         "city_index": lambda: city_index(hub, ANONYMOUS),
-        "partner_graph": lambda: cached(hub, "partner_graph", hub.store, ANONYMOUS,
-                                        lambda: graph_from_store(hub.store, ANONYMOUS)),
+        "partner_graph": lambda: partner_graph(hub, ANONYMOUS),
         "tagging_step": lambda: tagging_step(hub),
     }
     for name, step in steps.items():

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
@@ -173,6 +174,15 @@ MAX_SCHEME = 32
 MAX_EXTERNAL_ID = 512
 
 
+def storable(value: dict[str, Any]) -> dict[str, Any]:
+    """An attributes object the store can write as JSON (integers within 64 bits, string keys), or a ValueError."""
+    try:
+        orjson.dumps(value)
+    except TypeError as exc:  # orjson.JSONEncodeError: e.g. "Integer exceeds 64-bit range"
+        raise ValueError(f"cannot be stored as JSON: {exc}") from None
+    return value
+
+
 def no_nul(value: Any) -> Any:
     """A text without NUL characters: never meaningful in a name, and PostgreSQL refuses them."""
     return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
@@ -208,6 +218,7 @@ class Record(BaseModel):
         return v
 
     _nul = field_validator("name", mode="before")(lambda cls, v: no_nul(v))
+    _attrs = field_validator("attributes")(lambda cls, v: storable(v))
 
     @field_validator("description")
     @classmethod
@@ -288,7 +299,7 @@ class Organization(Record):
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    established: int | None = None
+    established: int | None = Field(default=None, ge=0, le=2200, description="year")
     status: str | None = None
 
     _c = field_validator("country")(lambda cls, v: _country(v))
@@ -345,7 +356,7 @@ class Document(Record):
     venue: str | None = None
     publisher: str | None = None
     content_hash: str | None = None
-    pages: int | None = None
+    pages: int | None = Field(default=None, ge=0, le=10_000_000)
 
     _a = field_validator("authors", mode="before")(lambda cls, v: _split(v))
 
@@ -395,7 +406,7 @@ class Place(Record):
     admin1: str | None = Field(default=None, description="first-level region name")
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    population: int | None = Field(default=None, ge=0)
+    population: int | None = Field(default=None, ge=0, le=100_000_000_000)
     un_region: str | None = None
     capital: str | None = None
     ascii_name: str | None = None

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from citybridge.model.entities import MAX_OWNER, Kind, Provenance, Visibility
+from citybridge.model.entities import MAX_OWNER, Kind, Provenance, Visibility, storable
 
 MAX_RELATION_ID = 64  # relations.id; key() gives 24 characters
 MAX_ROLE = 64  # relations.role
@@ -83,6 +83,8 @@ class Relation(BaseModel):
     owner: str | None = Field(default=None, max_length=MAX_OWNER)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    _attrs = field_validator("attributes")(lambda cls, v: storable(v))
 
     @model_validator(mode="after")
     def _check(self) -> Relation:

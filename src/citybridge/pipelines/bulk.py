@@ -262,9 +262,12 @@ class BulkRun:
         return again.unresolved
 
     def _write_enrichment(self, items: list[tuple[int, SourceItem]], outputs: dict[tuple[int, str], StepOutput],
-                          report: BulkReport, batch: int = 512) -> None:
+                          report: BulkReport, batch: int = 4096) -> None:
         """Write the workers' step outputs for the records now stored with the text they were enriched on,
-        through the enricher's own batch writer (annotations, vectors, derived relations, done marks)."""
+        through the enricher's own batch writer (annotations, vectors, derived relations, done marks), in
+        batches as large as a partition's documents usually are: each batch asks every step its version (the
+        tagger and the embedder compute theirs) and opens a transaction. The batches' boundaries change
+        nothing stored (a record's annotations and derived relations are its own)."""
         from citybridge.enrich.pipeline import StepRunner
         from citybridge.enrich.runner import Enricher
 

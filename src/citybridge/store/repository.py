@@ -45,6 +45,10 @@ _CHUNK = 900  # ids per IN (...) query, safe for every SQLite build
 _SEL_KINDS = "SELECT id, kind FROM records WHERE id IN ({})"
 # scheme first: the primary key (scheme, value) serves the lookup (value alone would scan the table)
 _SEL_EXT = "SELECT scheme, value, record_id FROM external_ids WHERE scheme = {ph} AND value IN ({{}})"
+# ... and the kind of each record found, in the same lookup (the importer needs both for a relation's ends)
+_SEL_EXT_KIND = ("SELECT e.scheme, e.value, e.record_id, r.kind FROM external_ids e "
+                 "JOIN records r ON r.id = e.record_id "
+                 "WHERE e.scheme = {ph} AND e.value IN ({{}})")
 _SEL_EXISTING = "SELECT id, kind, data, hash, version FROM records WHERE id IN ({})"
 _SEL_REL_EXISTING = "SELECT id, data, hash, version FROM relations WHERE id IN ({})"
 
@@ -119,6 +123,33 @@ def _bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
             values[i] = p(values[i])
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+def _bulk_update(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str = "id") -> None:
+    """``UPDATE table SET ... WHERE key = ?`` for each row, one executemany per column set straight on the
+    driver (in order: a row updated twice in a batch ends as its last version), with the columns' own bind
+    processing, as :func:`_bulk_insert`; what one ``conn.execute(update(...))`` per row did, minus
+    SQLAlchemy's statement building per row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r), []).append(r)
+    if len(groups) > 1:  # keep the order of the rows across groups: one statement per row then
+        for r in rows:
+            _bulk_update(conn, table, [r], key)
+        return
+    ph = _placeholder(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    for cols_t, group in groups.items():
+        cols = [c for c in cols_t if c != key]
+        procs = [_memo(p) if p else None for p in (table.c[c].type._cached_bind_processor(conn.dialect)
+                                                    for c in [*cols, key])]
+        sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {ph}' for c in cols)} "
+               f"WHERE {quote(key)} = {ph}")
+        params = []
+        for r in group:
+            values = [r[c] for c in cols] + [r[key]]
+            params.append(tuple(p(v) if p else v for p, v in zip(procs, values, strict=True)))
+        conn.exec_driver_sql(sql, params)
 
 
 COPY_MIN_ROWS = 64  # PostgreSQL: batches from this size are bulk loaded with COPY, smaller ones inserted
@@ -263,9 +294,10 @@ class Store:
                 run(c)
         return out
 
-    def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None
-                         ) -> dict[tuple[str, str], str]:
-        """Map (scheme, value) pairs to record ids where known."""
+    def resolve_external(self, pairs: Iterable[tuple[str, str]], conn: Connection | None = None, *,
+                         kinds: dict[str, str] | None = None) -> dict[tuple[str, str], str]:
+        """Map (scheme, value) pairs to record ids where known; ``kinds``, when given, also gets the kind of
+        each record found (record id -> kind), read in the same query."""
         by_scheme: dict[str, list[str]] = {}
         for scheme, value in dict.fromkeys(pairs):
             by_scheme.setdefault(scheme, []).append(value)
@@ -273,12 +305,18 @@ class Store:
 
         def run(c: Connection) -> None:
             ph = _placeholder(c)
-            with _dbapi_cursor(c, _SEL_EXT) as cur:
+            sql = _SEL_EXT if kinds is None else _SEL_EXT_KIND
+            with _dbapi_cursor(c, sql) as cur:
                 for scheme, values in by_scheme.items():
                     for chunk in _chunks(values):
-                        cur.execute(_SEL_EXT.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
-                        for s, v, rid in cur.fetchall():
-                            out[(s, v)] = rid
+                        cur.execute(sql.format(ph=ph).format(",".join([ph] * len(chunk))), (scheme, *chunk))
+                        if kinds is None:
+                            for s, v, rid in cur.fetchall():
+                                out[(s, v)] = rid
+                        else:
+                            for s, v, rid, kind in cur.fetchall():
+                                out[(s, v)] = rid
+                                kinds[rid] = kind
 
         if conn is not None:
             run(conn)
@@ -593,10 +631,10 @@ class Store:
 
         if inserts:
             _bulk_insert(conn, t.records, inserts)
-        for row in updates:
-            conn.execute(update(t.records).where(t.records.c.id == row["id"]).values(**row))
+        if updates:
+            _bulk_update(conn, t.records, updates)
         if hist:
-            conn.execute(insert(t.history), hist)
+            _bulk_insert(conn, t.history, hist)
         if ext_rows:
             try:
                 _bulk_insert(conn, t.external_ids, ext_rows)
@@ -636,12 +674,13 @@ class Store:
         updates: dict[str, dict[str, Any]] = {}
         hist: list[dict[str, Any]] = []
         for rel in relations:
-            missing = [(end, ref) for end, ref in (("source", rel.source), ("target", rel.target)) if ref not in kinds]
-            if missing:
-                end, ref = missing[0]
+            values = rel.__dict__
+            source_kind, target_kind = kinds.get(values["source"]), kinds.get(values["target"])
+            if source_kind is None or target_kind is None:
+                end, ref = ("source", rel.source) if source_kind is None else ("target", rel.target)
                 outcomes.append(Outcome("rejected", rel.id, f"{end} record '{ref}' not found", end))
                 continue
-            key = (rel.type, kinds[rel.source], kinds[rel.target])
+            key = (values["type"], source_kind, target_kind)
             if key not in fits:
                 fits[key] = check_relation_kinds(rel.type, Kind(key[1]), Kind(key[2]))
             why = fits[key]
@@ -653,7 +692,6 @@ class Store:
             if old is None:
                 # a new relation: its stored body straight from one dump of the model
                 body = _new_relation_body(rel, changed_by, now_json)
-                values = rel.__dict__
                 created = _as_utc(values["created_at"]) or now
                 row = {"id": rel.id, "type": _REL_TYPE[rel.type], "source_id": rel.source,
                        "target_id": rel.target, "role": rel.role, "visibility": _VIS[rel.visibility],
@@ -703,10 +741,10 @@ class Store:
                 outcomes.append(Outcome("updated", rel.id))
         if inserts:
             _bulk_insert(conn, t.relations, list(inserts.values()))
-        for row in updates.values():
-            conn.execute(update(t.relations).where(t.relations.c.id == row["id"]).values(**row))
+        if updates:
+            _bulk_update(conn, t.relations, list(updates.values()))
         if hist:
-            conn.execute(insert(t.history), hist)
+            _bulk_insert(conn, t.history, hist)
         return outcomes
 
     def delete_record(self, record_id: str, *, changed_by: str | None = None) -> None:
