@@ -36,7 +36,7 @@ def test_short_load_with_writers_has_no_errors(tmp_path: Path) -> None:
     assert res["writers"] == 2 and res["workers"] == 2
     routes = res["routes"]
     assert routes["write_import"]["n"] >= 1 and routes["write_edit"]["n"] >= 1, routes
-    assert {"search_page", "api_link"} <= set(routes), routes
+    assert {"search_page", "entity_page", "api_search", "api_link", "map"} <= set(routes), routes
     # the imported documents are in the store, searchable once the server is gone
     hub = Hub(Settings(data_dir=data, _env_file=None))
     try:
