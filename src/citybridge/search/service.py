@@ -239,7 +239,7 @@ class SearchService:
         es = EnrichmentStore(self.store)
         annotations = ({**a, "record_id": rid} for rid, anns in es.annotations_for(records).items() for a in anns)
         corpus = self._corpus(bodies, _enrichment_by_record(annotations))
-        delta = self._part(corpus, fp, es, None)
+        delta = self._part(corpus, fp, es)
         main.exclude = exclude
         return Loaded(fp, [main, delta])
 
@@ -264,21 +264,15 @@ class SearchService:
             corpus.facets.add(**row.facets)
         return corpus
 
-    def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore, save_to: Path | None,
-              progress: Callable[[int], None] | None = None, built_at: datetime | None = None) -> Part:
-        if save_to is not None:  # bounded memory: postings are spilled and sorted a bucket at a time
-            lexical = LexicalIndex.build_to(save_to / "lexical", corpus.docs, ids=corpus.ids, langs=corpus.langs,
-                                            fingerprint=fp, progress=progress)
-        else:
-            lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
-                                         progress=progress)
+    def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore) -> Part:
+        """An in-memory segment (the delta of recent changes); the main index is built by :meth:`_build_to`."""
+        lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp)
         emb = self._embedder()
         pos = {rid: i for i, rid in enumerate(corpus.ids)}
-        wanted = None if save_to is not None else corpus.ids
 
         def stored(model: Any) -> VectorIndex:
             matrix = np.zeros((len(corpus.ids), model.dim), dtype=np.float32)
-            for rid, _p, _f, _s, _e, vec in es.vectors(model.model_id, wanted):
+            for rid, _p, _f, _s, _e, vec in es.vectors(model.model_id, corpus.ids):
                 if rid in pos and len(vec) == model.dim:
                     matrix[pos[rid]] = vec
             return VectorIndex.build(matrix, model.model_id, fingerprint=fp)
@@ -286,14 +280,7 @@ class SearchService:
         vectors = stored(emb) if emb is not None else None
         xemb = self.crosslingual_embedder()
         xvectors = stored(xemb) if xemb is not None else None
-        if save_to is not None:
-            for model, vi in ((emb, vectors), (xemb, xvectors)):
-                if vi is not None:
-                    vi.save(save_to / f"vectors-{_safe(model.model_id)}")
-            facets = corpus.facets.save(save_to / "facets", fp, built_at=built_at)
-        else:
-            facets = corpus.facets.build()
-        return Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb), xvectors=xvectors)
+        return Part(lexical, corpus.facets.build(), vectors, HybridSearcher(lexical, vectors, emb), xvectors=xvectors)
 
     def _build_to(self, tmp: Path, source: RowSource, fp: str, progress: Callable[[int], None] | None,
                   built_at: datetime) -> None:
