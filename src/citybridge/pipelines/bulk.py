@@ -1,6 +1,7 @@
 """Bulk runs on Dask: partitions are parsed, resolved and enriched on the workers (a LocalCluster, or a cluster
 named by its scheduler address), written by the client as Parquet partitions with durable markers, and loaded
-into the store from the client alone (SQLite has one writer), in input order; then the search index is built.
+into the store from the client alone (SQLite has one writer), in input order; then the search index is built
+from the partitions' index rows, the store filling in the rest (``citybridge.pipelines.index_rows``).
 
 A restarted run skips the partitions whose Parquet files are complete (``_SUCCESS.json``) and those already
 loaded into this store (``_LOADED.json``), so an interrupted run continues where it stopped.
