@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from api.conftest import make_hub
 from citybridge.api import create_app
 from citybridge.hub import Hub
+from citybridge.settings import Settings
 
 logging.getLogger("citybridge.api").setLevel(logging.ERROR)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -113,3 +114,31 @@ def shot(page: object, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
 
+
+@pytest.fixture(scope="session")
+def pack_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """The demo-pack slice (web/pack.py) imported and enriched once per session; read-only for the tests using it."""
+    from web.pack import DAY, pack_slice
+
+    tmp = Path(tmp_path_factory.mktemp("pack"))
+    (tmp / "slice.jsonl").write_bytes(pack_slice())
+    hub = Hub(Settings(data_dir=tmp / "data", _env_file=None))
+    hub.init()
+    report = hub.import_files([tmp / "slice.jsonl"])
+    assert report.rejected == 0, report.rejections[:3]
+    hub.enrich(workers=1)
+    hub.clock = lambda: DAY  # type: ignore[method-assign]
+    yield hub
+    hub.close()
+
+
+@pytest.fixture(scope="session")
+def pack_server(pack_hub: Hub) -> Iterator[str]:
+    with serve(create_app(pack_hub)) as url:
+        yield url
+
+
+@pytest.fixture
+def pack_page(browser: object, pack_server: str) -> Iterator[object]:
+    with open_page(browser, pack_server) as page:
+        yield page

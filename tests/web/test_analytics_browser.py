@@ -8,7 +8,6 @@ test-artifacts/."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,44 +15,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from citybridge.api import create_app
 from citybridge.hub import Hub
 from citybridge.model.access import ANONYMOUS
 from citybridge.model.taxonomy import theme_id
 from citybridge.search.analysis import fold_accents
-from citybridge.settings import Settings
 from citybridge.store import tables as t
 from citybridge.web.analytics_pages import GOALS, RANKED
-from web.conftest import ARTIFACTS, axe_violations, open_page, serve, shot
-from web.test_knowledge_pack import DAY, pack_slice
+from web.conftest import ARTIFACTS, axe_violations, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def pack_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    tmp = Path(tmp_path_factory.mktemp("analytics-pack"))
-    (tmp / "slice.jsonl").write_bytes(pack_slice())
-    hub = Hub(Settings(data_dir=tmp / "data", _env_file=None))
-    hub.init()
-    report = hub.import_files([tmp / "slice.jsonl"])
-    assert report.rejected == 0, report.rejections[:3]
-    hub.enrich(workers=1)
-    hub.clock = lambda: DAY  # type: ignore[method-assign]
-    yield hub
-    hub.close()
-
-
-@pytest.fixture(scope="module")
-def pack_server(pack_hub: Hub) -> Iterator[str]:
-    with serve(create_app(pack_hub)) as url:
-        yield url
-
-
-@pytest.fixture
-def pack_page(browser: object, pack_server: str) -> Iterator[object]:
-    with open_page(browser, pack_server) as page:
-        yield page
 
 
 def test_sdg11_page_draws_network_trends_and_gaps(pack_page, pack_hub):
