@@ -242,3 +242,57 @@ def test_bulk_loads_table_shards_and_document_folders(tmp_path: Path) -> None:
         assert report.enrich.steps == {"language": 5, "tags": 5}
         pending = hub.pending_enrichment()
         assert pending.get("language", 0) == 0 and pending.get("tags", 0) == 0
+
+
+def _index_files(index_dir: Path) -> dict[str, bytes]:
+    """Every array file of an index set (manifests left out: they hold the build time)."""
+    return {str(p.relative_to(index_dir)): p.read_bytes() for p in sorted(index_dir.rglob("*"))
+            if p.is_file() and p.name != "manifest.json" and not p.name.endswith(".lock")}
+
+
+@needs_shared
+@pytest.mark.slow
+def test_index_built_from_partitions_equals_reindex(tmp_path: Path, snapshot: Path) -> None:
+    """The bulk run builds the index from the partitions' index rows (the store filling in the people and
+    institutions, records of other sources and records edited since): the same index, array for array, and
+    the same answers, ids and scores, as ``citybridge reindex`` from the store."""
+    from citybridge.hub import Hub
+    from citybridge.pipelines.bulk import BulkRun
+    from citybridge.pipelines.index_rows import INDEX, PartitionRows
+    from citybridge.settings import Settings
+
+    parts = [str(p) for p in sorted((snapshot / "data" / "works").rglob("part_*.gz"))[:3]]
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"kind": "document", "name": "Cooling Lisbon streets", "description": "Street trees and '
+                     'shading lower heat in dense neighbourhoods of Lisbon.", "doi": "10.5555/other.1"}\n'
+                     '{"kind": "organization", "name": "Porto Climate Office", "country": "PT"}\n')
+    queries = ["urban heat", "protein expression in cells", "climate adaptation Lisbon", "vaccine trial",
+               "\"gene expression\"", "cancer risk"]
+    with Hub(Settings(data_dir=tmp_path / "data", crosslingual_embedder=None, _env_file=None)) as hub:
+        hub.init()
+        hub.import_files([other])  # records the partitions do not hold
+        hub.enrich(workers=1, profiles=False)
+        report = hub.bulk(parts, workers=2).to_dict()
+        assert report["workers"] == 2 and report["index_rows"] == 90
+        idx = report["index"]
+        assert idx["from_partitions"] == 90 and idx["from_store"] == idx["documents"] - 90 > 0
+        run = BulkRun(hub, parts)
+        assert all((run.folder(p) / INDEX).is_file() for p in run.partitions)
+
+        # a work edited after the load: its partition row no longer matches the store, the store's is used
+        work = next(r for r in hub.store.iter_records("document") if "doi" in r.external_ids
+                    and not r.external_ids["doi"].startswith("10.5555/other"))
+        hub.save(work.model_copy(update={"name": "Heat islands in the street canyons of Kaunas"}))
+        built = hub.reindex(source=PartitionRows([run.folder(p) for p in run.partitions]))
+        assert (built["from_partitions"], built["from_store"]) == (89, idx["from_store"] + 1)
+        from_parts = _index_files(tmp_path / "data" / "index")
+        answers = {q: hub.search(q, per_page=20)["results"] for q in queries}
+        assert any(answers.values())
+        assert [r["id"] for r in hub.search("Kaunas")["results"]] == [work.id]
+
+        plain = hub.reindex()
+        assert plain["from_store"] == plain["documents"] == built["documents"]
+        assert _index_files(tmp_path / "data" / "index") == from_parts
+        for q in queries:
+            got = hub.search(q, per_page=20)["results"]
+            assert [(r["id"], r["score"]) for r in got] == [(r["id"], r["score"]) for r in answers[q]], q

@@ -72,16 +72,21 @@ class QueryMixin:
         """Records most similar to one record (embedding + its key terms)."""
         return self.searcher.more_like_this(self.get(record_id).id, limit=limit, caller=caller, filters=filters)
 
-    def reindex(self, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-        """Rebuild every search index from the store (``citybridge reindex``)."""
+    def reindex(self, progress: Callable[[int], None] | None = None, *, source: Any = None) -> dict[str, Any]:
+        """Rebuild every search index from the store (``citybridge reindex``); ``source`` (a
+        ``citybridge.search.rows.RowSource``, e.g. the bulk run's partitions) supplies rows the store need not."""
         import time as _time
 
+        from citybridge.search.rows import StoreRows
+
         t0 = _time.perf_counter()
-        loaded = self.searcher.rebuild(progress=progress)
+        source = source or StoreRows()
+        loaded = self.searcher.rebuild(progress=progress, source=source)
         main = loaded.main
         return {"documents": main.lexical.n_docs, "terms": len(main.lexical.vocab),
                 "vectors": main.vectors.n_docs if main.vectors is not None else 0,
-                "seconds": round(_time.perf_counter() - t0, 2), "fingerprint": loaded.fingerprint}
+                "seconds": round(_time.perf_counter() - t0, 2), "fingerprint": loaded.fingerprint,
+                **getattr(source, "stats", {})}
 
     # ------------------------------------------------------------------ linking
     def suggest_partners(self, text: str | None = None, project: str | None = None,

@@ -1,6 +1,7 @@
 """Bulk runs on Dask: partitions are parsed, resolved and enriched on the workers (a LocalCluster, or a cluster
 named by its scheduler address), written by the client as Parquet partitions with durable markers, and loaded
-into the store from the client alone (SQLite has one writer), in input order; then the search index is built.
+into the store from the client alone (SQLite has one writer), in input order; then the search index is built
+from the partitions' index rows, the store filling in the rest (``citybridge.pipelines.index_rows``).
 
 A restarted run skips the partitions whose Parquet files are complete (``_SUCCESS.json``) and those already
 loaded into this store (``_LOADED.json``), so an interrupted run continues where it stopped.
@@ -27,6 +28,7 @@ from citybridge.ingest.base import SourceItem
 from citybridge.ingest.pipeline import ImportReport
 from citybridge.model.entities import EXTERNAL_ID_SCHEMES, Record
 from citybridge.pipelines.columnar import FORMAT, TABLES, read_table, source_items, step_outputs
+from citybridge.pipelines.index_rows import PartitionRows, write_index_rows
 from citybridge.pipelines.partitions import Partition, discover
 from citybridge.pipelines.work import enrichable, process_partition, resolved_id, step_key
 from citybridge.search.artifacts import atomic_write_bytes
@@ -52,6 +54,7 @@ class BulkReport:
     enrich: EnrichReport = field(default_factory=EnrichReport)
     relinked: int = 0  # links stored in the final pass (their other end was in a later partition)
     left_for_enrich: int = 0  # records whose stored text differs from what the workers enriched
+    index_rows: int = 0  # index rows written beside the partitions loaded in this run
     index: dict[str, Any] | None = None
     scheduler: str = ""
     workers: int = 0
@@ -66,7 +69,8 @@ class BulkReport:
             "import": {**self.imported.counts(), "unresolved": self.imported.unresolved,
                        "rejections": self.imported.rejections[:20]},
             "relinked": self.relinked,
-            "enrich": self.enrich.to_dict(), "left_for_enrich": self.left_for_enrich, "index": self.index,
+            "enrich": self.enrich.to_dict(), "left_for_enrich": self.left_for_enrich, "index_rows": self.index_rows,
+            "index": self.index,
             "scheduler": self.scheduler, "workers": self.workers,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
             "worker_cpu_s": round(self.worker_cpu_s, 2), "worker_peak_rss_mb": round(self.worker_peak_rss_mb),
@@ -192,7 +196,9 @@ class BulkRun:
             report.seconds["relink"] = time.perf_counter() - r0
         if self.index:
             i0 = time.perf_counter()
-            report.index = self.hub.reindex()
+            # from the partitions' index rows; the store for the records they do not hold as it holds them
+            source = PartitionRows([self.folder(p) for p in self.partitions])
+            report.index = self.hub.reindex(source=source)
             report.seconds["index"] = time.perf_counter() - i0
         report.seconds["wall"] = time.perf_counter() - t0
         report.seconds["client_cpu"] = _cpu() - c0
@@ -246,7 +252,7 @@ class BulkRun:
         imported = importer.run(_ItemsSource(f"bulk:{part.label}", items, key=part.fingerprint(self.salt)))
         report.imported.merge(imported)
         outputs = step_outputs(read_table(folder / "annotations.parquet"), read_table(folder / "vectors.parquet"))
-        self._write_enrichment(items, outputs, report)
+        report.index_rows += self._write_enrichment(items, outputs, report, folder)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         report.seconds["load"] = report.seconds.get("load", 0.0) + wall
         report.seconds["load_cpu"] = report.seconds.get("load_cpu", 0.0) + cpu
@@ -262,19 +268,20 @@ class BulkRun:
         return again.unresolved
 
     def _write_enrichment(self, items: list[tuple[int, SourceItem]], outputs: dict[tuple[int, str], StepOutput],
-                          report: BulkReport, batch: int = 4096) -> None:
+                          report: BulkReport, folder: Path, batch: int = 4096) -> int:
         """Write the workers' step outputs for the records now stored with the text they were enriched on,
         through the enricher's own batch writer (annotations, vectors, derived relations, done marks), in
         batches as large as a partition's documents usually are: each batch asks every step its version (the
         tagger and the embedder compute theirs) and opens a transaction. The batches' boundaries change
-        nothing stored (a record's annotations and derived relations are its own)."""
+        nothing stored (a record's annotations and derived relations are its own). Then the index rows of
+        those records beside the partition (``index.parquet``). Returns the rows written."""
         from citybridge.enrich.pipeline import StepRunner
         from citybridge.enrich.runner import Enricher
 
         enriched = [(seq, it.record) for seq, it in items
                     if it.record is not None and not it.stub and enrichable(self.steps, it.record)]
         if not enriched:
-            return
+            return 0
         store = self.hub.store
         pairs = {seq: _primary(rec) for seq, rec in enriched}
         owners = store.resolve_external([p for p in pairs.values() if p])
@@ -303,6 +310,9 @@ class BulkRun:
                 idx = [k for k, (seq, _r) in enumerate(chunk) if (seq, step.name) in outputs]
                 results.append((step.name, idx, [outputs[(chunk[k][0], step.name)] for k in idx]))
             enricher._write(records, results, StepRunner, todo, report.enrich)  # noqa: SLF001  (same writer)
+        written = [(cur.id, [outputs[(seq, s.name)] for s in self.steps if (seq, s.name) in outputs])
+                   for seq, cur in chosen]
+        return write_index_rows(store, folder, written)
 
 
 class _OwnedClient:

@@ -36,6 +36,10 @@ from citybridge.search.facets import FacetBuilder, Facets
 from citybridge.search.fusion import HybridSearcher, blend
 from citybridge.search.lexical import LexicalIndex
 from citybridge.search.query import Hits, parse_query
+from citybridge.search.rows import EMPTY as _EMPTY
+from citybridge.search.rows import Enrichment as _Enrichment
+from citybridge.search.rows import IndexRow, RowSource, StoreRows, make_row
+from citybridge.search.rows import enrichment_by_record as _enrichment_by_record
 from citybridge.search.snippets import snippet
 from citybridge.search.vector import VectorIndex
 from citybridge.store import tables as t
@@ -329,7 +333,7 @@ class SearchService:
         if moved or state.part is None:
             order = sorted(state.bodies)
             corpus = self._corpus((state.bodies[r][0] for r in order), {r: state.bodies[r][1] for r in order})
-            state.part = self._part(corpus, fp, EnrichmentStore(self.store), None, vector_cache=state.vectors)
+            state.part = self._part(corpus, fp, EnrichmentStore(self.store), vector_cache=state.vectors)
         return Loaded(fp, [masked, state.part])
 
     def _changed_since(self, when: datetime) -> dict[str, tuple[Any, ...]]:
@@ -358,41 +362,21 @@ class SearchService:
 
     def _corpus(self, bodies: Iterable[dict[str, Any]], enr: dict[str, _Enrichment]) -> _Corpus:
         corpus = _Corpus([], [], [], FacetBuilder())
-        gaz = _gazetteer()
         for body in bodies:
-            rid = body["id"]
-            info = enr.get(rid, _EMPTY)
-            corpus.ids.append(rid)
-            kws = list(info.keywords) + list(body.get("tags") or []) + list(body.get("aliases") or [])
-            if body.get("acronym"):
-                kws.append(body["acronym"])
-            corpus.docs.append({"title": body.get("name") or "", "keywords": " ; ".join(kws),
-                                "abstract": body.get("description") or "",
-                                "body": (body.get("body") or "")[:BODY_CHARS]})
-            lang = info.language or ((body.get("languages") or ["en"])[0])
-            corpus.langs.append(lang if lang in _LEXICAL_LANGS else "en")
-            country = body.get("country")
-            prov = body.get("provenance") or [{}]
-            corpus.facets.add(
-                kind=body["kind"], subtype=_subtype(body), country=country,
-                region=body.get("un_region") or (gaz.un_region(country) if gaz and country else None),
-                language=info.language, year=_year(body), source=_source(prov[0].get("source")),
-                visibility=body.get("visibility", "public"), owner=body.get("owner"),
-                sdgs=info.sdgs, pathways=info.pathways)
+            row = make_row(body, enr.get(body["id"], _EMPTY))
+            corpus.ids.append(row.id)
+            corpus.docs.append(row.doc)
+            corpus.langs.append(row.lang)
+            corpus.facets.add(**row.facets)
         return corpus
 
-    def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore, save_to: Path | None,
-              progress: Callable[[int], None] | None = None, built_at: datetime | None = None,
+    def _part(self, corpus: _Corpus, fp: str, es: EnrichmentStore,
               vector_cache: dict[str, dict[str, np.ndarray | None]] | None = None) -> Part:
-        if save_to is not None:  # bounded memory: postings are spilled and sorted a bucket at a time
-            lexical = LexicalIndex.build_to(save_to / "lexical", corpus.docs, ids=corpus.ids, langs=corpus.langs,
-                                            fingerprint=fp, progress=progress)
-        else:
-            lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp,
-                                         progress=progress)
+        """An in-memory segment (the delta of recent changes); the main index is built by :meth:`_build_to`.
+        ``vector_cache`` keeps the vectors read for earlier refreshes, so only new records' vectors are read."""
+        lexical = LexicalIndex.build(corpus.docs, ids=corpus.ids, langs=corpus.langs, fingerprint=fp)
         emb = self._embedder()
         pos = {rid: i for i, rid in enumerate(corpus.ids)}
-        wanted = None if save_to is not None else corpus.ids
 
         def stored(model: Any) -> VectorIndex:
             matrix = np.zeros((len(corpus.ids), model.dim), dtype=np.float32)
@@ -410,7 +394,7 @@ class SearchService:
                     if got is not None:
                         matrix[i] = got
                 return VectorIndex.build(matrix, model.model_id, fingerprint=fp)
-            for rid, _p, _f, _s, _e, vec in es.vectors(model.model_id, wanted):
+            for rid, _p, _f, _s, _e, vec in es.vectors(model.model_id, corpus.ids):
                 if rid in pos and len(vec) == model.dim:
                     matrix[pos[rid]] = vec
             return VectorIndex.build(matrix, model.model_id, fingerprint=fp)
@@ -418,27 +402,63 @@ class SearchService:
         vectors = stored(emb) if emb is not None else None
         xemb = self.crosslingual_embedder()
         xvectors = stored(xemb) if xemb is not None else None
-        if save_to is not None:
-            for model, vi in ((emb, vectors), (xemb, xvectors)):
-                if vi is not None:
-                    vi.save(save_to / f"vectors-{_safe(model.model_id)}")
-            facets = corpus.facets.save(save_to / "facets", fp, built_at=built_at)
-        else:
-            facets = corpus.facets.build()
-        return Part(lexical, facets, vectors, HybridSearcher(lexical, vectors, emb), xvectors=xvectors)
+        return Part(lexical, corpus.facets.build(), vectors, HybridSearcher(lexical, vectors, emb), xvectors=xvectors)
 
-    def rebuild(self, *, fingerprint: str | None = None, progress: Callable[[int], None] | None = None) -> Loaded:
-        """Build the main index from the whole store and write it atomically (manifest last)."""
+    def _build_to(self, tmp: Path, source: RowSource, fp: str, progress: Callable[[int], None] | None,
+                  built_at: datetime) -> None:
+        """Stream ``source``'s rows into the index files under ``tmp`` (see :meth:`rebuild`)."""
+        from citybridge.search.artifacts import release_pages
+
+        models = [m for m in (self._embedder(), self.crosslingual_embedder()) if m is not None]
+        ids: list[str] = []
+        langs: list[str] = []
+        facets = FacetBuilder()
+        tmp.mkdir(parents=True)
+        raw = {m.model_id: tmp / f".{_safe(m.model_id)}.f32" for m in models}
+        files = {mid: path.open("wb") for mid, path in raw.items()}
+        zero = {m.model_id: np.zeros(m.dim, dtype=np.float32) for m in models}
+
+        def docs(rows: Iterator[IndexRow]) -> Iterator[dict[str, str]]:
+            for row in rows:
+                ids.append(row.id)
+                langs.append(row.lang)
+                facets.add(**row.facets)
+                for m in models:
+                    vec = row.vectors.get(m.model_id)
+                    ok = vec is not None and len(vec) == m.dim
+                    files[m.model_id].write(np.asarray(vec if ok else zero[m.model_id], dtype=np.float32).tobytes())
+                yield row.doc
+
+        try:
+            LexicalIndex.build_to(tmp / "lexical", docs(source.rows(self.store, [m.model_id for m in models])),
+                                  ids=ids, langs=langs, fingerprint=fp, progress=progress)
+        finally:
+            for fh in files.values():
+                fh.close()
+        for m in models:
+            matrix = (np.memmap(raw[m.model_id], dtype=np.float32, mode="r", shape=(len(ids), m.dim)) if ids
+                      else np.zeros((0, m.dim), dtype=np.float32))
+            VectorIndex.build(matrix, m.model_id, fingerprint=fp).save(tmp / f"vectors-{_safe(m.model_id)}")
+            if isinstance(matrix, np.memmap):
+                release_pages(matrix)
+            del matrix
+            raw[m.model_id].unlink()
+        facets.save(tmp / "facets", fp, built_at=built_at)
+
+    def rebuild(self, *, fingerprint: str | None = None, progress: Callable[[int], None] | None = None,
+                source: RowSource | None = None) -> Loaded:
+        """Build the main index from the whole store and write it atomically (manifest last).
+
+        The records' rows are streamed (``source``: by default :class:`~citybridge.search.rows.StoreRows`, a
+        window of records at a time) into the two-pass lexical build and memory-mapped vector files, so the
+        build's memory does not grow with the corpus (beyond ids, languages and facet columns)."""
         # everything changed at or after ``built_at`` lands in the next delta, so nothing is missed
         # (store timestamps have whole seconds: floor the start of the build to its second)
         built_at = datetime.now(UTC).replace(microsecond=0)
         fp = fingerprint or store_fingerprint(self.store)
-        es = EnrichmentStore(self.store)
-        corpus = self._corpus(self.store.iter_record_dicts(), _enrichment_by_record(es.iter_annotations()))
         tmp = self.dir.with_name(f"{self.dir.name}.building-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        self._part(corpus, fp, es, tmp, progress, built_at=built_at)
-        del corpus
+        self._build_to(tmp, (source or StoreRows()), fp, progress, built_at)
         # swap the new set in under a lock; readers holding the old mmaps keep them until they reload
         with _dir_lock(self.dir):
             old = self.dir.with_name(f"{self.dir.name}.old-{os.getpid()}")
@@ -718,35 +738,6 @@ def _manifest(directory: Path) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- helpers
 _LEXICAL_LANGS = {"en", "es", "pt", "fr", "de", "it", "nl"}
-
-
-@dataclass(frozen=True)
-class _Enrichment:
-    language: str | None = None
-    sdgs: tuple[str, ...] = ()
-    pathways: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-
-
-_EMPTY = _Enrichment()
-
-
-def _enrichment_by_record(annotations: Iterable[dict[str, Any]]) -> dict[str, _Enrichment]:
-    acc: dict[str, dict[str, Any]] = {}
-    for a in annotations:
-        entry = acc.setdefault(a["record_id"], {"language": None, "lang_score": -1.0, "sdgs": [], "pathways": [],
-                                                "keywords": []})
-        label: str = a["label"]
-        if label.startswith("lang:") and a["score"] > entry["lang_score"]:
-            entry["language"], entry["lang_score"] = label[5:], a["score"]
-        elif label.startswith("sdg:") and "." not in label:
-            entry["sdgs"].append(label[4:])
-        elif label.startswith("pathway:"):
-            entry["pathways"].append(label[8:])
-        elif label.startswith("kw:") and len(entry["keywords"]) < 12:
-            entry["keywords"].append(label[3:])
-    return {rid: _Enrichment(e["language"], tuple(e["sdgs"]), tuple(e["pathways"]), tuple(e["keywords"]))
-            for rid, e in acc.items()}
 
 
 def _gazetteer() -> Any:
