@@ -24,6 +24,7 @@ from citybridge.store.state import change_token
 _LOCK = threading.Lock()
 _MAX_ENTRIES = 8
 _RECHECK_SECONDS = 2.0  # without a cheap change signal (PostgreSQL), re-read the fingerprint this often
+_FP_LOCK = threading.Lock()  # one thread re-reads the fingerprint after a write; the others wait for its answer
 
 
 def fingerprint(store: Store) -> tuple[Any, ...]:
@@ -38,18 +39,30 @@ def fingerprint(store: Store) -> tuple[Any, ...]:
 
 def current_fingerprint(holder: Any, store: Store) -> tuple[Any, ...]:
     """:func:`fingerprint`, re-read only when the store's change token moved (or, without a token, at most
-    every 2 seconds, like the search indexes)."""
+    every 2 seconds, like the search indexes). After a write, one thread re-reads it (three counting queries:
+    tens of milliseconds on a large store) while the others wait for its answer, instead of every busy
+    thread running the same queries at once."""
+
+    def fresh(token: Any, generation: int, now: float) -> tuple[Any, ...] | None:
+        memo = holder.__dict__.get("_link_fingerprint")
+        if memo is not None:
+            last_token, last_generation, last_at, fp = memo
+            same = token == last_token and generation == last_generation
+            if same and (token is not None or now - last_at < _RECHECK_SECONDS):
+                return fp  # type: ignore[no-any-return]
+        return None
+
     token = change_token(store)
     generation = getattr(store, "generation", 0)
-    memo = holder.__dict__.get("_link_fingerprint")
-    now = time.monotonic()
-    if memo is not None:
-        last_token, last_generation, last_at, fp = memo
-        same = token == last_token and generation == last_generation
-        if same and (token is not None or now - last_at < _RECHECK_SECONDS):
-            return fp  # type: ignore[no-any-return]
-    fp = fingerprint(store)
-    holder.__dict__["_link_fingerprint"] = (token, generation, now, fp)
+    fp = fresh(token, generation, time.monotonic())
+    if fp is not None:
+        return fp
+    with _FP_LOCK:
+        now = time.monotonic()
+        fp = fresh(token, generation, now)  # another thread may have read it for this state while we waited
+        if fp is None:
+            fp = fingerprint(store)
+            holder.__dict__["_link_fingerprint"] = (token, generation, now, fp)
     return fp
 
 

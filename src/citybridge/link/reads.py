@@ -1,7 +1,8 @@
 """Records and annotations as link's sections read them, kept per store state: the hits of related
 challenges are largely the same records, and reading one from the store costs a query, a JSON parse and a
 model validation. Bounded (``MAX_ENTRIES`` records and as many annotation lists, oldest dropped first) and
-dropped whole when the store's fingerprint moves (a write), so nothing older than the store is served."""
+dropped whole when the store moves (a write: SQLite's change token, or else the store's fingerprint), so
+nothing older than the store is served."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from citybridge.link._derived import current_fingerprint
 from citybridge.store.enrichment import EnrichmentStore
+from citybridge.store.state import change_token
 
 MAX_ENTRIES = 5_000  # records of ~15 link calls; a report with its full text can weigh hundreds of kB
 _MISSING = object()
@@ -19,7 +21,10 @@ _lock = threading.Lock()
 
 
 def _state(hub: Any) -> dict[str, Any]:
-    fp = current_fingerprint(hub, hub.store)
+    # the change token (a PRAGMA) moves on every commit by any process: cheaper than the fingerprint's counts
+    # and never later than it; without one (PostgreSQL), the fingerprint
+    token = change_token(hub.store)
+    fp = ("token", token) if token is not None else ("fingerprint", current_fingerprint(hub, hub.store))
     with _lock:
         state = hub.__dict__.get("_link_reads")
         if state is None or state["fp"] != fp:
