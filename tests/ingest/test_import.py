@@ -271,6 +271,20 @@ def test_fuzz_findings_are_row_errors_naming_where(hub: Hub, tmp_path: Path) -> 
 
     with pytest.raises(ValidationError, match="64-bit"):
         Relation(type="partner_in", source="org_a", target="prj_x", attributes={"n": -(10**30)})
+    # a JSON escape of an unpaired UTF-16 surrogate (the 1,000-case OpenAlex fuzz run's find): no UTF-8 for it, no
+    # id, no hash: the row is rejected by name; a proper pair is one character and imports (as a new record)
+    r = hub.import_files([write(tmp_path, "sur.jsonl", '{"kind": "project", "name": "A\\ud800B"}\n'),
+                          write(tmp_path, "sur.json", '[{"kind": "project", "name": "x\\udfff"}]')])
+    (tmp_path / "cesu.json").write_bytes(b'[{"kind": "project", "name": "heat \xed\xa0\x80 change"}]')  # no escape
+    r2 = hub.import_files([tmp_path / "cesu.json"])
+    assert r2.rejected == 1 and "unpaired surrogate" in r2.rejections[0]["reason"], r2.rejections
+    assert [x["where"] for x in r.rejections] == ["sur.jsonl:1", "sur.json:item 1"], r.rejections
+    assert all("unpaired surrogate" in x["reason"] for x in r.rejections) and r.created == 0
+    from citybridge.ingest.jsonstream import iter_json_lines
+
+    with write(tmp_path, "w.jsonl", '{"title": "a\\ud83d\\ude00"}\n{"title": "b\\udc00"}\n').open("rb") as fh:
+        got = list(iter_json_lines(fh))
+    assert got[0].value == {"title": "a\U0001F600"} and got[1].value is None and "surrogate" in got[1].error
     r = hub.import_files([write(tmp_path, "wide.csv", ",".join(f"c{i}" for i in range(20_000)) + "\nx\n")])
     assert r.rejected == 1 and "20,000 columns" in r.rejections[0]["reason"]
     # a mapping file that is not UTF-8, an unknown encoding, a two-character delimiter

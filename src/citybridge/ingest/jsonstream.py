@@ -17,6 +17,8 @@ from typing import IO, Any
 
 import orjson
 
+from citybridge.ingest.limits import unpaired_surrogate
+
 CHUNK_BYTES = 1 << 20
 MAX_ELEMENT_CHARS = 64 * 1024 * 1024  # one element larger than this is treated as corrupt input
 _WS = " \t\r\n"
@@ -213,7 +215,8 @@ def iter_json_lines(fh: IO[bytes]) -> Iterator[Element]:
         except json.JSONDecodeError as exc:
             yield Element(lineno, error=f"malformed JSON at column {exc.colno}: {exc.msg}")
         else:
-            yield Element(lineno, value=value)
+            problem = unpaired_surrogate(value)  # (orjson refuses these; the standard library lets them through)
+            yield Element(lineno, error=problem) if problem else Element(lineno, value=value)
 
 
 __all__ = ["Element", "StreamError", "head_text", "iter_json_array", "iter_json_lines", "iter_json_values",

@@ -8,6 +8,8 @@ real sheets and documents compress about 5-20 times), is refused before any XML 
 
 from __future__ import annotations
 
+import json
+import re
 import zipfile
 from pathlib import Path
 from typing import IO
@@ -40,4 +42,27 @@ def zip_bomb_problem(source: str | Path | IO[bytes]) -> str | None:
     return None
 
 
-__all__ = ["ZIP_MEMBER_BYTES", "ZIP_MEMBER_RATIO", "zip_bomb_problem"]
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def may_hold_surrogates(raw: bytes | str) -> bool:
+    """Whether JSON text escapes a UTF-16 surrogate (``\\ud800``...): only then can a parsed value hold an
+    unpaired one (a pair decodes to one character)."""
+    return bool(_SURROGATE_ESCAPE.search(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")))
+
+
+def unpaired_surrogate(value: object) -> str | None:
+    """Why a parsed JSON value cannot be stored (a text holding an unpaired UTF-16 surrogate is not valid
+    Unicode: no UTF-8 encoding, no content hash, no id), or None."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else ""
+        code = f" (\\u{ord(bad[0]):04x})" if bad else ""
+        return f"text holds an unpaired surrogate{code}: not valid Unicode"
+    except (RecursionError, ValueError, TypeError):
+        return None  # (the parser's own checks report these)
+    return None
+
+
+__all__ = ["ZIP_MEMBER_BYTES", "ZIP_MEMBER_RATIO", "may_hold_surrogates", "unpaired_surrogate", "zip_bomb_problem"]

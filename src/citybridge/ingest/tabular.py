@@ -25,6 +25,7 @@ from citybridge.errors import Invalid, NotFound
 from citybridge.ingest.base import Rejection, SourceItem, registry
 from citybridge.ingest.csvread import CsvRecords, ragged_problem
 from citybridge.ingest.infer.header import SCAN_ROWS, TableLayout, table_layout
+from citybridge.ingest.limits import may_hold_surrogates, unpaired_surrogate
 from citybridge.ingest.mapping import normalize_kind
 
 _SNIFF_BYTES = 256 * 1024
@@ -254,7 +255,19 @@ class JsonLinesSource(_FileSource):
             if not isinstance(obj, dict):
                 yield SourceItem(at, rejection=Rejection(at, "expected a JSON object per line"))
                 continue
+            problem = unpaired_surrogate(obj) if may_hold_surrogates(text) else None
+            if problem:
+                yield SourceItem(at, rejection=Rejection(at, problem))
+                continue
             yield SourceItem(at, row=obj, kind=self.kind)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class JsonSource(_FileSource):
@@ -287,10 +300,18 @@ class JsonSource(_FileSource):
             yield SourceItem(self._where(1), rejection=Rejection(self._where(1), "expected an array of objects"))
             return
         # line numbers of top-level array elements are not kept by json; name the element index instead
+        # (json.loads decodes bytes with "surrogatepass": UTF-16 / UTF-32, or encoded surrogates in UTF-8 such as
+        # ED A0 80, give unpaired surrogates without any escape)
+        check = (isinstance(data, str) or json.detect_encoding(data) != "utf-8" or not _utf8(data)
+                 or may_hold_surrogates(data))
         for index, obj in enumerate(rows):
             where = f"{self.name}:item {index + 1}"
             if not isinstance(obj, dict):
                 yield SourceItem(where, rejection=Rejection(where, "expected a JSON object"))
+                continue
+            problem = unpaired_surrogate(obj) if check else None
+            if problem:
+                yield SourceItem(where, rejection=Rejection(where, problem))
                 continue
             yield SourceItem(where, row=obj, kind=self.kind)
 
