@@ -44,19 +44,24 @@ def _hub(folder: Path, url: str | None = None, batch: int = 500) -> Hub:
     return h
 
 
-def _dump(hub: Hub) -> dict[str, list[tuple[str, ...]]]:
-    """Every stored row of the four core tables, timestamps masked (runs differ in their clock)."""
+CORE_TABLES = [
+    ("records", "id,kind,subtype,name,country,year,visibility,owner,data,hash,version,changed_by"),
+    ("relations", "id,type,source_id,target_id,role,visibility,owner,data,hash,version"),
+    ("external_ids", "scheme,value,record_id"),
+    ("history", "entity,entity_id,version,change,data,changed_by"),
+]
+
+
+def dump_rows(hub: Hub, tables: list[tuple[str, str]] = CORE_TABLES) -> dict[str, list[tuple[str, ...]]]:
+    """Every stored row of ``tables`` (name, columns), timestamps masked (runs differ in their clock)."""
     out = {}
     with hub.store.engine.connect() as c:
-        for table, cols in [
-            ("records", "id,kind,subtype,name,country,year,visibility,owner,data,hash,version,changed_by"),
-            ("relations", "id,type,source_id,target_id,role,visibility,owner,data,hash,version"),
-            ("external_ids", "scheme,value,record_id"),
-            ("history", "entity,entity_id,version,change,data,changed_by"),
-        ]:
+        for table, cols in tables:
             out[table] = sorted(tuple(_TS.sub("T", str(v)) for v in row)
                                 for row in c.execute(text(f"select {cols} from {table}")))
     return out
+
+
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +116,7 @@ def test_import_stores_model_exact_bodies_and_complete_history(tmp_path: Path, i
         assert counts[4]["rejected"] == 0 and counts[4]["created"] > 1000
         assert counts[5]["created"] == 0 and counts[5]["unchanged"] >= counts[4]["created"]  # idempotent
         _check_bodies(hub)
-        dump = _dump(hub)
+        dump = dump_rows(hub)
         # history: new records have none (history keeps replaced versions); every update kept the version
         # it replaced, so after two updates of 149 organisations each has versions 1 and 2 in history
         org_hist = [h for h in dump["history"] if h[0] == "record" and h[1].startswith("org_")]
@@ -136,7 +141,7 @@ def test_postgresql_copy_load_matches_sqlite(tmp_path: Path, inputs: dict[str, P
     lite = _hub(tmp_path / "lite")
     try:
         counts_lite = _run_all(lite, inputs)
-        dump_lite = _dump(lite)
+        dump_lite = dump_rows(lite)
     finally:
         lite.close()
     with postgres_database() as url:
@@ -144,7 +149,7 @@ def test_postgresql_copy_load_matches_sqlite(tmp_path: Path, inputs: dict[str, P
         try:
             counts_pg = _run_all(pg, inputs)
             _check_bodies(pg)
-            dump_pg = _dump(pg)
+            dump_pg = dump_rows(pg)
         finally:
             pg.close()
     assert counts_pg == counts_lite
@@ -273,7 +278,7 @@ def _kill_and_rerun(tmp_path: Path, orgs: Path, url: str | None) -> None:
     try:
         if fresh is not None:
             fresh.import_files([orgs])
-            a, b = _dump(hub), _dump(fresh)
+            a, b = dump_rows(hub), dump_rows(fresh)
             assert [r[:9] for r in a["records"]] == [r[:9] for r in b["records"]]
             assert a["external_ids"] == b["external_ids"] and a["history"] == b["history"] == []
         else:

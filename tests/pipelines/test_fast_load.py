@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 pytest.importorskip("pyarrow")
 
@@ -33,6 +32,7 @@ from citybridge.pipelines.work import process_partition  # noqa: E402
 from citybridge.settings import Settings  # noqa: E402
 from citybridge.store import repository  # noqa: E402
 from conftest import postgres_database  # noqa: E402
+from ingest.test_bulk_load import CORE_TABLES, dump_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -40,7 +40,6 @@ from openalex_snapshot import SHARED, generate  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (SHARED / "scifact" / "corpus.jsonl").exists(), reason="shared data missing")
 STEPS = ["language", "tags"]
-_TS = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)?")
 
 
 @pytest.fixture(scope="module")
@@ -125,20 +124,9 @@ def test_plain_relations_read_back_as_the_validated_model(parts: list[Path], tmp
 
 def _dump(hub: Hub) -> dict[str, list[tuple[str, ...]]]:
     """Every stored row that a load writes, timestamps masked (two runs differ in their clock)."""
-    out = {}
-    with hub.store.engine.connect() as c:
-        for table, cols in [
-            ("records", "id,kind,subtype,name,country,year,visibility,owner,data,hash,version,changed_by"),
-            ("relations", "id,type,source_id,target_id,role,visibility,owner,data,hash,version"),
-            ("external_ids", "scheme,value,record_id"),
-            ("history", "entity,entity_id,version,change,data,changed_by"),
-            ("annotations", "record_id,step,label,target_id,score,evidence"),
-            ("embeddings", "record_id,model,passage,vector"),
-            ("enrich_state", "record_id,step,step_version,record_hash"),
-        ]:
-            out[table] = sorted(tuple(_TS.sub("T", str(v)) for v in row)
-                                for row in c.execute(text(f"select {cols} from {table}")))
-    return out
+    return dump_rows(hub, [*CORE_TABLES, ("annotations", "record_id,step,label,target_id,score,evidence"),
+                           ("embeddings", "record_id,model,passage,vector"),
+                           ("enrich_state", "record_id,step,step_version,record_hash")])
 
 
 def _load(folder: Path, parts: list[Path], url: str | None, *, reference: bool,
