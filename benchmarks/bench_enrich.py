@@ -52,7 +52,14 @@ def cpu_s() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run(docs: list[Document], steps: list[str], workers: int, label: str) -> None:
+LOG = sys.stdout  # the human-readable figures; stderr under --json (stdout then holds only the JSON)
+
+
+def say(*parts: object) -> None:
+    print(*parts, file=LOG)
+
+
+def run(docs: list[Document], steps: list[str], workers: int, label: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         hub = Hub(Settings(data_dir=Path(tmp), _env_file=None))
         hub.init()
@@ -76,21 +83,25 @@ def run(docs: list[Document], steps: list[str], workers: int, label: str) -> Non
         total, cpu = time.perf_counter() - t0, cpu_s() - c0
         hub.close()
     avg = sum(len(d.description or "") for d in docs) / len(docs)
-    print(f"\n{label}: {len(docs):,} SciFact abstracts (avg {avg:,.0f} chars), {workers} worker process(es)")
+    say(f"\n{label}: {len(docs):,} SciFact abstracts (avg {avg:,.0f} chars), {workers} worker process(es)")
     for name, (rate, per_cpu) in per_step.items():
-        print(f"  {name:<22} {rate:9,.0f} abstracts/s  {per_cpu:7,.0f} per CPU-second")
-    print(
+        say(f"  {name:<22} {rate:9,.0f} abstracts/s  {per_cpu:7,.0f} per CPU-second")
+    say(
         f"  {'full pipeline':<22} {len(docs) / total:9,.0f} abstracts/s  {len(docs) / cpu:7,.0f} per CPU-second  "
         f"({total:.1f} s wall, {cpu:.1f} CPU s; "
         f"{report.annotations:,} annotations, {report.vectors:,} vectors)"
     )
-    print(
+    say(
         f"  peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB (this process; "
         f"workers: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MB)"
     )
+    return {"label": label, "abstracts": len(docs), "workers": workers,
+            "abstracts_per_s": round(len(docs) / total, 1), "abstracts_per_cpu_s": round(len(docs) / cpu, 1),
+            "wall_s": round(total, 2), "cpu_s": round(cpu, 2),
+            "per_step": {k: {"per_s": round(r, 1), "per_cpu_s": round(c, 1)} for k, (r, c) in per_step.items()}}
 
 
-def cpu_by_step(docs: list[Document], steps: list[str]) -> None:
+def cpu_by_step(docs: list[Document], steps: list[str]) -> dict[str, object]:
     """The chain in this process (workers=1), CPU seconds per step and for the store writes."""
     from citybridge.enrich import runner
 
@@ -124,10 +135,12 @@ def cpu_by_step(docs: list[Document], steps: list[str]) -> None:
             runner.Enricher._write = write  # type: ignore[method-assign]
         hub.close()
     n = len(docs)
-    print(f"\none process, {n:,} abstracts: {n / wall:,.0f} abstracts/s wall, {n / cpu:,.0f} per CPU-second "
+    say(f"\none process, {n:,} abstracts: {n / wall:,.0f} abstracts/s wall, {n / cpu:,.0f} per CPU-second "
           f"({cpu:.2f} CPU s)")
     for name, sec in sorted(spent.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<18} {sec:6.2f} CPU s  {n / sec:8,.0f} per CPU-second  {100 * sec / cpu:4.1f}%")
+        say(f"  {name:<18} {sec:6.2f} CPU s  {n / sec:8,.0f} per CPU-second  {100 * sec / cpu:4.1f}%")
+    return {"abstracts": n, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "abstracts_per_cpu_s": round(n / cpu, 1), "cpu_s_by_step": {k: round(v, 3) for k, v in spent.items()}}
 
 
 def main() -> None:
@@ -137,16 +150,22 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--minilm", action="store_true", help="also run with the MiniLM embedder")
     ap.add_argument("--cpu-by-step", action="store_true", help="CPU seconds per step in one process, then stop")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON on stdout (the table on stderr)")
     args = ap.parse_args()
+    global LOG
+    if args.json:
+        LOG = sys.stderr
     docs = load_abstracts(args.data, args.n)
     base = ["language", "tags", "places", "keywords"]
     if args.cpu_by_step:
-        cpu_by_step(docs, base + ["embed:wordllama"])
-        return
-    run(docs, base + ["embed:wordllama"], args.workers, "default (wordllama)")
-    if args.minilm:
-        run(docs, base + ["embed:minilm"], args.workers, "MiniLM (all-MiniLM-L6-v2)")
-    print("target: >= 1,000 abstracts/s on 2 cores with the default embedder")
+        out: dict[str, object] = {"cpu_by_step": cpu_by_step(docs, base + ["embed:wordllama"])}
+    else:
+        out = {"runs": [run(docs, base + ["embed:wordllama"], args.workers, "default (wordllama)")]}
+        if args.minilm:
+            out["runs"].append(run(docs, base + ["embed:minilm"], args.workers, "MiniLM (all-MiniLM-L6-v2)"))  # type: ignore[attr-defined]
+        say("target: >= 1,000 abstracts/s on 2 cores with the default embedder")
+    if args.json:
+        print(json.dumps(out))
 
 
 if __name__ == "__main__":
